@@ -1,0 +1,121 @@
+# phoneverify — build, run and test.
+#
+#   make            build everything into build/ (binaries in build/bin/)
+#   make run        install missing packages, build, run the whole stack in the foreground
+#   make test       the same set-up, then unit (plain + ASan/UBSan) and integration tests
+#   make bench      benchmarks (not yet)
+#   make deps       only check/install the Debian packages
+#   make asan       build-asan/bin/unit_tests (AddressSanitizer + UBSan)
+#   make clean      remove build/ and build-asan/ (var/ is kept: it holds your data)
+#
+# V=1 shows full commands. Objects are rebuilt when their headers or the flags change.
+
+BUILD   ?= build
+VARIANT ?= release
+Q        = $(if $(filter 1,$(V)),,@)
+say      = $(if $(filter 1,$(V)),,@printf '  %-5s %s\n' $(1) $(2);)
+
+CXX      ?= g++
+PKGS     := jsoncpp libcurl libsodium mysqlclient
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+OPT_release := -O2 -g
+OPT_asan    := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer
+LDOPT_asan  := -fsanitize=address,undefined
+
+CPPFLAGS_ALL := -Isrc -Itests $(PKG_CFLAGS) -DBOOST_TEST_DYN_LINK
+CXXFLAGS_ALL := -std=c++20 -Wall -Wextra -Werror $(OPT_$(VARIANT)) $(CXXFLAGS)
+LDFLAGS_ALL  := $(LDOPT_$(VARIANT)) $(LDFLAGS)
+LIBS         := $(PKG_LIBS) -lfcgi -lboost_program_options -lpthread
+TEST_LIBS    := -lboost_unit_test_framework
+
+# --- sources ------------------------------------------------------------------------
+MAINS        := src/main.cpp src/dispatcher_main.cpp
+LIB_SRCS     := $(filter-out $(MAINS),$(sort $(shell find src -name '*.cpp')))
+FAKE_MAIN    := tests/fakes/fake_sparrow_main.cpp
+FAKE_SRCS    := $(filter-out $(FAKE_MAIN),$(sort $(wildcard tests/fakes/*.cpp)))
+UNIT_SRCS    := $(sort $(wildcard tests/unit/*.cpp))
+INTEG_SRCS   := $(sort $(wildcard tests/integration/*.cpp))
+
+obj = $(patsubst %.cpp,$(BUILD)/obj/%.o,$(1))
+
+LIB       := $(BUILD)/libphoneverify.a
+FAKES_LIB := $(BUILD)/libfakes.a
+BIN       := $(BUILD)/bin
+PROGRAMS  := $(if $(wildcard src/main.cpp),$(BIN)/phoneverify-fcgi) \
+             $(if $(wildcard src/dispatcher_main.cpp),$(BIN)/phoneverify-dispatcher) \
+             $(BIN)/unit_tests \
+             $(if $(INTEG_SRCS),$(BIN)/integration_tests) \
+             $(if $(wildcard $(FAKE_MAIN)),$(BIN)/fake-sparrow)
+
+ALL_OBJS := $(call obj,$(LIB_SRCS) $(MAINS) $(FAKE_SRCS) $(FAKE_MAIN) $(UNIT_SRCS) $(INTEG_SRCS))
+
+.PHONY: all asan run test bench deps clean FORCE
+.DEFAULT_GOAL := all
+
+all: $(PROGRAMS)
+
+# --- the flags stamp: objects depend on it, it changes only when the flags do ---------
+FLAGS_TEXT := $(CXX) $(CPPFLAGS_ALL) $(CXXFLAGS_ALL) | $(LDFLAGS_ALL) $(LIBS)
+$(BUILD)/.flags: FORCE
+	@mkdir -p $(@D)
+	@if [ "$$(cat $@ 2>/dev/null)" != '$(FLAGS_TEXT)' ]; then echo '$(FLAGS_TEXT)' > $@; fi
+
+$(BUILD)/obj/%.o: %.cpp $(BUILD)/.flags
+	@mkdir -p $(@D)
+	$(call say,CXX,$<)
+	$(Q)$(CXX) $(CPPFLAGS_ALL) $(CXXFLAGS_ALL) -MMD -MP -c $< -o $@
+
+$(LIB): $(call obj,$(LIB_SRCS))
+	$(call say,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(FAKES_LIB): $(call obj,$(FAKE_SRCS))
+	$(call say,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+link = $(call say,LINK,$@) mkdir -p $(@D) && \
+       $(CXX) $(CXXFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $(1) $(LIBS)
+
+$(BIN)/phoneverify-fcgi: $(call obj,src/main.cpp) $(LIB)
+	$(Q)$(call link,$^)
+
+$(BIN)/phoneverify-dispatcher: $(call obj,src/dispatcher_main.cpp) $(LIB)
+	$(Q)$(call link,$^)
+
+$(BIN)/unit_tests: $(call obj,$(UNIT_SRCS)) $(FAKES_LIB) $(LIB)
+	$(Q)$(call link,$^ $(TEST_LIBS))
+
+$(BIN)/integration_tests: $(call obj,$(INTEG_SRCS)) $(FAKES_LIB) $(LIB)
+	$(Q)$(call link,$^ $(TEST_LIBS))
+
+$(BIN)/fake-sparrow: $(call obj,$(FAKE_MAIN)) $(FAKES_LIB) $(LIB)
+	$(Q)$(call link,$^)
+
+-include $(ALL_OBJS:.o=.d)
+
+# --- variants and commands ----------------------------------------------------------
+asan:
+	@$(MAKE) --no-print-directory BUILD=build-asan VARIANT=asan build-asan/bin/unit_tests
+
+deps:
+	@src/ops/deps.sh
+
+# The machine is shared: never more than two compiler jobs.
+run:
+	@src/ops/deps.sh
+	@$(MAKE) --no-print-directory -j2 all
+	@exec src/ops/stack.sh run
+
+test:
+	@src/ops/deps.sh
+	@$(MAKE) --no-print-directory -j2 all
+	@$(MAKE) --no-print-directory -j2 asan
+	@exec src/ops/test.sh
+
+bench:
+	@echo "make bench: not yet implemented (issue 5)"
+
+clean:
+	rm -rf build build-asan

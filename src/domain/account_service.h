@@ -1,0 +1,64 @@
+// Sign-up, login (API tokens), token authentication and logout.
+// Thread-compatible: one instance per worker thread (it holds repository references).
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "domain/account.h"
+#include "domain/otp_policy.h"
+#include "domain/ports.h"
+#include "util/clock.h"
+#include "util/random.h"
+#include "util/status.h"
+
+namespace phoneverify::domain {
+
+struct SignUpInput {
+  std::string username;
+  std::string password;
+  std::string email;
+  std::string first_name;
+  std::string last_name;
+  std::string phone;  // raw, optional
+};
+
+class AccountService {
+ public:
+  AccountService(AccountRepository& accounts, LimitRepository& limits,
+                 const OtpPolicy& policy, const util::Clock& clock, util::Random& random)
+      : accounts_(accounts), limits_(limits), policy_(policy), clock_(clock),
+        random_(random) {}
+
+  // 400 invalid_username / weak_password / invalid_email / invalid_phone,
+  // 409 username_taken, 429 too_many_requests (per-IP sign-ups).
+  util::Result<Account> SignUp(const SignUpInput& input, const std::string& client_ip);
+
+  // Returns a new API token (64 hex chars). 401 invalid_credentials, 429 too_many_requests.
+  util::Result<std::string> Login(const std::string& username, const std::string& password);
+
+  // Checks credentials only (for session logins); same errors as Login.
+  util::Result<Account> CheckCredentials(const std::string& username,
+                                         const std::string& password);
+
+  // 401 not_authenticated for unknown, revoked or malformed tokens, inactive accounts.
+  util::Result<Account> Authenticate(const std::string& token);
+  util::Status Logout(const std::string& token);
+  util::Result<Account> Get(int64_t account_id);
+
+  // Case folding used for the username uniqueness key.
+  static std::string UsernameKey(const std::string& username);
+
+ private:
+  // An Argon2id hash of a random password, checked against for unknown usernames.
+  const std::string& DummyHash();
+
+  AccountRepository& accounts_;
+  LimitRepository& limits_;
+  const OtpPolicy& policy_;
+  const util::Clock& clock_;
+  util::Random& random_;
+  std::string dummy_hash_;
+};
+
+}  // namespace phoneverify::domain

@@ -1,0 +1,206 @@
+// Interfaces the domain needs from the outside world. src/storage implements the
+// repositories over MariaDB; tests/fakes has in-memory versions for unit tests.
+//
+// Atomicity: every method is one database transaction. Methods that take a "decider"
+// callback read a snapshot under the transaction, call the decider (pure domain logic),
+// and persist only if it says so; a deadlock or Galera certification failure (1213) makes
+// the storage retry the whole transaction, calling the decider again.
+//
+// Errors: storage failures come back as Error::Unavailable() (database down, timeout)
+// or Error::Internal(); constraint outcomes as the contract codes named below.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "domain/account.h"
+#include "util/status.h"
+
+namespace phoneverify::domain {
+
+// A sliding-window limit: at most `max` events per `window` seconds for (scope, key).
+// Scopes used: "phone_day", "account_day", "ip_send_hour", "ip_signup_hour",
+// "budget_day" (key ""), "login" (key = case-folded username).
+struct WindowLimit {
+  std::string scope;
+  std::string key;
+  int64_t window = 0;
+  int max = 0;
+};
+
+// Events of one limit inside its window at the time of reading.
+struct WindowUsage {
+  int count = 0;
+  int64_t oldest = 0;  // time of the oldest event in the window (0 when count == 0)
+};
+
+// ---- health ---------------------------------------------------------------------------
+
+class HealthCheck {
+ public:
+  virtual ~HealthCheck() = default;
+  // True when the database answers a trivial query within the configured timeout.
+  virtual bool DatabaseAnswers() = 0;
+};
+
+// ---- accounts and tokens ----------------------------------------------------------
+
+struct Credentials {
+  int64_t account_id = 0;
+  std::string password_hash;
+  bool is_active = true;
+};
+
+class AccountRepository {
+ public:
+  virtual ~AccountRepository() = default;
+  // Inserts the account and, when `signup_limit` is set, records one event against it,
+  // after `decide(usage)` accepted the usage (it returns the 429 error otherwise).
+  // 409 username_taken on a duplicate username_key.
+  virtual util::Result<Account> Create(
+      const NewAccount& account, const std::optional<WindowLimit>& signup_limit,
+      const std::function<util::Status(const WindowUsage&)>& decide) = 0;
+  virtual util::Result<std::optional<Account>> FindById(int64_t id) = 0;
+  virtual util::Result<std::optional<Credentials>> FindCredentials(
+      const std::string& username_key) = 0;
+  virtual util::Status RecordLogin(int64_t account_id, int64_t now) = 0;
+
+  // API tokens are stored only as Hash(token) (32 raw bytes).
+  virtual util::Status StoreToken(const std::string& token_hash, int64_t account_id,
+                                  int64_t now) = 0;
+  // The active account owning the token, or nullopt.
+  virtual util::Result<std::optional<Account>> FindByTokenHash(
+      const std::string& token_hash) = 0;
+  // Deletes the token; false when it did not exist.
+  virtual util::Result<bool> DeleteToken(const std::string& token_hash) = 0;
+};
+
+// ---- generic limits (login throttling) ----------------------------------------------
+
+class LimitRepository {
+ public:
+  virtual ~LimitRepository() = default;
+  virtual util::Result<std::vector<WindowUsage>> Usage(
+      const std::vector<WindowLimit>& limits, int64_t now) = 0;
+  virtual util::Status Record(const WindowLimit& limit, int64_t now) = 0;
+  virtual util::Status Clear(const WindowLimit& limit) = 0;
+};
+
+// ---- one-time codes ---------------------------------------------------------------
+
+// The code row for one (account, phone). A send replaces it.
+struct OtpRecord {
+  std::string code_hash;  // KeyedHash(otp_hash_key, account_id ":" phone ":" code)
+  int64_t created_at = 0;
+  int64_t expires_at = 0;
+  int attempts_used = 0;
+  int max_attempts = 0;  // 0 = unlimited (limit switched off when the code was sent)
+  bool consumed = false;
+};
+
+struct SendSnapshot {
+  std::optional<int64_t> phone_owner;  // account that verified this phone, if any
+  int64_t last_send_to_phone = 0;      // latest accepted send to the phone, 0 = never
+  std::vector<WindowUsage> usage;      // one per SendPlan::limits, same order
+};
+
+struct SendPlan {
+  int64_t account_id = 0;
+  std::string phone;  // national number
+  int64_t now = 0;
+  std::vector<WindowLimit> limits;  // only the limits that are switched on
+};
+
+// What to persist when the decider accepts.
+struct NewCode {
+  OtpRecord record;
+  std::string sealed_text;  // Seal(outbox_key, sms text): never stored readable
+  int64_t message_expires_at = 0;
+  std::string request_id;
+};
+
+struct GuessContext {
+  std::optional<OtpRecord> otp;        // nullopt: no code requested
+  std::optional<int64_t> phone_owner;  // account that verified this phone
+  int64_t last_send_to_phone = 0;
+};
+
+enum class GuessOutcome { kRefused, kWrong, kCorrect };
+
+struct GuessDecision {
+  GuessOutcome outcome = GuessOutcome::kRefused;
+  util::Error error;  // for kRefused and kWrong: the answer to give
+};
+
+struct CodeStatusRecord {
+  OtpRecord otp;
+  std::string delivery_state;  // "queued", "sending", "retry", "sent", "failed", "superseded"
+  std::string delivery_error;  // "" when none
+  int64_t last_send_to_phone = 0;
+};
+
+class OtpRepository {
+ public:
+  virtual ~OtpRepository() = default;
+  // One transaction: read the snapshot (serialised per phone and per limit key), call
+  // `decide`; when it returns ok, record one event per limit, stamp the phone's last
+  // send, replace the (account, phone) code row with `code.record`, cancel (erase) any
+  // earlier undelivered message for that pair, and queue the new outbox message.
+  // Returns the outbox id.
+  virtual util::Result<int64_t> RecordSend(
+      const SendPlan& plan, const NewCode& code,
+      const std::function<util::Status(const SendSnapshot&)>& decide) = 0;
+
+  // One transaction: lock the code row, call `decide`; kWrong adds one used attempt;
+  // kCorrect marks the code consumed and sets the account's phone (verified) —
+  // 409 phone_taken if another account verified it first; kRefused changes nothing.
+  // Returns the decision that was applied (or the phone_taken error).
+  virtual util::Result<GuessDecision> RecordGuess(
+      int64_t account_id, const std::string& phone, int64_t now,
+      const std::function<GuessDecision(const GuessContext&)>& decide) = 0;
+
+  virtual util::Result<std::optional<CodeStatusRecord>> FindCodeStatus(
+      int64_t account_id, const std::string& phone) = 0;
+  virtual util::Result<std::vector<WindowUsage>> Usage(
+      const std::vector<WindowLimit>& limits, int64_t now) = 0;
+  virtual util::Result<std::optional<int64_t>> PhoneOwner(const std::string& phone) = 0;
+};
+
+// ---- outbox (dispatcher side) -------------------------------------------------------
+
+struct OutboxMessage {
+  int64_t id = 0;
+  std::string phone;
+  std::string sealed_text;
+  int tries = 0;  // including this claim
+  int64_t expires_at = 0;
+  std::string request_id;
+};
+
+class OutboxRepository {
+ public:
+  virtual ~OutboxRepository() = default;
+  // Committed UPDATE that stamps `claim_token` and a lease on up to `max` due rows
+  // (queued/retry with next_attempt_at <= now, or sending with an expired lease), then
+  // reads them back by claim token. Only rows not yet expired are claimed.
+  virtual util::Result<std::vector<OutboxMessage>> Claim(const std::string& claim_token,
+                                                         int64_t now, int64_t lease_seconds,
+                                                         int max) = 0;
+  // Each Mark* applies only while the row still carries `claim_token`; sent and failed
+  // erase the sealed text. Returns false when the claim was lost.
+  virtual util::Result<bool> MarkSent(int64_t id, const std::string& claim_token,
+                                      int64_t now) = 0;
+  virtual util::Result<bool> MarkRetry(int64_t id, const std::string& claim_token,
+                                       int64_t next_attempt_at, const std::string& error) = 0;
+  virtual util::Result<bool> MarkFailed(int64_t id, const std::string& claim_token,
+                                        int64_t now, const std::string& error) = 0;
+  // Undelivered rows past their expiry become failed("expired") and are erased.
+  virtual util::Result<int> ExpireStale(int64_t now) = 0;
+  // Rows queued, retrying or sending.
+  virtual util::Result<int> Depth() = 0;
+};
+
+}  // namespace phoneverify::domain

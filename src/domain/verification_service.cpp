@@ -1,0 +1,246 @@
+#include "domain/verification_service.h"
+
+#include <algorithm>
+
+#include "domain/limits.h"
+#include "domain/phone_number.h"
+#include "domain/sms_text.h"
+#include "util/crypto.h"
+
+namespace phoneverify::domain {
+namespace {
+
+using util::Error;
+using util::ErrorKind;
+
+Error MissingField(const char* field) {
+  return Error::Make(ErrorKind::kInvalidInput, "missing_field",
+                     std::string("The field '") + field + "' is required.", field);
+}
+
+Error AlreadyVerified() {
+  return Error::Make(ErrorKind::kForbidden, "phone_already_verified",
+                     "This phone number is already verified for your account.", "phone");
+}
+
+Error PhoneTaken() {
+  return Error::Make(ErrorKind::kConflict, "phone_taken",
+                     "This phone number is already verified by another account.", "phone");
+}
+
+Error WithRetry(Error e, int64_t retry_after) {
+  e.retry_after = retry_after < 1 ? 1 : retry_after;
+  return e;
+}
+
+// The code hash binds the code to one account and one phone.
+std::string CodeHash(const std::string& key, int64_t account_id, const std::string& phone,
+                     const std::string& code) {
+  return util::KeyedHash(key, std::to_string(account_id) + ":" + phone + ":" + code);
+}
+
+bool IsDigits(const std::string& s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// Errors shared by send and verify once the phone owner is known.
+std::optional<Error> OwnershipError(const std::optional<int64_t>& owner, int64_t account_id) {
+  if (!owner) return std::nullopt;
+  return *owner == account_id ? AlreadyVerified() : PhoneTaken();
+}
+
+}  // namespace
+
+std::vector<WindowLimit> VerificationService::SendLimits(const Account& account,
+                                                         const std::string& phone,
+                                                         const std::string& ip) const {
+  std::vector<WindowLimit> limits;
+  auto add = [&](const char* scope, std::string key, int64_t window, int max) {
+    if (max > 0) limits.push_back(WindowLimit{scope, std::move(key), window, max});
+  };
+  add("phone_day", phone, kDay, policy_.otp_max_sends_per_day);
+  add("account_day", std::to_string(account.id), kDay, policy_.account_max_sends_per_day);
+  add("ip_send_hour", ip, kHour, policy_.ip_max_sends_per_hour);
+  add("budget_day", "", kDay, policy_.sms_daily_budget);
+  return limits;
+}
+
+std::optional<int64_t> VerificationService::SendsLeft(const std::vector<WindowLimit>& limits,
+                                                      const std::vector<WindowUsage>& usage,
+                                                      int extra_sends) const {
+  std::optional<int64_t> left;
+  for (size_t i = 0; i < limits.size() && i < usage.size(); ++i) {
+    if (limits[i].scope != "phone_day" && limits[i].scope != "account_day") continue;
+    int64_t r = std::max<int64_t>(0, Remaining(limits[i], usage[i]) - extra_sends);
+    left = left ? std::min(*left, r) : r;
+  }
+  return left;
+}
+
+util::Status VerificationService::DecideSend(const Account& account,
+                                             const std::vector<WindowLimit>& limits,
+                                             const SendSnapshot& snap, int64_t now) const {
+  if (auto e = OwnershipError(snap.phone_owner, account.id)) return *e;
+  const int64_t cooldown = policy_.otp_resend_cooldown;
+  if (cooldown > 0 && snap.last_send_to_phone > 0 && now - snap.last_send_to_phone < cooldown) {
+    return WithRetry(Error::Make(ErrorKind::kRateLimited, "resend_too_soon",
+                                 "A code was sent to this phone moments ago; wait before "
+                                 "asking for another.", "phone"),
+                     snap.last_send_to_phone + cooldown - now);
+  }
+  for (size_t i = 0; i < limits.size(); ++i) {
+    if (!IsExhausted(limits[i], snap.usage[i])) continue;
+    const int64_t wait = SecondsUntilFree(limits[i], snap.usage[i], now);
+    if (limits[i].scope == "budget_day") {
+      return WithRetry(Error::Make(ErrorKind::kUnavailable, "sms_budget_exhausted",
+                                   "The service has sent all the SMS it may send today."),
+                       wait);
+    }
+    return WithRetry(Error::Make(ErrorKind::kRateLimited, "send_limit_reached",
+                                 "Too many codes were requested; try again later.", "phone"),
+                     wait);
+  }
+  return util::Status::Ok();
+}
+
+util::Result<SendReceipt> VerificationService::SendCode(const Account& account,
+                                                        const std::string& raw_phone,
+                                                        const std::string& client_ip,
+                                                        const std::string& request_id) {
+  if (raw_phone.empty()) return MissingField("phone");
+  auto parsed = PhoneNumber::Parse(raw_phone, policy_.allowed_prefixes);
+  if (!parsed.ok()) return parsed.error();
+  const PhoneNumber& phone = parsed.value();
+  if (account.phone_verified && account.phone == phone.national()) return AlreadyVerified();
+
+  const int64_t now = clock_.NowSeconds();
+  const std::string code = random_.Digits(policy_.otp_length);
+  NewCode new_code;
+  new_code.record = OtpRecord{CodeHash(policy_.otp_hash_key, account.id, phone.national(), code),
+                              now, now + policy_.otp_ttl, 0, policy_.otp_max_attempts, false};
+  new_code.sealed_text =
+      util::Seal(policy_.outbox_key, VerificationSmsText(code, policy_.otp_ttl));
+  new_code.message_expires_at = now + policy_.otp_ttl;
+  new_code.request_id = request_id;
+
+  const SendPlan plan{account.id, phone.national(), now,
+                      SendLimits(account, phone.national(), client_ip)};
+  std::vector<WindowUsage> usage_seen;
+  auto queued = otps_.RecordSend(plan, new_code, [&](const SendSnapshot& snap) {
+    usage_seen = snap.usage;
+    return DecideSend(account, plan.limits, snap, now);
+  });
+  if (!queued.ok()) return queued.error();
+  return SendReceipt{phone.national(), phone.Operator(), policy_.otp_ttl,
+                     policy_.otp_resend_cooldown, SendsLeft(plan.limits, usage_seen, 1)};
+}
+
+GuessDecision VerificationService::DecideGuess(const Account& account, const std::string& phone,
+                                               const std::string& guess,
+                                               const GuessContext& ctx, int64_t now) const {
+  if (auto e = OwnershipError(ctx.phone_owner, account.id)) return {GuessOutcome::kRefused, *e};
+  if (!ctx.otp || ctx.otp->consumed) {
+    return {GuessOutcome::kRefused,
+            Error::Make(ErrorKind::kInvalidInput, "otp_not_requested",
+                        "No code was requested for this phone; ask for one first.", "phone")};
+  }
+  const OtpRecord& otp = *ctx.otp;
+  if (otp.max_attempts > 0 && otp.attempts_used >= otp.max_attempts) {
+    const int64_t resend_at = ctx.last_send_to_phone + policy_.otp_resend_cooldown;
+    return {GuessOutcome::kRefused,
+            WithRetry(Error::Make(ErrorKind::kRateLimited, "too_many_attempts",
+                                  "Too many wrong codes; ask for a new code.", "otp"),
+                      resend_at - now)};
+  }
+  if (now >= otp.expires_at) {
+    return {GuessOutcome::kRefused,
+            Error::Make(ErrorKind::kGone, "otp_expired",
+                        "This code has expired; ask for a new one.", "otp")};
+  }
+  const std::string hash = CodeHash(policy_.otp_hash_key, account.id, phone, guess);
+  if (util::ConstantTimeEqual(hash, otp.code_hash)) return {GuessOutcome::kCorrect, {}};
+  Error wrong = Error::Make(ErrorKind::kInvalidInput, "otp_invalid",
+                            "The code is not correct.", "otp");
+  if (otp.max_attempts > 0) wrong.attempts_left = otp.max_attempts - otp.attempts_used - 1;
+  return {GuessOutcome::kWrong, wrong};
+}
+
+util::Result<VerifyReceipt> VerificationService::VerifyCode(const Account& account,
+                                                            const std::string& raw_phone,
+                                                            const std::string& raw_otp) {
+  if (raw_phone.empty()) return MissingField("phone");
+  auto parsed = PhoneNumber::Parse(raw_phone, policy_.allowed_prefixes);
+  if (!parsed.ok()) return parsed.error();
+  if (raw_otp.empty()) return MissingField("otp");
+  if (raw_otp.size() != static_cast<size_t>(policy_.otp_length) || !IsDigits(raw_otp)) {
+    return Error::Make(ErrorKind::kInvalidInput, "invalid_field",
+                       "The code must be " + std::to_string(policy_.otp_length) + " digits.",
+                       "otp");
+  }
+  const std::string phone = parsed.value().national();
+  if (account.phone_verified && account.phone == phone) return AlreadyVerified();
+  const int64_t now = clock_.NowSeconds();
+  auto applied = otps_.RecordGuess(account.id, phone, now, [&](const GuessContext& ctx) {
+    return DecideGuess(account, phone, raw_otp, ctx, now);
+  });
+  if (!applied.ok()) return applied.error();
+  if (applied.value().outcome != GuessOutcome::kCorrect) return applied.value().error;
+  return VerifyReceipt{phone};
+}
+
+util::Result<CodeStatusView> VerificationService::CodeStatus(const Account& account,
+                                                             const std::string& raw_phone) {
+  if (raw_phone.empty()) return MissingField("phone");
+  auto parsed = PhoneNumber::Parse(raw_phone, policy_.allowed_prefixes);
+  if (!parsed.ok()) return parsed.error();
+  const std::string phone = parsed.value().national();
+  auto found = otps_.FindCodeStatus(account.id, phone);
+  if (!found.ok()) return found.error();
+  if (!found.value()) {
+    return Error::Make(ErrorKind::kNotFound, "otp_not_requested",
+                       "No code was requested for this phone.", "phone");
+  }
+  const int64_t now = clock_.NowSeconds();
+  std::vector<WindowLimit> limits = SendLimits(account, phone, "");
+  std::erase_if(limits, [](const WindowLimit& l) {
+    return l.scope != "phone_day" && l.scope != "account_day";
+  });
+  auto usage = otps_.Usage(limits, now);
+  if (!usage.ok()) return usage.error();
+  return DescribeCode(phone, *found.value(), limits, usage.value(), now);
+}
+
+CodeStatusView VerificationService::DescribeCode(const std::string& phone,
+                                                 const CodeStatusRecord& rec,
+                                                 const std::vector<WindowLimit>& limits,
+                                                 const std::vector<WindowUsage>& usage,
+                                                 int64_t now) const {
+  const OtpRecord& otp = rec.otp;
+  CodeStatusView view;
+  view.phone = phone;
+  const bool locked = otp.max_attempts > 0 && otp.attempts_used >= otp.max_attempts;
+  view.state = otp.consumed ? "verified" : locked ? "locked"
+               : now >= otp.expires_at ? "expired" : "pending";
+  view.delivery = rec.delivery_state == "sent"     ? "sent"
+                  : rec.delivery_state == "failed" ? "failed"
+                                                   : "queued";
+  if (!rec.delivery_error.empty() &&
+      (rec.delivery_state == "failed" || rec.delivery_state == "retry")) {
+    view.delivery_error = rec.delivery_error;
+  }
+  view.expires_in = view.state == "pending" ? otp.expires_at - now : 0;
+  view.resend_in = std::max<int64_t>(0, rec.last_send_to_phone + policy_.otp_resend_cooldown - now);
+  if (policy_.otp_resend_cooldown <= 0) view.resend_in = 0;
+  for (size_t i = 0; i < limits.size(); ++i) {
+    if (limits[i].scope == "phone_day" && IsExhausted(limits[i], usage[i])) {
+      view.resend_in = std::max(view.resend_in, SecondsUntilFree(limits[i], usage[i], now));
+    }
+  }
+  if (otp.max_attempts > 0) {
+    view.attempts_left = std::max(0, otp.max_attempts - otp.attempts_used);
+  }
+  view.sends_left = SendsLeft(limits, usage, 0);
+  return view;
+}
+
+}  // namespace phoneverify::domain

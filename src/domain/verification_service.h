@@ -1,0 +1,85 @@
+// Sending and checking one-time codes, with every rule of the contract (section 4).
+// Thread-compatible: one instance per worker thread.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "domain/account.h"
+#include "domain/otp_policy.h"
+#include "domain/ports.h"
+#include "util/clock.h"
+#include "util/random.h"
+#include "util/status.h"
+
+namespace phoneverify::domain {
+
+struct SendReceipt {
+  std::string phone;
+  std::string operator_name;
+  int64_t expires_in = 0;
+  int64_t resend_in = 0;
+  std::optional<int64_t> sends_left;  // nullopt when both daily limits are off
+};
+
+struct VerifyReceipt {
+  std::string phone;
+};
+
+struct CodeStatusView {
+  std::string phone;
+  std::string state;     // pending | verified | expired | locked
+  std::string delivery;  // queued | sent | failed
+  std::optional<std::string> delivery_error;
+  int64_t expires_in = 0;
+  int64_t resend_in = 0;
+  std::optional<int64_t> attempts_left;  // nullopt when the attempt limit is off
+  std::optional<int64_t> sends_left;
+};
+
+class VerificationService {
+ public:
+  VerificationService(OtpRepository& otps, const OtpPolicy& policy,
+                      const util::Clock& clock, util::Random& random)
+      : otps_(otps), policy_(policy), clock_(clock), random_(random) {}
+
+  // 400 invalid_phone/missing_field, 403 phone_already_verified, 409 phone_taken,
+  // 429 resend_too_soon/send_limit_reached, 503 sms_budget_exhausted.
+  util::Result<SendReceipt> SendCode(const Account& account, const std::string& raw_phone,
+                                     const std::string& client_ip,
+                                     const std::string& request_id);
+
+  // 400 invalid_phone/missing_field/invalid_field/otp_not_requested/otp_invalid,
+  // 403 phone_already_verified, 409 phone_taken, 410 otp_expired, 429 too_many_attempts.
+  util::Result<VerifyReceipt> VerifyCode(const Account& account,
+                                         const std::string& raw_phone,
+                                         const std::string& raw_otp);
+
+  // 400 invalid_phone, 404 otp_not_requested.
+  util::Result<CodeStatusView> CodeStatus(const Account& account,
+                                          const std::string& raw_phone);
+
+ private:
+  std::vector<WindowLimit> SendLimits(const Account& account, const std::string& phone,
+                                      const std::string& ip) const;
+  // The smaller of the per-phone and per-account remainders after `extra_sends` more.
+  std::optional<int64_t> SendsLeft(const std::vector<WindowLimit>& limits,
+                                   const std::vector<WindowUsage>& usage,
+                                   int extra_sends) const;
+  util::Status DecideSend(const Account& account, const std::vector<WindowLimit>& limits,
+                          const SendSnapshot& snap, int64_t now) const;
+  GuessDecision DecideGuess(const Account& account, const std::string& phone,
+                            const std::string& guess, const GuessContext& ctx,
+                            int64_t now) const;
+  CodeStatusView DescribeCode(const std::string& phone, const CodeStatusRecord& rec,
+                              const std::vector<WindowLimit>& limits,
+                              const std::vector<WindowUsage>& usage, int64_t now) const;
+
+  OtpRepository& otps_;
+  const OtpPolicy& policy_;
+  const util::Clock& clock_;
+  util::Random& random_;
+};
+
+}  // namespace phoneverify::domain

@@ -1,0 +1,53 @@
+// The phoneverify-fcgi process model.
+//
+// Master (RunMaster): opens the unix socket, forks `workers` workers and replaces any
+// that die (backing off when they die right after start). On SIGTERM or SIGINT it
+// forwards SIGTERM to the workers, waits for them to finish their in-flight request
+// (SIGKILL after drain_timeout_seconds), unlinks the socket and returns 0. SIGHUP
+// reopens the log files (master and workers). Workers die with the master
+// (PR_SET_PDEATHSIG).
+//
+// Worker (Serve): accepts and serves one request at a time until SIGTERM/SIGINT.
+// Termination signals stay blocked except while the worker waits for a connection
+// (ppoll with the signals unblocked), so a request in progress always completes and a
+// signal can never slip in between "check the stop flag" and "block in accept". The
+// listening socket is non-blocking, so a worker that loses the accept race to a sibling
+// goes back to waiting instead of blocking inside libfcgi.
+//
+// Inherited socket (RunInherited): when fd 0 is already a listening socket
+// (mod_fcgid, spawn-fcgi), run a single worker on it; the spawner supervises.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <string>
+
+#include "http/app.h"
+#include "util/logger.h"
+
+namespace phoneverify::fcgi {
+
+struct ServerOptions {
+  std::string socket_path;
+  int workers = 1;
+  int backlog = 1024;
+  int drain_timeout_seconds = 30;
+};
+
+// Runs in each worker process after fork: builds the worker's own objects (database
+// connection, services, App) and calls Serve(listen_fd, ...). Returns the exit status.
+using WorkerMain = std::function<int(int listen_fd)>;
+
+// Returns the process exit status: 0 after a clean stop, 2 when the socket cannot be
+// opened (message on stderr and in the log).
+int RunMaster(const ServerOptions& options, const WorkerMain& worker_main, util::Logger& logger);
+
+// True when fd 0 is a listening socket handed over by a process manager.
+bool HasInheritedSocket();
+// Single worker on fd 0 (see above).
+int RunInherited(const WorkerMain& worker_main, util::Logger& logger);
+
+// The worker loop. Returns 0 after a stop signal, 1 on a fatal accept error.
+int Serve(int listen_fd, http::App& app, size_t max_body_bytes, util::Logger& logger);
+
+}  // namespace phoneverify::fcgi

@@ -1,0 +1,13 @@
+// GET /healthz: 200 {"status":"ok"} when the database answers, else 503 unavailable.
+#pragma once
+
+#include "domain/ports.h"
+#include "http/request.h"
+#include "http/response.h"
+#include "util/status.h"
+
+namespace phoneverify::handlers {
+
+util::Result<http::Response> Health(domain::HealthCheck& health, const http::Request& request);
+
+}  // namespace phoneverify::handlers

@@ -1,0 +1,73 @@
+#include "handlers/otp_handlers.h"
+
+#include "handlers/common.h"
+#include "http/fields.h"
+
+namespace phoneverify::handlers {
+
+util::Result<http::Response> SendOtp(domain::AccountService& accounts,
+                                     domain::VerificationService& verification,
+                                     const http::Request& request) {
+  auto account = RequireAccount(accounts, request);
+  if (!account.ok()) return account.error();
+  auto fields = http::ParseFields(request);
+  if (!fields.ok()) return fields.error();
+  if (auto st = RequireFields(fields.value(), {"phone"}); !st.ok()) return st.error();
+  auto sent = verification.SendCode(account.value(), FieldOr(fields.value(), "phone"),
+                                    request.client_ip, request.request_id);
+  if (!sent.ok()) return sent.error();
+  const domain::SendReceipt& r = sent.value();
+  Json::Value body(Json::objectValue);
+  body["status"] = 202;
+  body["details"] = "A verification code is on its way by SMS.";
+  body["phone"] = r.phone;
+  body["operator"] = r.operator_name;
+  body["expires_in"] = Json::Int64(r.expires_in);
+  body["resend_in"] = Json::Int64(r.resend_in);
+  body["sends_left"] = IntOrNull(r.sends_left);
+  return http::JsonResponse(202, body);
+}
+
+util::Result<http::Response> VerifyOtp(domain::AccountService& accounts,
+                                       domain::VerificationService& verification,
+                                       const http::Request& request) {
+  auto account = RequireAccount(accounts, request);
+  if (!account.ok()) return account.error();
+  auto fields = http::ParseFields(request);
+  if (!fields.ok()) return fields.error();
+  const http::Fields& f = fields.value();
+  if (auto st = RequireFields(f, {"phone", "otp"}); !st.ok()) return st.error();
+  auto verified = verification.VerifyCode(account.value(), FieldOr(f, "phone"), FieldOr(f, "otp"));
+  if (!verified.ok()) return verified.error();
+  Json::Value body(Json::objectValue);
+  body["status"] = 200;
+  body["details"] = "Phone number verified.";
+  body["phone"] = verified.value().phone;
+  body["phone_verified"] = true;
+  return http::JsonResponse(200, body);
+}
+
+util::Result<http::Response> OtpStatus(domain::AccountService& accounts,
+                                       domain::VerificationService& verification,
+                                       const http::Request& request) {
+  auto account = RequireAccount(accounts, request);
+  if (!account.ok()) return account.error();
+  auto query = http::ParseQuery(request.query);
+  if (!query.ok()) return query.error();
+  if (auto st = RequireFields(query.value(), {"phone"}); !st.ok()) return st.error();
+  auto status = verification.CodeStatus(account.value(), FieldOr(query.value(), "phone"));
+  if (!status.ok()) return status.error();
+  const domain::CodeStatusView& v = status.value();
+  Json::Value body(Json::objectValue);
+  body["phone"] = v.phone;
+  body["state"] = v.state;
+  body["delivery"] = v.delivery;
+  body["delivery_error"] = v.delivery_error ? Json::Value(*v.delivery_error) : Json::Value();
+  body["expires_in"] = Json::Int64(v.expires_in);
+  body["resend_in"] = Json::Int64(v.resend_in);
+  body["attempts_left"] = IntOrNull(v.attempts_left);
+  body["sends_left"] = IntOrNull(v.sends_left);
+  return http::JsonResponse(200, body);
+}
+
+}  // namespace phoneverify::handlers

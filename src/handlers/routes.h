@@ -1,0 +1,22 @@
+// Every route of the service in one table (contract section 4).
+#pragma once
+
+#include <vector>
+
+#include "domain/account_service.h"
+#include "domain/ports.h"
+#include "domain/verification_service.h"
+#include "http/router.h"
+
+namespace phoneverify::handlers {
+
+// What the handlers call; all references must outlive the routes.
+struct Services {
+  domain::AccountService& accounts;
+  domain::VerificationService& verification;
+  domain::HealthCheck& health;
+};
+
+std::vector<http::Route> BuildRoutes(const Services& services);
+
+}  // namespace phoneverify::handlers

@@ -1,0 +1,40 @@
+// The HTTP request as the application sees it: a plain value filled by the FastCGI layer
+// (src/fcgi), so everything above it is testable without a web server.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+namespace phoneverify::http {
+
+// How the body arrived. The FastCGI layer reads at most max_body_bytes + 1 bytes and
+// records the outcome here; App answers 413 / 400 before any handler runs.
+enum class BodyState {
+  kComplete,    // `body` holds the whole body
+  kTooLarge,    // over max_body_bytes (body truncated or empty)
+  kIncomplete,  // fewer bytes than CONTENT_LENGTH announced
+  kBadLength,   // CONTENT_LENGTH was not a number
+};
+
+struct Request {
+  std::string method;  // as sent, e.g. "GET"
+  std::string path;    // URL path without the query string, not %-decoded
+  std::string query;   // raw query string, "" when none
+  std::string content_type;
+  size_t content_length = 0;  // as declared
+  std::string authorization;
+  std::string cookie;
+  std::string accept_language;
+  std::string x_forwarded_for;
+  std::string x_request_id;  // as sent; App adopts it only when it looks sane
+  std::string remote_addr;
+  bool https = false;
+  std::string body;
+  BodyState body_state = BodyState::kComplete;
+
+  // Filled by App before routing.
+  std::string request_id;  // 16 hex chars, or the client's sane X-Request-Id
+  std::string client_ip;   // see client_ip.h
+};
+
+}  // namespace phoneverify::http

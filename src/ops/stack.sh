@@ -1,0 +1,536 @@
+#!/usr/bin/env bash
+# The local phoneverify stack: MariaDB (own data directory), sql/ migrations,
+# phoneverify-fcgi, phoneverify-dispatcher and nginx, all under <var_dir>.
+#
+#   src/ops/stack.sh run          set up, start everything, stay in the foreground;
+#                                 Ctrl-C/SIGTERM/SIGHUP stops everything (reverse order)
+#   src/ops/stack.sh start        the same set-up in the background; returns once
+#                                 GET /healthz answers 200 through nginx
+#   src/ops/stack.sh stop         stops what start started and waits for every process
+#   src/ops/stack.sh restart-app  restarts phoneverify-fcgi and phoneverify-dispatcher only,
+#                                 with the current environment (PHONEVERIFY_* overrides)
+#   src/ops/stack.sh status       what runs; exit 0 when everything runs, 3 otherwise
+#
+# Options: --config PATH (default: $PHONEVERIFY_CONFIG, else conf/phoneverify.conf).
+# The configuration is read through `phoneverify-fcgi --print-config`, so the scripts and
+# the binaries always agree. Two stacks run side by side when PHONEVERIFY_VAR_DIR and
+# PHONEVERIFY_HTTP_PORT differ. STACK_BIN_DIR overrides build/bin (testing only).
+set -euo pipefail
+shopt -u patsub_replacement 2>/dev/null || true  # '&' in a path must stay literal
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$ROOT"
+BIN_DIR=${STACK_BIN_DIR:-$ROOT/build/bin}
+FCGI_BIN=$BIN_DIR/phoneverify-fcgi
+DISPATCHER_BIN=$BIN_DIR/phoneverify-dispatcher
+NGINX_TEMPLATE=$ROOT/conf/nginx.conf.in
+
+# Components in start order; stop goes in reverse.
+COMPONENTS=(mariadb fcgi dispatcher nginx)
+declare -A PROCESS_NAME=([mariadb]=mariadbd [fcgi]=phoneverify-fcgi
+                         [dispatcher]=phoneverify-dispatcher [nginx]=nginx)
+declare -A STOP_SIGNAL=([mariadb]=TERM [fcgi]=TERM [dispatcher]=TERM [nginx]=QUIT)
+declare -A STOP_TIMEOUT=([mariadb]=60 [fcgi]=20 [dispatcher]=20 [nginx]=10)
+
+declare -A CFG=()
+MODE=""
+CONFIG=""
+STARTED=()  # components this invocation started, for clean-up on failure
+
+say() { echo "stack.sh: $*"; }
+die() { echo "stack.sh: error: $*" >&2; exit 1; }
+
+usage() {
+  echo "usage: src/ops/stack.sh {run|start|stop|restart-app|status} [--config PATH]" >&2
+  exit 2
+}
+
+parse_args() {
+  (($# >= 1)) || usage
+  MODE=$1
+  shift
+  CONFIG=${PHONEVERIFY_CONFIG:-conf/phoneverify.conf}
+  while (($#)); do
+    case $1 in
+      --config) (($# >= 2)) || usage; CONFIG=$2; shift 2 ;;
+      *) usage ;;
+    esac
+  done
+  case $MODE in run | start | stop | restart-app | status) ;; *) usage ;; esac
+  [[ $CONFIG == /* ]] || CONFIG=$ROOT/$CONFIG
+}
+
+# --- configuration ------------------------------------------------------------------
+
+# Fills CFG from `phoneverify-fcgi --print-config` (key = value lines).
+load_config() {
+  local quiet=${1:-} out line err
+  [[ -x $FCGI_BIN ]] || die "$FCGI_BIN is not built (run make first)"
+  err=$(mktemp)
+  if ! out=$("$FCGI_BIN" --config "$CONFIG" --print-config 2>"$err"); then
+    cat "$err" >&2
+    rm -f "$err"
+    die "the configuration is not valid (see above)"
+  fi
+  [[ -n $quiet ]] || cat "$err" >&2
+  rm -f "$err"
+  CFG=()
+  while IFS= read -r line; do
+    [[ $line == *' = '* ]] && CFG[${line%% = *}]=${line#* = }
+  done <<<"$out"
+  [[ -n ${CFG[var_dir]:-} && -n ${CFG[http_port]:-} ]] ||
+    die "$FCGI_BIN --print-config printed no var_dir/http_port"
+  set_paths
+}
+
+# stop/status must work without a binary (after make clean) or with a broken config.
+load_config_for_stop() {
+  if [[ -x $FCGI_BIN ]] && (load_config quiet >/dev/null 2>&1); then
+    load_config quiet
+    return
+  fi
+  local var=${PHONEVERIFY_VAR_DIR:-}
+  if [[ -z $var && -r $CONFIG ]]; then
+    var=$(sed -n 's/^[[:space:]]*var_dir[[:space:]]*=[[:space:]]*\([^#]*\).*/\1/p' "$CONFIG" |
+      tail -n1 | sed 's/[[:space:]]*$//')
+  fi
+  CFG=([var_dir]=${var:-var} [http_port]=${PHONEVERIFY_HTTP_PORT:-8080})
+  set_paths
+}
+
+absolute() { if [[ $1 == /* ]]; then echo "$1"; else echo "$ROOT/$1"; fi; }
+
+set_paths() {
+  VAR=$(absolute "${CFG[var_dir]}")
+  RUN=$VAR/run
+  LOG=$VAR/log
+  PORT=${CFG[http_port]}
+  DB_SOCKET=$(absolute "${CFG[db_socket]:-${CFG[var_dir]}/run/mysqld.sock}")
+  FCGI_SOCKET=$(absolute "${CFG[fcgi_socket]:-${CFG[var_dir]}/run/fcgi.sock}")
+  URL=http://127.0.0.1:$PORT/
+  # With an external database (db_host), there is no local MariaDB to manage.
+  if [[ -n ${CFG[db_host]:-} ]]; then COMPONENTS=(fcgi dispatcher nginx); fi
+}
+
+check_paths() {
+  local path plain='^[A-Za-z0-9_./@+:,-]+$'
+  for path in "$VAR" "$ROOT" "$DB_SOCKET" "$FCGI_SOCKET"; do
+    [[ $path =~ $plain ]] ||
+      die "path '$path' has spaces or characters nginx.conf cannot carry; choose another"
+  done
+  # sockaddr_un.sun_path holds 108 bytes including the terminator.
+  for path in "$DB_SOCKET" "$FCGI_SOCKET"; do
+    ((${#path} < 108)) || die "socket path too long (${#path} > 107 bytes): $path"
+  done
+  [[ ${CFG[http_front]:-nginx} == nginx ]] ||
+    die "http_front = ${CFG[http_front]} is not supported by stack.sh yet; use nginx"
+}
+
+# --- processes ----------------------------------------------------------------------
+
+pid_file() { echo "$RUN/$1.pid"; }
+
+# A pid that is running (not a zombie) and is still the program we started.
+running_pid() {
+  local name=$1 pid stat
+  pid=$(cat "$(pid_file "$name")" 2>/dev/null) || return 1
+  [[ $pid =~ ^[0-9]+$ ]] || return 1
+  stat=$(ps -o stat= -p "$pid" 2>/dev/null) || return 1
+  [[ $stat != Z* ]] || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "${PROCESS_NAME[$name]}" || return 1
+  echo "$pid"
+}
+
+# True while any live (non-zombie) process is in process group $1.
+group_alive() {
+  ps -e -o pgid=,stat= | awk -v g="$1" '$1 == g && $2 !~ /^Z/ { found = 1 } END { exit !found }'
+}
+
+wait_group_gone() {
+  local pgid=$1 timeout=$2 tenths
+  for ((tenths = 0; tenths < timeout * 10; tenths++)); do
+    group_alive "$pgid" || return 0
+    sleep 0.1
+  done
+  ! group_alive "$pgid"
+}
+
+# Each component runs in its own session (setsid), so its pid is also its process group:
+# stopping the group catches workers a crashed master left behind.
+stop_component() {
+  local name=$1 pid
+  if ! pid=$(running_pid "$name"); then
+    rm -f "$(pid_file "$name")"
+    return 0
+  fi
+  kill -"${STOP_SIGNAL[$name]}" "$pid" 2>/dev/null || true
+  if ! wait_group_gone "$pid" "${STOP_TIMEOUT[$name]}"; then
+    say "$name (pid $pid) did not stop within ${STOP_TIMEOUT[$name]}s; killing it"
+    kill -KILL -- "-$pid" 2>/dev/null || true
+    wait_group_gone "$pid" 5 || say "warning: process group $pid survived SIGKILL"
+  fi
+  wait "$pid" 2>/dev/null || true  # reap it when it is our child (run mode)
+  rm -f "$(pid_file "$name")"
+  say "stopped $name"
+}
+
+stop_all() {
+  local i
+  for ((i = ${#COMPONENTS[@]} - 1; i >= 0; i--)); do
+    stop_component "${COMPONENTS[i]}"
+  done
+}
+
+# spawn NAME LOGFILE COMMAND...: background, own session, no inherited terminal or lock.
+spawn() {
+  local name=$1 out=$2
+  shift 2
+  setsid "$@" </dev/null >>"$out" 2>&1 9>&- &
+  echo $! >"$(pid_file "$name")"
+  STARTED+=("$name")
+}
+
+tail_logs() {
+  local file
+  for file in "$@"; do
+    [[ -s $file ]] || continue
+    echo "----- last lines of $file -----" >&2
+    tail -n 20 "$file" >&2
+  done
+}
+
+all_logs() {
+  tail_logs "$LOG/mysqld.log" "$LOG/phoneverify-fcgi.out" "$LOG/phoneverify-dispatcher.out" \
+    "$LOG/phoneverify.log" "$LOG/nginx.out" "$LOG/nginx-error.log"
+}
+
+# Dies with the logs when a component that should run does not.
+require_running() {
+  local name
+  for name in "$@"; do
+    running_pid "$name" >/dev/null || { all_logs; die "$name exited during start-up"; }
+  done
+}
+
+# --- set-up steps -------------------------------------------------------------------
+
+make_dirs() {
+  mkdir -p "$RUN" "$LOG" "$VAR/nginx"
+  chmod 700 "$VAR"  # secrets, database files and sockets live here
+}
+
+random_hex() { head -c "$1" /dev/urandom | od -An -tx1 | tr -d ' \n'; }
+
+# Secrets are generated locally on first use and never committed (contract section 2).
+ensure_secrets() {
+  local file=$VAR/secrets.conf key bytes
+  (
+    umask 077
+    [[ -e $file ]] || printf '# Generated by src/ops/stack.sh. Keep private.\n' >"$file"
+    for key in otp_hash_key:32 outbox_key:32 db_password:24; do
+      bytes=${key#*:}
+      key=${key%%:*}
+      grep -Eq "^[[:space:]]*$key[[:space:]]*=" "$file" ||
+        printf '%s = %s\n' "$key" "$(random_hex "$bytes")" >>"$file"
+    done
+  )
+  chmod 600 "$file"
+}
+
+secret_value() {
+  sed -n "s/^[[:space:]]*$1[[:space:]]*=[[:space:]]*\(.*\)$/\1/p" "$VAR/secrets.conf" |
+    tail -n1 | sed 's/[[:space:]]*$//'
+}
+
+db_admin_user() { id -un; }
+
+sql() { mariadb --no-defaults --socket="$DB_SOCKET" --user="$(db_admin_user)" --batch "$@"; }
+
+init_database_dir() {
+  [[ -d $VAR/db/mysql ]] && return 0
+  say "initialising the MariaDB data directory $VAR/db"
+  rm -rf "$VAR/db.tmp"
+  mkdir -p "$VAR/db.tmp"
+  if ! mariadb-install-db --no-defaults --datadir="$VAR/db.tmp" --user="$(id -un)" \
+    --auth-root-authentication-method=socket --skip-test-db \
+    >"$LOG/mariadb-install.log" 2>&1; then
+    tail_logs "$LOG/mariadb-install.log"
+    die "mariadb-install-db failed"
+  fi
+  rm -rf "$VAR/db"
+  mv "$VAR/db.tmp" "$VAR/db"  # only a complete data directory ever gets the final name
+}
+
+start_mariadb() {
+  spawn mariadb "$LOG/mysqld.log" mariadbd --no-defaults --datadir="$VAR/db" \
+    --socket="$DB_SOCKET" --skip-networking --pid-file="$(pid_file mariadb)" \
+    --log-error="$LOG/mysqld.log" --user="$(id -un)" \
+    --innodb-buffer-pool-size=64M --innodb_flush_log_at_trx_commit=1 \
+    --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci
+  local tenths
+  for ((tenths = 0; tenths < 600; tenths++)); do
+    require_running mariadb
+    if [[ -S $DB_SOCKET ]] && mariadb-admin --no-defaults --socket="$DB_SOCKET" \
+      --user="$(db_admin_user)" --connect-timeout=2 ping >/dev/null 2>&1; then
+      say "MariaDB is up (socket $DB_SOCKET)"
+      return 0
+    fi
+    sleep 0.1
+  done
+  all_logs
+  die "MariaDB did not answer within 60s"
+}
+
+sql_quote() {
+  local s=${1//\\/\\\\}
+  printf "'%s'" "${s//\'/\\\'}"
+}
+
+# Idempotent: database, application user (password from the secrets), privileges.
+ensure_database() {
+  local db=${CFG[db_name]:-phoneverify} user=${CFG[db_user]:-phoneverify} password
+  password=${PHONEVERIFY_DB_PASSWORD-$(secret_value db_password)}
+  [[ -n $password ]] || die "db_password is empty"
+  # The application needs rows, not schema: migrations run here as the admin.
+  sql <<SQL
+CREATE DATABASE IF NOT EXISTS \`$db\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
+CREATE USER IF NOT EXISTS '$user'@'localhost' IDENTIFIED BY $(sql_quote "$password");
+ALTER USER '$user'@'localhost' IDENTIFIED BY $(sql_quote "$password");
+GRANT SELECT, INSERT, UPDATE, DELETE ON \`$db\`.* TO '$user'@'localhost';
+SQL
+}
+
+# Applies each sql/NNN_name.sql once, in order, recording it in schema_migrations.
+migrate() {
+  local db=${CFG[db_name]:-phoneverify} file base version applied count=0
+  declare -A seen=()
+  sql --database="$db" <<'SQL'
+CREATE TABLE IF NOT EXISTS schema_migrations (
+  version INT NOT NULL PRIMARY KEY,
+  name VARCHAR(255) NOT NULL,
+  applied_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP
+) ENGINE=InnoDB;
+SQL
+  applied=" $(sql --database="$db" --skip-column-names -e 'SELECT version FROM schema_migrations' | tr '\n' ' ') "
+  for file in "$ROOT"/sql/*.sql; do
+    [[ -e $file ]] || continue
+    base=$(basename "$file" .sql)
+    [[ $base =~ ^[0-9]{3}_[A-Za-z0-9_]+$ ]] || die "sql/$base.sql: name must be NNN_name.sql"
+    version=$((10#${base%%_*}))
+    [[ -z ${seen[$version]:-} ]] || die "sql/: two migrations numbered ${base%%_*}"
+    seen[$version]=1
+    [[ $applied == *" $version "* ]] && continue
+    say "applying migration sql/$base.sql"
+    # DDL commits implicitly in MariaDB: a failed migration is reported, not recorded.
+    { cat "$file"; printf "\nINSERT INTO schema_migrations (version, name) VALUES (%d, '%s');\n" \
+      "$version" "$base"; } | sql --database="$db" ||
+      die "migration sql/$base.sql failed; fix the database (or remove $VAR/db) and retry"
+    count=$((count + 1))
+  done
+  say "migrations: $count applied, $(($(wc -w <<<"$applied"))) already present"
+}
+
+start_app() {
+  rm -f "$FCGI_SOCKET"  # a socket left by a killed master would refuse connections
+  spawn fcgi "$LOG/phoneverify-fcgi.out" "$FCGI_BIN" --config "$CONFIG"
+  local tenths
+  for ((tenths = 0; tenths < 200; tenths++)); do
+    require_running fcgi
+    [[ -S $FCGI_SOCKET ]] && break
+    sleep 0.1
+  done
+  [[ -S $FCGI_SOCKET ]] || { all_logs; die "phoneverify-fcgi made no socket at $FCGI_SOCKET"; }
+  spawn dispatcher "$LOG/phoneverify-dispatcher.out" "$DISPATCHER_BIN" --config "$CONFIG"
+}
+
+render_nginx_conf() {
+  local text user_line=""
+  text=$(<"$NGINX_TEMPLATE")
+  # As root, nginx would drop its workers to 'nobody', who cannot reach our sockets or
+  # var_dir (0700): run them as the user who runs everything else.
+  [[ $(id -u) -eq 0 ]] && user_line="user $(id -un) $(id -gn);"
+  text=${text//@NGINX_USER@/$user_line}
+  text=${text//@HTTP_PORT@/$PORT}
+  text=${text//@VAR_DIR@/$VAR}
+  text=${text//@FCGI_SOCKET@/$FCGI_SOCKET}
+  text=${text//@WWW_DIR@/$ROOT/www}
+  printf '%s\n' "$text" >"$VAR/nginx/nginx.conf"
+}
+
+start_nginx() {
+  render_nginx_conf
+  local args=(-p "$VAR/nginx/" -c "$VAR/nginx/nginx.conf" -e "$LOG/nginx-error.log")
+  if ! nginx "${args[@]}" -t >"$LOG/nginx-test.out" 2>&1; then
+    tail_logs "$LOG/nginx-test.out"
+    die "nginx rejected $VAR/nginx/nginx.conf"
+  fi
+  spawn nginx "$LOG/nginx.out" nginx "${args[@]}" -g 'daemon off;'
+}
+
+healthz_status() {
+  curl -s -o /dev/null -w '%{http_code}' --max-time 2 "${URL}healthz" 2>/dev/null || true
+}
+
+wait_healthy() {
+  local tenths code=""
+  for ((tenths = 0; tenths < 300; tenths++)); do
+    require_running "$@"
+    code=$(healthz_status)
+    [[ $code == 200 ]] && return 0
+    sleep 0.1
+  done
+  all_logs
+  die "GET ${URL}healthz answered '${code:-nothing}' instead of 200 after 30s"
+}
+
+# --- commands -----------------------------------------------------------------------
+
+lock() {
+  exec 9>"$RUN/stack.lock"
+  flock -w 300 9 || die "another stack.sh holds $RUN/stack.lock"
+}
+unlock() { exec 9>&-; }
+
+refuse_if_running() {
+  local name pids=""
+  for name in "${COMPONENTS[@]}"; do
+    running_pid "$name" >/dev/null && pids+=" $name"
+  done
+  [[ -z $pids ]] && return 0
+  die "already running in $VAR:$pids (stop it with: $(stop_hint))"
+}
+
+stop_hint() {
+  local env=""
+  [[ -n ${PHONEVERIFY_VAR_DIR:-} ]] && env="PHONEVERIFY_VAR_DIR=$PHONEVERIFY_VAR_DIR "
+  echo "${env}src/ops/stack.sh stop"
+}
+
+on_setup_failure() {
+  local name i
+  for ((i = ${#STARTED[@]} - 1; i >= 0; i--)); do
+    name=${STARTED[i]}
+    stop_component "$name"
+  done
+}
+
+bring_up() {
+  load_config
+  check_paths
+  make_dirs
+  lock
+  refuse_if_running
+  ensure_secrets
+  load_config quiet  # the secrets must parse too
+  trap 'on_setup_failure' EXIT
+  if [[ -n ${CFG[db_host]:-} ]]; then
+    say "db_host is set: using the database at ${CFG[db_host]}; no local MariaDB, no migrations"
+  else
+    init_database_dir
+    start_mariadb
+    ensure_database
+    migrate
+  fi
+  start_app
+  start_nginx
+  wait_healthy "${COMPONENTS[@]}"
+}
+
+cmd_start() {
+  bring_up
+  trap - EXIT
+  unlock
+  say "phoneverify is up: $URL (var_dir $VAR)"
+  say "stop it with: $(stop_hint)"
+}
+
+cmd_run() {
+  # Installed before anything starts so an early Ctrl-C still cleans up.
+  trap 'shutdown 130' INT
+  trap 'shutdown 143' TERM
+  trap 'shutdown 129' HUP
+  bring_up
+  trap 'shutdown 1' EXIT
+  unlock
+  say "phoneverify is up: $URL (var_dir $VAR)"
+  say "press Ctrl-C to stop everything"
+  watch_children
+}
+
+shutdown() {
+  trap - INT TERM HUP EXIT
+  echo
+  say "stopping"
+  stop_all
+  exit "$1"
+}
+
+# Foreground: wakes when any component exits (or a signal arrives); one dying stops all.
+watch_children() {
+  local name pids=() code
+  for name in "${COMPONENTS[@]}"; do pids+=("$(cat "$(pid_file "$name")")"); done
+  while true; do
+    wait -n "${pids[@]}" && code=0 || code=$?
+    for name in "${COMPONENTS[@]}"; do
+      if ! running_pid "$name" >/dev/null; then
+        say "$name exited unexpectedly (status $code)"
+        all_logs
+        shutdown 1
+      fi
+    done
+  done
+}
+
+cmd_stop() {
+  load_config_for_stop
+  if [[ ! -d $RUN ]]; then
+    say "nothing to stop in $VAR"
+    return 0
+  fi
+  lock
+  stop_all
+  rm -f "$FCGI_SOCKET"
+}
+
+cmd_restart_app() {
+  load_config
+  check_paths
+  [[ -d $RUN ]] || die "no stack in $VAR (use start)"
+  lock
+  running_pid nginx >/dev/null || die "the stack is not running in $VAR (use start)"
+  stop_component dispatcher
+  stop_component fcgi
+  trap 'on_setup_failure' EXIT
+  start_app
+  wait_healthy fcgi dispatcher nginx
+  trap - EXIT
+  say "phoneverify-fcgi and phoneverify-dispatcher restarted"
+}
+
+cmd_status() {
+  load_config_for_stop
+  local name pid up=0
+  for name in "${COMPONENTS[@]}"; do
+    if pid=$(running_pid "$name"); then
+      printf '%-11s running (pid %s)\n' "$name" "$pid"
+      up=$((up + 1))
+    else
+      printf '%-11s stopped\n' "$name"
+    fi
+  done
+  ((up > 0)) && printf '%-11s %s -> %s\n' healthz "${URL}healthz" "$(healthz_status)"
+  ((up == ${#COMPONENTS[@]})) || return 3
+}
+
+main() {
+  parse_args "$@"
+  case $MODE in
+    run) cmd_run ;;
+    start) cmd_start ;;
+    stop) cmd_stop ;;
+    restart-app) cmd_restart_app ;;
+    status) cmd_status ;;
+  esac
+}
+
+main "$@"

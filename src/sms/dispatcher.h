@@ -1,0 +1,113 @@
+// The SMS dispatcher: drains the outbox through an SmsGateway. Runs in its own process
+// (phoneverify-dispatcher); several may run at once: the outbox claim tokens and leases
+// guarantee a message is handed to the gateway by one dispatcher at a time.
+//
+// One pass (RunOnce):
+//   1. ExpireStale(now): undelivered messages past their expiry fail as "expired".
+//   2. Claim up to batch_size due messages under a fresh random claim token and lease.
+//   3. Per message: open the sealed text with the outbox key (failure -> failed
+//      "undecryptable"); Send; then
+//        kDelivered -> MarkSent (erases the text)
+//        kPermanent -> MarkFailed(detail), never retried
+//        kTransient -> tries >= max_tries ? MarkFailed("gave up: " + detail)
+//                                         : MarkRetry(now + backoff, detail)
+//      backoff = random in [d/2, d], d = min(base * 2^(tries-1), cap).
+//      A message is sent only while the claim's lease outlasts a gateway call
+//      (send_timeout_seconds); later ones in the batch, and the rest after a stop
+//      request, are released at once for the next pass (the first is always sent).
+// Each attempt logs one line: outbox_id, request_id, masked phone, result, gateway code,
+// detail, latency_ms, tries. The text is never logged. Storage failures are logged at
+// most once per 30 s (with a suppressed count) and a "storage recovered" line follows.
+//
+// Not thread-safe: one Dispatcher per thread (the gateway and Random are not shared).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "domain/ports.h"
+#include "sms/sms_gateway.h"
+#include "util/clock.h"
+#include "util/logger.h"
+#include "util/random.h"
+
+namespace phoneverify::sms {
+
+struct DispatcherOptions {
+  std::string outbox_key;             // raw key bytes (Config::outbox_key_bytes)
+  int64_t lease_seconds = 30;         // how long a claim keeps others away
+  int batch_size = 10;                // messages claimed per pass
+  int max_tries = 8;                  // Config::sms_max_tries
+  int64_t base_backoff_seconds = 2;   // first retry delay (before jitter)
+  int64_t max_backoff_seconds = 300;  // cap on the retry delay
+  int64_t send_timeout_seconds = 10;  // worst-case duration of one gateway call
+  int poll_ms = 500;                  // idle sleep in Run (Config::dispatcher_poll_ms)
+};
+
+struct DispatcherStats {
+  int64_t delivered = 0;
+  int64_t failed = 0;  // permanent, gave up, undecryptable, expired at send time
+  int64_t retried = 0;
+  int64_t released = 0;  // handed back unsent (lease running out, stop requested)
+  int64_t lost_claims = 0;
+  int64_t storage_errors = 0;
+};
+
+class Dispatcher {
+ public:
+  // All references must outlive the Dispatcher.
+  Dispatcher(domain::OutboxRepository& outbox, SmsGateway& gateway, const util::Clock& clock,
+             util::Random& random, util::Logger& logger, DispatcherOptions options);
+  Dispatcher(const Dispatcher&) = delete;
+  Dispatcher& operator=(const Dispatcher&) = delete;
+
+  // One pass. Returns the number of messages handled (sent, failed or rescheduled);
+  // 0 when nothing was due or the storage failed.
+  int RunOnce();
+
+  // Passes until `stop` becomes true; when a pass handled nothing, sleeps poll_ms in
+  // slices of at most 50 ms so a stop request is honoured promptly. A stop during a batch
+  // waits for the gateway call in progress only (bounded by its timeout).
+  void Run(const std::atomic<bool>& stop);
+
+  const DispatcherStats& stats() const { return stats_; }
+
+ private:
+  enum class Outcome { kDelivered, kFailed, kRetry };
+  struct Applied {
+    Outcome outcome;
+    int64_t next_attempt_at = 0;
+    std::string error;
+  };
+  bool HaveTimeToSend(int64_t claimed_at) const;
+  void Release(const domain::OutboxMessage& message, const std::string& claim_token);
+  void Handle(const domain::OutboxMessage& message, const std::string& claim_token);
+  Applied Decide(const domain::OutboxMessage& message, const SendResult& result);
+  void Apply(const domain::OutboxMessage& message, const std::string& claim_token,
+             const Applied& applied);
+  void FailUnsent(const domain::OutboxMessage& message, const std::string& claim_token,
+                  const std::string& reason);
+  void CheckMark(const util::Result<bool>& marked, const domain::OutboxMessage& message);
+  void LogAttempt(const domain::OutboxMessage& message, const SendResult& result,
+                  const Applied& applied, int64_t latency_ms);
+  int64_t Backoff(int tries);
+  void StorageFailed(const char* operation, const util::Error& error);
+  void StorageOk();
+  bool Stopping() const { return stop_ != nullptr && stop_->load(); }
+
+  domain::OutboxRepository& outbox_;
+  SmsGateway& gateway_;
+  const util::Clock& clock_;
+  util::Random& random_;
+  util::Logger& logger_;
+  DispatcherOptions options_;
+  DispatcherStats stats_;
+  const std::atomic<bool>* stop_ = nullptr;
+  bool storage_failing_ = false;
+  std::optional<int64_t> last_storage_log_;
+  int64_t suppressed_storage_errors_ = 0;
+};
+
+}  // namespace phoneverify::sms

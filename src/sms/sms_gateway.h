@@ -1,0 +1,23 @@
+// Where SMS go. Implementations: SparrowGateway (libcurl), ConsoleGateway (sms.log),
+// and test fakes. Send() may block for up to the configured timeout; it never throws.
+#pragma once
+
+#include <string>
+
+namespace phoneverify::sms {
+
+struct SendResult {
+  enum class Kind { kDelivered, kTransient, kPermanent };
+  Kind kind = Kind::kTransient;
+  int gateway_code = 0;  // Sparrow response_code, HTTP status, or 0
+  std::string detail;    // short reason for logs and GET /api/v1/phone/otp; no secrets
+};
+
+class SmsGateway {
+ public:
+  virtual ~SmsGateway() = default;
+  virtual SendResult Send(const std::string& to, const std::string& text) = 0;
+  virtual const char* Name() const = 0;
+};
+
+}  // namespace phoneverify::sms

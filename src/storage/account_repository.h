@@ -1,0 +1,40 @@
+// domain::AccountRepository over MariaDB: tables accounts and api_tokens, plus the
+// sign-up limit's gate and events (limit_gates, limit_events).
+// Thread-safe (Database is); errors as described in domain/ports.h.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "domain/ports.h"
+
+namespace phoneverify::storage {
+
+class Database;
+
+class MysqlAccountRepository final : public domain::AccountRepository {
+ public:
+  explicit MysqlAccountRepository(Database& db) : db_(db) {}
+
+  // One transaction: 409 username_taken (field "username") if the username_key exists;
+  // otherwise locks the sign-up limit's gate, calls `decide(usage)` (usage is empty when
+  // `signup_limit` is not set) and, when it accepts, inserts the account and the event.
+  util::Result<domain::Account> Create(
+      const domain::NewAccount& account, const std::optional<domain::WindowLimit>& signup_limit,
+      const std::function<util::Status(const domain::WindowUsage&)>& decide) override;
+  util::Result<std::optional<domain::Account>> FindById(int64_t id) override;
+  util::Result<std::optional<domain::Credentials>> FindCredentials(
+      const std::string& username_key) override;
+  util::Status RecordLogin(int64_t account_id, int64_t now) override;
+
+  util::Status StoreToken(const std::string& token_hash, int64_t account_id, int64_t now) override;
+  util::Result<std::optional<domain::Account>> FindByTokenHash(
+      const std::string& token_hash) override;
+  util::Result<bool> DeleteToken(const std::string& token_hash) override;
+
+ private:
+  Database& db_;
+};
+
+}  // namespace phoneverify::storage

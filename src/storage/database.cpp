@@ -1,0 +1,152 @@
+#include "storage/database.h"
+
+#include <json/value.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <thread>
+#include <utility>
+
+#include "storage/connection.h"
+#include "util/logger.h"
+
+namespace phoneverify::storage {
+namespace {
+
+constexpr int kJitterBaseMillis = 10;
+
+ConnectionOptions MakeOptions(const util::Config& config) {
+  ConnectionOptions options;
+  options.socket = config.db_socket;
+  options.host = config.db_host;
+  options.port = static_cast<unsigned>(config.db_port);
+  options.user = config.db_user;
+  options.password = config.db_password;
+  options.database = config.db_name;
+  options.timeout_seconds = static_cast<unsigned>(std::max(1, config.db_timeout));
+  return options;
+}
+
+bool IsStorageFailure(const util::Status& status) {
+  return !status.ok() && (status.error().kind == util::ErrorKind::kInternal ||
+                          status.error().kind == util::ErrorKind::kUnavailable);
+}
+
+}  // namespace
+
+// The outcome of one run of the work, with what the retry decision needs.
+struct Database::Attempt {
+  util::Status status;
+  unsigned error_number = 0;  // last database error seen, 0 when none
+  bool was_connected = false;
+  bool possibly_wrote = false;
+  bool timed_out = false;  // took the whole timeout: the server is stalled, not restarted
+};
+
+Database::Database(const util::Config& config, util::Logger* logger)
+    : options_(std::make_unique<const ConnectionOptions>(MakeOptions(config))),
+      logger_(logger),
+      jitter_(std::random_device{}()) {
+  if (!InitClientLibrary() && logger_ != nullptr) {
+    logger_->Error("mysql client library failed to initialise");
+  }
+}
+
+Database::~Database() = default;
+
+util::Status Database::Execute(const StatusWork& work, bool transaction) {
+  std::unique_ptr<Connection> conn = Acquire();
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(options_->timeout_seconds);
+  bool reconnect_left = true;
+  Attempt attempt;
+  for (int n = 1;; ++n) {
+    attempt = RunOnce(*conn, work, transaction);
+    const unsigned err = attempt.error_number;
+    if (attempt.status.ok() || err == 0) break;
+    // Deadlocks end at once and are retried freely; lock wait timeouts take seconds each,
+    // so retrying stops once the call has used up one db_timeout.
+    if (IsRetryableConflict(err) && n < kMaxAttempts &&
+        std::chrono::steady_clock::now() < deadline) {
+      SleepJitter(n);
+      continue;
+    }
+    // A connection that died while idle (found dead at once, before anything that may
+    // write was sent): open a new one and run again.
+    if (IsConnectionError(err) && attempt.was_connected && !attempt.possibly_wrote &&
+        !attempt.timed_out && reconnect_left) {
+      reconnect_left = false;
+      continue;
+    }
+    if (IsStorageFailure(attempt.status)) LogFailure(err, n);
+    break;
+  }
+  Release(std::move(conn));
+  return attempt.status;
+}
+
+Database::Attempt Database::RunOnce(Connection& conn, const StatusWork& work, bool transaction) {
+  Attempt attempt;
+  const auto start = std::chrono::steady_clock::now();
+  attempt.was_connected = conn.connected();
+  conn.ClearTracking();
+  if (transaction) attempt.status = conn.Begin();
+  if (attempt.status.ok()) attempt.status = work(conn);
+  if (attempt.status.ok() && transaction) attempt.status = conn.Commit();
+  attempt.error_number = conn.last_errno();
+  attempt.possibly_wrote = conn.possibly_wrote();
+  attempt.timed_out =
+      std::chrono::steady_clock::now() - start >= std::chrono::seconds(options_->timeout_seconds);
+  // Rolls back refusals (nothing persists) and failures; errors here change nothing.
+  if (!attempt.status.ok() && transaction) static_cast<void>(conn.Rollback());
+  return attempt;
+}
+
+std::unique_ptr<Connection> Database::Acquire() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (idle_pid_ != ::getpid()) AbandonInherited();
+    if (!idle_.empty()) {
+      std::unique_ptr<Connection> conn = std::move(idle_.back());
+      idle_.pop_back();
+      return conn;
+    }
+  }
+  return std::make_unique<Connection>(*options_);
+}
+
+void Database::Release(std::unique_ptr<Connection> conn) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (idle_pid_ != ::getpid()) AbandonInherited();
+  idle_.push_back(std::move(conn));
+}
+
+void Database::AbandonInherited() {
+  // These sockets belong to the parent's sessions: closing them would send COM_QUIT and
+  // end those sessions, so the handles are deliberately leaked instead.
+  for (std::unique_ptr<Connection>& conn : idle_) static_cast<void>(conn.release());
+  idle_.clear();
+  idle_pid_ = ::getpid();
+}
+
+void Database::SleepJitter(int attempt) {
+  int millis = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    // Random, growing waits so transactions that collided do not collide again.
+    std::uniform_int_distribution<int> dist(1, kJitterBaseMillis << (attempt - 1));
+    millis = dist(jitter_);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(millis));
+}
+
+void Database::LogFailure(unsigned error_number, int attempt) {
+  if (logger_ == nullptr) return;
+  Json::Value fields;
+  fields["mysql_errno"] = error_number;
+  fields["attempts"] = attempt;
+  logger_->Error("database call failed", fields);
+}
+
+}  // namespace phoneverify::storage

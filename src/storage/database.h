@@ -1,0 +1,106 @@
+// The database as the repositories see it: a small pool of lazily opened connections and
+// two ways to run work on one of them.
+//
+//   Run(work)       autocommit: each statement commits on its own.
+//   Transact(work)  START TRANSACTION; work; COMMIT. Any error from `work` rolls back.
+//
+// `work` is a callable `(Connection&) -> util::Status or util::Result<T>`; Run/Transact
+// return the same type. Retries, invisible to `work` except that it may run again:
+//   - deadlock / Galera certification failure (1213) or lock wait timeout (1205): the
+//     whole of `work` runs again (up to kMaxAttempts in all, with random jitter), so
+//     `work` must not keep state between runs except through its return value;
+//   - a connection found dead (server restarted, idle timeout) before `work` sent
+//     anything that may write: reconnect and run once more.
+// Errors: Error::Unavailable() when the database cannot be reached or stays contended,
+// Error::Internal() otherwise, or whatever error `work` itself returned (e.g. a decider's
+// 429). Nothing secret is logged: only error numbers.
+//
+// Nothing connects until the first call, so a process may build a Database and fork.
+// Thread-safe: each call takes its own connection from the pool. After a fork, the child
+// abandons (never closes, never uses) the connections it inherited, so the parent's
+// sessions are untouched; still, prefer using a Database only after forking.
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <type_traits>
+#include <vector>
+
+#include "util/config.h"
+#include "util/status.h"
+
+namespace phoneverify::util {
+class Logger;
+}
+
+namespace phoneverify::storage {
+
+class Connection;
+struct ConnectionOptions;
+
+class Database {
+ public:
+  static constexpr int kMaxAttempts = 5;
+
+  // `logger` (optional, not owned, must outlive the Database) receives storage errors.
+  explicit Database(const util::Config& config, util::Logger* logger = nullptr);
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  template <typename Work>
+  auto Run(Work&& work) {
+    return Call(std::forward<Work>(work), /*transaction=*/false);
+  }
+
+  template <typename Work>
+  auto Transact(Work&& work) {
+    return Call(std::forward<Work>(work), /*transaction=*/true);
+  }
+
+ private:
+  using StatusWork = std::function<util::Status(Connection&)>;
+  struct Attempt;
+
+  template <typename Work>
+  auto Call(Work&& work, bool transaction) {
+    using R = std::invoke_result_t<Work&, Connection&>;
+    std::optional<R> out;
+    util::Status st = Execute(
+        [&](Connection& conn) {
+          out.emplace(work(conn));
+          return StatusOf(*out);
+        },
+        transaction);
+    if (st.ok()) return R(std::move(*out));
+    return R(st.error());
+  }
+
+  static util::Status StatusOf(const util::Status& status) { return status; }
+  template <typename T>
+  static util::Status StatusOf(const util::Result<T>& result) {
+    return result.status();
+  }
+
+  util::Status Execute(const StatusWork& work, bool transaction);
+  Attempt RunOnce(Connection& conn, const StatusWork& work, bool transaction);
+  std::unique_ptr<Connection> Acquire();
+  void Release(std::unique_ptr<Connection> conn);
+  void AbandonInherited();  // with mu_ held
+  void SleepJitter(int attempt);
+  void LogFailure(unsigned error_number, int attempt);
+
+  std::unique_ptr<const ConnectionOptions> options_;
+  util::Logger* logger_;
+  std::mutex mu_;  // guards idle_, idle_pid_ and jitter_
+  std::vector<std::unique_ptr<Connection>> idle_;
+  pid_t idle_pid_ = 0;  // process that opened the idle connections
+  std::minstd_rand jitter_;
+};
+
+}  // namespace phoneverify::storage

@@ -1,0 +1,21 @@
+// domain::HealthCheck over MariaDB: "SELECT 1" within the configured db_timeout.
+// Thread-safe.
+#pragma once
+
+#include "domain/ports.h"
+
+namespace phoneverify::storage {
+
+class Database;
+
+class MysqlHealthCheck final : public domain::HealthCheck {
+ public:
+  explicit MysqlHealthCheck(Database& db) : db_(db) {}
+
+  bool DatabaseAnswers() override;
+
+ private:
+  Database& db_;
+};
+
+}  // namespace phoneverify::storage

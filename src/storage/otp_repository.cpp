@@ -1,0 +1,209 @@
+#include "storage/otp_repository.h"
+
+#include "storage/common_sql.h"
+#include "storage/connection.h"
+#include "storage/database.h"
+
+namespace phoneverify::storage {
+namespace {
+
+using domain::GuessOutcome;
+
+// Columns code_hash, created_at, expires_at, attempts_used, max_attempts, consumed.
+domain::OtpRecord OtpFromRow(const Row& row) {
+  domain::OtpRecord otp;
+  otp.code_hash = row.Text(0);
+  otp.created_at = row.Int(1);
+  otp.expires_at = row.Int(2);
+  otp.attempts_used = static_cast<int>(row.Int(3));
+  otp.max_attempts = static_cast<int>(row.Int(4));
+  otp.consumed = row.Int(5) != 0;
+  return otp;
+}
+
+util::Error PhoneTaken() {
+  return util::Error::Make(util::ErrorKind::kConflict, "phone_taken",
+                           "This phone number is already verified by another account.", "phone");
+}
+
+// ---- sending ------------------------------------------------------------------------
+
+util::Result<domain::SendSnapshot> ReadSendSnapshot(Connection& conn,
+                                                    const domain::SendPlan& plan) {
+  domain::SendSnapshot snapshot;
+  auto owner = FindPhoneOwner(conn, plan.phone);
+  if (!owner.ok()) return owner.error();
+  snapshot.phone_owner = owner.value();
+  auto last = GateLastAt(conn, {kLastSendScope, plan.phone});
+  if (!last.ok()) return last.error();
+  snapshot.last_send_to_phone = last.value();
+  auto usage = ReadUsage(conn, plan.limits, plan.now);
+  if (!usage.ok()) return usage.error();
+  snapshot.usage = std::move(usage).value();
+  return snapshot;
+}
+
+util::Status SupersedeEarlier(Connection& conn, const domain::SendPlan& plan) {
+  return conn
+      .Exec(
+          "UPDATE outbox SET state = 'superseded', sealed_text = NULL, claim_token = NULL "
+          "WHERE account_id = ? AND phone = ? AND state IN ('queued', 'retry', 'sending')",
+          {Param::Int(plan.account_id), Param::Text(plan.phone)})
+      .status();
+}
+
+util::Result<int64_t> InsertOutbox(Connection& conn, const domain::SendPlan& plan,
+                                   const domain::NewCode& code) {
+  auto done = conn.Exec(
+      "INSERT INTO outbox (account_id, phone, sealed_text, state, tries, next_attempt_at, "
+      "lease_until, last_error, created_at, expires_at, request_id) "
+      "VALUES (?, ?, ?, 'queued', 0, ?, 0, '', ?, ?, ?)",
+      {Param::Int(plan.account_id), Param::Text(plan.phone), Param::Bytes(code.sealed_text),
+       Param::Int(plan.now), Param::Int(plan.now), Param::Int(code.message_expires_at),
+       Param::Text(ClampUtf8(code.request_id, 64))});
+  if (!done.ok()) return done.error();
+  return static_cast<int64_t>(done.value().insert_id);
+}
+
+util::Status UpsertCode(Connection& conn, const domain::SendPlan& plan,
+                        const domain::OtpRecord& otp, int64_t outbox_id) {
+  return conn
+      .Exec(
+          "INSERT INTO otp_codes (account_id, phone, code_hash, created_at, expires_at, "
+          "attempts_used, max_attempts, consumed, outbox_id) "
+          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE "
+          "code_hash = VALUES(code_hash), created_at = VALUES(created_at), "
+          "expires_at = VALUES(expires_at), attempts_used = VALUES(attempts_used), "
+          "max_attempts = VALUES(max_attempts), consumed = VALUES(consumed), "
+          "outbox_id = VALUES(outbox_id)",
+          {Param::Int(plan.account_id), Param::Text(plan.phone), Param::Bytes(otp.code_hash),
+           Param::Int(otp.created_at), Param::Int(otp.expires_at), Param::Int(otp.attempts_used),
+           Param::Int(otp.max_attempts), Param::Int(otp.consumed ? 1 : 0), Param::Int(outbox_id)})
+      .status();
+}
+
+util::Result<int64_t> PersistSend(Connection& conn, const domain::SendPlan& plan,
+                                  const domain::NewCode& code, const std::vector<GateKey>& gates) {
+  if (util::Status st = InsertEvents(conn, plan.limits, plan.now); !st.ok()) return st.error();
+  if (util::Status st = StampGates(conn, gates, plan.now); !st.ok()) return st.error();
+  if (util::Status st = SupersedeEarlier(conn, plan); !st.ok()) return st.error();
+  auto outbox_id = InsertOutbox(conn, plan, code);
+  if (!outbox_id.ok()) return outbox_id.error();
+  util::Status st = UpsertCode(conn, plan, code.record, outbox_id.value());
+  if (!st.ok()) return st.error();
+  return outbox_id;
+}
+
+// ---- guessing -----------------------------------------------------------------------
+
+util::Result<domain::GuessContext> ReadGuessContext(Connection& conn, int64_t account_id,
+                                                    const std::string& phone) {
+  domain::GuessContext context;
+  auto rows = conn.Query(
+      "SELECT code_hash, created_at, expires_at, attempts_used, max_attempts, consumed "
+      "FROM otp_codes WHERE account_id = ? AND phone = ? FOR UPDATE",
+      {Param::Int(account_id), Param::Text(phone)});
+  if (!rows.ok()) return rows.error();
+  if (!rows.value().empty()) context.otp = OtpFromRow(rows.value()[0]);
+  auto owner = FindPhoneOwner(conn, phone);
+  if (!owner.ok()) return owner.error();
+  context.phone_owner = owner.value();
+  auto last = GateLastAt(conn, {kLastSendScope, phone});
+  if (!last.ok()) return last.error();
+  context.last_send_to_phone = last.value();
+  return context;
+}
+
+util::Status MarkVerified(Connection& conn, int64_t account_id, const std::string& phone) {
+  auto done = conn.Exec("UPDATE otp_codes SET consumed = 1 WHERE account_id = ? AND phone = ?",
+                        {Param::Int(account_id), Param::Text(phone)});
+  if (!done.ok()) return done.error();
+  done = conn.Exec(
+      "UPDATE accounts SET phone = ?, phone_verified = 1, pending_phone = '' WHERE id = ?",
+      {Param::Text(phone), Param::Int(account_id)});
+  if (done.ok()) return util::Status::Ok();
+  // uq_accounts_phone: another account verified this phone first.
+  if (conn.last_errno() == kErrDuplicateKey) return PhoneTaken();
+  return done.error();
+}
+
+util::Status ApplyGuess(Connection& conn, int64_t account_id, const std::string& phone,
+                        GuessOutcome outcome) {
+  switch (outcome) {
+    case GuessOutcome::kRefused:
+      return util::Status::Ok();
+    case GuessOutcome::kWrong:
+      return conn
+          .Exec(
+              "UPDATE otp_codes SET attempts_used = attempts_used + 1 "
+              "WHERE account_id = ? AND phone = ?",
+              {Param::Int(account_id), Param::Text(phone)})
+          .status();
+    case GuessOutcome::kCorrect:
+      return MarkVerified(conn, account_id, phone);
+  }
+  return util::Error::Internal();
+}
+
+}  // namespace
+
+util::Result<int64_t> MysqlOtpRepository::RecordSend(
+    const domain::SendPlan& plan, const domain::NewCode& code,
+    const std::function<util::Status(const domain::SendSnapshot&)>& decide) {
+  const std::vector<GateKey> gates = GatesFor(plan.limits, {{kLastSendScope, plan.phone}});
+  return db_.Transact([&](Connection& conn) -> util::Result<int64_t> {
+    if (util::Status st = LockGates(conn, gates); !st.ok()) return st.error();
+    auto snapshot = ReadSendSnapshot(conn, plan);
+    if (!snapshot.ok()) return snapshot.error();
+    if (util::Status st = decide(snapshot.value()); !st.ok()) return st.error();
+    return PersistSend(conn, plan, code, gates);
+  });
+}
+
+util::Result<domain::GuessDecision> MysqlOtpRepository::RecordGuess(
+    int64_t account_id, const std::string& phone, int64_t /*now*/,
+    const std::function<domain::GuessDecision(const domain::GuessContext&)>& decide) {
+  return db_.Transact([&](Connection& conn) -> util::Result<domain::GuessDecision> {
+    auto context = ReadGuessContext(conn, account_id, phone);
+    if (!context.ok()) return context.error();
+    domain::GuessDecision decision = decide(context.value());
+    util::Status st = ApplyGuess(conn, account_id, phone, decision.outcome);
+    if (!st.ok()) return st.error();
+    return decision;
+  });
+}
+
+util::Result<std::optional<domain::CodeStatusRecord>> MysqlOtpRepository::FindCodeStatus(
+    int64_t account_id, const std::string& phone) {
+  using OptionalStatus = std::optional<domain::CodeStatusRecord>;
+  return db_.Run([&](Connection& conn) -> util::Result<OptionalStatus> {
+    auto rows = conn.Query(
+        "SELECT o.code_hash, o.created_at, o.expires_at, o.attempts_used, o.max_attempts, "
+        "o.consumed, COALESCE(b.state, ''), COALESCE(b.last_error, ''), "
+        "COALESCE(g.last_at, 0) FROM otp_codes o "
+        "LEFT JOIN outbox b ON b.id = o.outbox_id "
+        "LEFT JOIN limit_gates g ON g.scope = ? AND g.key_ = o.phone "
+        "WHERE o.account_id = ? AND o.phone = ?",
+        {Param::Text(kLastSendScope), Param::Int(account_id), Param::Text(phone)});
+    if (!rows.ok()) return rows.error();
+    if (rows.value().empty()) return OptionalStatus();
+    const Row& row = rows.value()[0];
+    domain::CodeStatusRecord record;
+    record.otp = OtpFromRow(row);
+    record.delivery_state = row.Text(6);
+    record.delivery_error = row.Text(7);
+    record.last_send_to_phone = row.Int(8);
+    return OptionalStatus(std::move(record));
+  });
+}
+
+util::Result<std::vector<domain::WindowUsage>> MysqlOtpRepository::Usage(
+    const std::vector<domain::WindowLimit>& limits, int64_t now) {
+  return db_.Run([&](Connection& conn) { return ReadUsage(conn, limits, now); });
+}
+
+util::Result<std::optional<int64_t>> MysqlOtpRepository::PhoneOwner(const std::string& phone) {
+  return db_.Run([&](Connection& conn) { return FindPhoneOwner(conn, phone); });
+}
+
+}  // namespace phoneverify::storage

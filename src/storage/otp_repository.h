@@ -1,0 +1,49 @@
+// domain::OtpRepository over MariaDB: tables otp_codes, outbox (the producing side),
+// limit_gates, limit_events, and accounts (phone owner, verification).
+//
+// Serialisation: RecordSend locks the gate rows of the phone ('last_send') and of every
+// limit key before reading anything, so concurrent sends to one phone, account or IP run
+// one after another on a node; it writes every gate on success, so on Galera conflicting
+// commits fail certification (1213) and run again. RecordGuess locks the code row.
+// Thread-safe; errors as described in domain/ports.h.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "domain/ports.h"
+
+namespace phoneverify::storage {
+
+class Database;
+
+class MysqlOtpRepository final : public domain::OtpRepository {
+ public:
+  explicit MysqlOtpRepository(Database& db) : db_(db) {}
+
+  // Returns the new outbox row's id. On acceptance the earlier undelivered messages of
+  // (account, phone) become 'superseded' with their sealed text erased.
+  util::Result<int64_t> RecordSend(
+      const domain::SendPlan& plan, const domain::NewCode& code,
+      const std::function<util::Status(const domain::SendSnapshot&)>& decide) override;
+
+  // kCorrect on a phone another account verified meanwhile: 409 phone_taken (field
+  // "phone"), and nothing changes.
+  util::Result<domain::GuessDecision> RecordGuess(
+      int64_t account_id, const std::string& phone, int64_t now,
+      const std::function<domain::GuessDecision(const domain::GuessContext&)>& decide) override;
+
+  // delivery_state is "" if the code's outbox row no longer exists.
+  util::Result<std::optional<domain::CodeStatusRecord>> FindCodeStatus(
+      int64_t account_id, const std::string& phone) override;
+  util::Result<std::vector<domain::WindowUsage>> Usage(
+      const std::vector<domain::WindowLimit>& limits, int64_t now) override;
+  util::Result<std::optional<int64_t>> PhoneOwner(const std::string& phone) override;
+
+ private:
+  Database& db_;
+};
+
+}  // namespace phoneverify::storage

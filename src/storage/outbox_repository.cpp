@@ -1,0 +1,133 @@
+#include "storage/outbox_repository.h"
+
+#include "domain/otp_policy.h"
+#include "storage/common_sql.h"
+#include "storage/connection.h"
+#include "storage/database.h"
+
+namespace phoneverify::storage {
+namespace {
+
+constexpr size_t kErrorChars = 255;    // outbox.last_error
+constexpr int64_t kPruneBatch = 1000;  // rows deleted per table per ExpireStale
+constexpr int64_t kKeepFinished = 7 * domain::kDay;
+constexpr int64_t kLongestWindow = domain::kDay;
+
+util::Result<bool> Applied(util::Result<ExecResult> done) {
+  if (!done.ok()) return done.error();
+  return done.value().affected_rows > 0;
+}
+
+util::Result<std::vector<domain::OutboxMessage>> ReadClaimed(Connection& conn,
+                                                             const std::string& claim_token) {
+  auto rows = conn.Query(
+      "SELECT id, phone, sealed_text, tries, expires_at, request_id FROM outbox "
+      "WHERE claim_token = ? AND state = 'sending' ORDER BY id",
+      {Param::Bytes(claim_token)});
+  if (!rows.ok()) return rows.error();
+  std::vector<domain::OutboxMessage> messages;
+  for (const Row& row : rows.value()) {
+    domain::OutboxMessage message;
+    message.id = row.Int(0);
+    message.phone = row.Text(1);
+    message.sealed_text = row.Text(2);
+    message.tries = static_cast<int>(row.Int(3));
+    message.expires_at = row.Int(4);
+    message.request_id = row.Text(5);
+    messages.push_back(std::move(message));
+  }
+  return messages;
+}
+
+util::Status Prune(Connection& conn, int64_t now) {
+  auto events = conn.Exec("DELETE FROM limit_events WHERE at <= ? LIMIT ?",
+                          {Param::Int(now - kLongestWindow), Param::Int(kPruneBatch)});
+  if (!events.ok()) return events.error();
+  return conn
+      .Exec(
+          "DELETE FROM outbox WHERE created_at <= ? "
+          "AND state IN ('sent', 'failed', 'superseded') LIMIT ?",
+          {Param::Int(now - kKeepFinished), Param::Int(kPruneBatch)})
+      .status();
+}
+
+}  // namespace
+
+util::Result<std::vector<domain::OutboxMessage>> MysqlOutboxRepository::Claim(
+    const std::string& claim_token, int64_t now, int64_t lease_seconds, int max) {
+  if (max <= 0) return std::vector<domain::OutboxMessage>();
+  // One statement stamps the rows, so two claimers never both take one: the second
+  // waits for the first's row locks and then sees the rows already leased.
+  return db_.Transact([&](Connection& conn) -> util::Result<std::vector<domain::OutboxMessage>> {
+    auto done = conn.Exec(
+        "UPDATE outbox SET claim_token = ?, lease_until = ?, state = 'sending', "
+        "tries = tries + 1 "
+        "WHERE ((state IN ('queued', 'retry') AND next_attempt_at <= ?) "
+        "OR (state = 'sending' AND lease_until <= ?)) AND expires_at > ? "
+        "ORDER BY id LIMIT ?",
+        {Param::Bytes(claim_token), Param::Int(now + lease_seconds), Param::Int(now),
+         Param::Int(now), Param::Int(now), Param::Int(max)});
+    if (!done.ok()) return done.error();
+    if (done.value().affected_rows == 0) return std::vector<domain::OutboxMessage>();
+    return ReadClaimed(conn, claim_token);
+  });
+}
+
+util::Result<bool> MysqlOutboxRepository::MarkSent(int64_t id, const std::string& claim_token,
+                                                   int64_t now) {
+  return db_.Run([&](Connection& conn) {
+    return Applied(
+        conn.Exec("UPDATE outbox SET state = 'sent', sent_at = ?, sealed_text = NULL, "
+                  "claim_token = NULL, lease_until = 0, last_error = '' "
+                  "WHERE id = ? AND claim_token = ? AND state = 'sending'",
+                  {Param::Int(now), Param::Int(id), Param::Bytes(claim_token)}));
+  });
+}
+
+util::Result<bool> MysqlOutboxRepository::MarkRetry(int64_t id, const std::string& claim_token,
+                                                    int64_t next_attempt_at,
+                                                    const std::string& error) {
+  return db_.Run([&](Connection& conn) {
+    return Applied(
+        conn.Exec("UPDATE outbox SET state = 'retry', next_attempt_at = ?, last_error = ?, "
+                  "claim_token = NULL, lease_until = 0 "
+                  "WHERE id = ? AND claim_token = ? AND state = 'sending'",
+                  {Param::Int(next_attempt_at), Param::Text(ClampUtf8(error, kErrorChars)),
+                   Param::Int(id), Param::Bytes(claim_token)}));
+  });
+}
+
+util::Result<bool> MysqlOutboxRepository::MarkFailed(int64_t id, const std::string& claim_token,
+                                                     int64_t /*now*/, const std::string& error) {
+  return db_.Run([&](Connection& conn) {
+    return Applied(conn.Exec(
+        "UPDATE outbox SET state = 'failed', sealed_text = NULL, last_error = ?, "
+        "claim_token = NULL, lease_until = 0 "
+        "WHERE id = ? AND claim_token = ? AND state = 'sending'",
+        {Param::Text(ClampUtf8(error, kErrorChars)), Param::Int(id), Param::Bytes(claim_token)}));
+  });
+}
+
+util::Result<int> MysqlOutboxRepository::ExpireStale(int64_t now) {
+  return db_.Run([&](Connection& conn) -> util::Result<int> {
+    auto done = conn.Exec(
+        "UPDATE outbox SET state = 'failed', last_error = 'expired', sealed_text = NULL, "
+        "claim_token = NULL, lease_until = 0 WHERE expires_at <= ? "
+        "AND (state IN ('queued', 'retry') OR (state = 'sending' AND lease_until <= ?))",
+        {Param::Int(now), Param::Int(now)});
+    if (!done.ok()) return done.error();
+    if (util::Status st = Prune(conn, now); !st.ok()) return st.error();
+    return static_cast<int>(done.value().affected_rows);
+  });
+}
+
+util::Result<int> MysqlOutboxRepository::Depth() {
+  return db_.Run([&](Connection& conn) -> util::Result<int> {
+    auto rows =
+        conn.Query("SELECT COUNT(*) FROM outbox WHERE state IN ('queued', 'retry', 'sending')", {});
+    if (!rows.ok()) return rows.error();
+    return rows.value().empty() ? 0 : static_cast<int>(rows.value()[0].Int(0));
+  });
+}
+
+}  // namespace phoneverify::storage

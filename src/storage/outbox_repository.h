@@ -1,0 +1,48 @@
+// domain::OutboxRepository over MariaDB (table outbox), the dispatcher's side.
+//
+// States: queued -> sending (claimed, leased) -> sent | retry | failed; queued/retry/
+// sending -> superseded (by a newer code, see MysqlOtpRepository) or failed("expired").
+// sealed_text is erased (NULL) on sent, failed, superseded and expired.
+// Thread-safe; several dispatchers (processes or hosts) may claim concurrently: a row is
+// held by one claim token at a time, and a claim whose lease ran out can be taken over.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "domain/ports.h"
+
+namespace phoneverify::storage {
+
+class Database;
+
+class MysqlOutboxRepository final : public domain::OutboxRepository {
+ public:
+  explicit MysqlOutboxRepository(Database& db) : db_(db) {}
+
+  // Claims up to `max` rows, oldest first: queued/retry with next_attempt_at <= now, or
+  // sending with lease_until <= now; only rows with expires_at > now. Each claimed row gets
+  // state 'sending', tries + 1, lease_until = now + lease_seconds and `claim_token`
+  // (at most 64 bytes). Rows are read back by token, so use a fresh token for every call
+  // (e.g. Random::Hex(16)): a reused token would also return rows still held from before.
+  util::Result<std::vector<domain::OutboxMessage>> Claim(const std::string& claim_token,
+                                                         int64_t now, int64_t lease_seconds,
+                                                         int max) override;
+  // The Mark* calls apply only to a row in state 'sending' that still carries
+  // `claim_token`; false otherwise. `error` is stored cut to 255 characters.
+  util::Result<bool> MarkSent(int64_t id, const std::string& claim_token, int64_t now) override;
+  util::Result<bool> MarkRetry(int64_t id, const std::string& claim_token, int64_t next_attempt_at,
+                               const std::string& error) override;
+  util::Result<bool> MarkFailed(int64_t id, const std::string& claim_token, int64_t now,
+                                const std::string& error) override;
+  // Fails ("expired") and erases undelivered rows with expires_at <= now (a 'sending' row
+  // only once its lease has run out too). Returns how many. Also prunes, a bounded batch
+  // per call: limit_events older than 24 h and finished outbox rows older than 7 days.
+  util::Result<int> ExpireStale(int64_t now) override;
+  util::Result<int> Depth() override;
+
+ private:
+  Database& db_;
+};
+
+}  // namespace phoneverify::storage

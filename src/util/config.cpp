@@ -1,0 +1,451 @@
+#include "util/config.h"
+
+#include <arpa/inet.h>
+#include <sys/stat.h>
+
+#include <boost/program_options.hpp>
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <optional>
+#include <sstream>
+#include <thread>
+#include <utility>
+
+#include "util/crypto.h"
+
+namespace phoneverify::util {
+namespace {
+
+namespace po = boost::program_options;
+
+constexpr std::string_view kEnvPrefix = "PHONEVERIFY_";
+constexpr std::string_view kConfigFileEnv = "PHONEVERIFY_CONFIG";
+constexpr int kBig = 1'000'000'000;
+constexpr size_t kMaxEchoedValue = 64;
+
+// A setter parses `value` into its field and returns "" or what is wrong with the value
+// (phrased to follow the key name: "must be ...").
+using Setter = std::function<std::string(const std::string& value, Config& config)>;
+using Getter = std::function<std::string(const Config& config)>;
+using TextCheck = std::function<std::string(const std::string& value)>;
+
+struct Binding {
+  Setter set;
+  Getter get;
+};
+
+struct KeySpec {
+  const char* name;
+  const char* default_value;
+  bool secret;  // never echoed; printed as <set>/<unset>; allowed in the secrets file
+  Binding binding;
+};
+
+std::string Trim(std::string_view s) {
+  size_t begin = 0;
+  size_t end = s.size();
+  while (begin < end && std::isspace(static_cast<unsigned char>(s[begin]))) ++begin;
+  while (end > begin && std::isspace(static_cast<unsigned char>(s[end - 1]))) --end;
+  return std::string(s.substr(begin, end - begin));
+}
+
+std::vector<std::string> SplitList(const std::string& value) {
+  std::vector<std::string> items;
+  std::string item;
+  std::istringstream in(value);
+  while (std::getline(in, item, ',')) items.push_back(Trim(item));
+  if (!items.empty() && items.back().empty()) items.pop_back();
+  return items;
+}
+
+std::string JoinList(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ",") + item;
+  return out;
+}
+
+bool IsDigits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) {
+    return std::isdigit(c);
+  });
+}
+
+std::optional<int> ParseInt(std::string_view s) {
+  int out = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  if (ec != std::errc() || end != s.data() + s.size() || s.empty()) return std::nullopt;
+  return out;
+}
+
+// --- bindings -----------------------------------------------------------------------
+
+Binding Int(int Config::*field, int min, int max) {
+  return {[=](const std::string& value, Config& config) -> std::string {
+            std::optional<int> n = ParseInt(Trim(value));
+            if (n && *n >= min && *n <= max) {
+              config.*field = *n;
+              return "";
+            }
+            if (max == kBig) return "must be an integer >= " + std::to_string(min);
+            return "must be an integer from " + std::to_string(min) + " to " +
+                   std::to_string(max);
+          },
+          [=](const Config& config) { return std::to_string(config.*field); }};
+}
+
+Binding Text(std::string Config::*field, TextCheck check) {
+  return {[=](const std::string& value, Config& config) -> std::string {
+            std::string problem = check(value);
+            if (problem.empty()) config.*field = value;
+            return problem;
+          },
+          [=](const Config& config) { return config.*field; }};
+}
+
+Binding OneOf(std::string Config::*field, std::vector<std::string> choices) {
+  return Text(field, [=](const std::string& value) -> std::string {
+    if (std::find(choices.begin(), choices.end(), value) != choices.end()) return "";
+    return "must be one of: " + JoinList(choices);
+  });
+}
+
+Binding List(std::vector<std::string> Config::*field, TextCheck item_check,
+             bool allow_empty) {
+  return {[=](const std::string& value, Config& config) -> std::string {
+            std::vector<std::string> items = SplitList(value);
+            if (items.empty() && !allow_empty) return "must list at least one entry";
+            for (const auto& item : items) {
+              std::string problem = item_check(item);
+              if (!problem.empty()) return problem;
+            }
+            config.*field = std::move(items);
+            return "";
+          },
+          [=](const Config& config) { return JoinList(config.*field); }};
+}
+
+// --- checks -------------------------------------------------------------------------
+
+std::string AnyText(const std::string&) { return ""; }
+
+std::string NonEmpty(const std::string& value) {
+  return value.empty() ? "must not be empty" : "";
+}
+
+std::string HttpUrl(const std::string& value) {
+  if (value.rfind("http://", 0) == 0 || value.rfind("https://", 0) == 0) return "";
+  return "must be an http:// or https:// URL";
+}
+
+// Database and user names end up in the set-up SQL of src/ops/stack.sh.
+std::string SqlIdentifier(const std::string& value) {
+  bool ok = !value.empty() && value.size() <= 64 &&
+            std::all_of(value.begin(), value.end(), [](unsigned char c) {
+              return std::isalnum(c) || c == '_';
+            });
+  return ok ? "" : "must be 1 to 64 letters, digits or underscores";
+}
+
+std::string HexKey(const std::string& value) {
+  bool ok = value.empty() ||
+            (value.size() == 2 * kKeyBytes &&
+             std::all_of(value.begin(), value.end(),
+                         [](unsigned char c) { return std::isxdigit(c); }));
+  return ok ? "" : "must be 64 hexadecimal characters";
+}
+
+std::string Prefix(const std::string& item) {
+  return item.size() == 3 && IsDigits(item) ? "" : "must be a comma list of 3-digit prefixes";
+}
+
+bool IsAddress(const std::string& text, int* max_bits) {
+  unsigned char buf[16];
+  if (inet_pton(AF_INET, text.c_str(), buf) == 1) {
+    *max_bits = 32;
+    return true;
+  }
+  if (inet_pton(AF_INET6, text.c_str(), buf) == 1) {
+    *max_bits = 128;
+    return true;
+  }
+  return false;
+}
+
+std::string AddressOrCidr(const std::string& item) {
+  const std::string problem = "must be a comma list of IP addresses or CIDRs";
+  size_t slash = item.find('/');
+  int max_bits = 0;
+  if (!IsAddress(item.substr(0, slash), &max_bits)) return problem;
+  if (slash == std::string::npos) return "";
+  std::string bits_text = item.substr(slash + 1);
+  std::optional<int> bits = IsDigits(bits_text) ? ParseInt(bits_text) : std::nullopt;
+  return bits && *bits <= max_bits ? "" : problem;
+}
+
+// --- the key table: every key, its default and its validator, in one place ----------
+
+const std::vector<KeySpec>& Keys() {
+  using C = Config;
+  static const std::vector<KeySpec> keys = {
+      {"http_port", "8080", false, Int(&C::http_port, 1, 65535)},
+      {"var_dir", "var", false, Text(&C::var_dir, NonEmpty)},
+      {"http_front", "nginx", false, OneOf(&C::http_front, {"nginx", "apache"})},
+      {"sms_backend", "console", false, OneOf(&C::sms_backend, {"console", "sparrow"})},
+      {"sparrow_url", "http://api.sparrowsms.com/v2/sms/", false,
+       Text(&C::sparrow_url, HttpUrl)},
+      {"sparrow_token", "", true, Text(&C::sparrow_token, AnyText)},
+      {"sparrow_from", "", false, Text(&C::sparrow_from, AnyText)},
+      {"otp_length", "6", false, Int(&C::otp_length, 4, 10)},
+      {"otp_ttl", "300", false, Int(&C::otp_ttl, 1, kBig)},
+      {"otp_max_attempts", "5", false, Int(&C::otp_max_attempts, 0, kBig)},
+      {"otp_resend_cooldown", "60", false, Int(&C::otp_resend_cooldown, 0, kBig)},
+      {"otp_max_sends_per_day", "5", false, Int(&C::otp_max_sends_per_day, 0, kBig)},
+      {"allowed_prefixes", "984,985,986,974,975,976,980,981,982", false,
+       List(&C::allowed_prefixes, Prefix, false)},
+      {"workers", "0", false, Int(&C::workers, 0, 1024)},
+      {"ip_max_sends_per_hour", "100", false, Int(&C::ip_max_sends_per_hour, 0, kBig)},
+      {"ip_max_signups_per_hour", "20", false, Int(&C::ip_max_signups_per_hour, 0, kBig)},
+      {"account_max_sends_per_day", "10", false,
+       Int(&C::account_max_sends_per_day, 0, kBig)},
+      {"login_max_failures", "10", false, Int(&C::login_max_failures, 0, kBig)},
+      {"sms_daily_budget", "10000", false, Int(&C::sms_daily_budget, 0, kBig)},
+      {"trusted_proxies", "", false, List(&C::trusted_proxies, AddressOrCidr, true)},
+      {"fcgi_socket", "", false, Text(&C::fcgi_socket, AnyText)},
+      {"db_socket", "", false, Text(&C::db_socket, AnyText)},
+      {"db_host", "", false, Text(&C::db_host, AnyText)},
+      {"db_port", "3306", false, Int(&C::db_port, 1, 65535)},
+      {"db_name", "phoneverify", false, Text(&C::db_name, SqlIdentifier)},
+      {"db_user", "phoneverify", false, Text(&C::db_user, SqlIdentifier)},
+      {"db_password", "", true, Text(&C::db_password, AnyText)},
+      {"db_timeout", "3", false, Int(&C::db_timeout, 1, 3600)},
+      {"otp_hash_key", "", true, Text(&C::otp_hash_key, HexKey)},
+      {"outbox_key", "", true, Text(&C::outbox_key, HexKey)},
+      {"log_file", "", false, Text(&C::log_file, AnyText)},
+      {"sms_log", "", false, Text(&C::sms_log, AnyText)},
+      {"sparrow_timeout", "10", false, Int(&C::sparrow_timeout, 1, 600)},
+      {"sms_max_tries", "8", false, Int(&C::sms_max_tries, 1, 1000)},
+      {"dispatcher_poll_ms", "500", false, Int(&C::dispatcher_poll_ms, 1, 60'000)},
+      {"max_body_bytes", "16384", false, Int(&C::max_body_bytes, 1, 16 * 1024 * 1024)},
+  };
+  return keys;
+}
+
+const KeySpec* FindKey(std::string_view name) {
+  for (const auto& spec : Keys()) {
+    if (name == spec.name) return &spec;
+  }
+  return nullptr;
+}
+
+Error ConfigError(const std::string& key, const std::string& details) {
+  return Error::Make(ErrorKind::kInvalidInput, "invalid_config", details, key);
+}
+
+Status ApplyValue(const KeySpec& spec, const std::string& value, const std::string& origin,
+                  Config& config) {
+  std::string problem = spec.binding.set(value, config);
+  if (problem.empty()) return Status::Ok();
+  std::string details = origin + ": " + spec.name + " " + problem;
+  // Secrets are never echoed back, not even in an error.
+  if (!spec.secret) details += " (got '" + value.substr(0, kMaxEchoedValue) + "')";
+  return ConfigError(spec.name, details);
+}
+
+// Applies file text; when `secrets_only`, keys that are not secrets are refused.
+Status ApplyText(const std::string& text, const std::string& origin, bool secrets_only,
+                 Config& config) {
+  po::options_description description;
+  for (const auto& spec : Keys()) description.add_options()(spec.name, po::value<std::string>());
+  po::parsed_options parsed(&description);
+  try {
+    std::istringstream in(text);
+    parsed = po::parse_config_file(in, description, /*allow_unregistered=*/true);
+  } catch (const po::error& e) {
+    return ConfigError("", origin + ": " + e.what());
+  }
+  for (const auto& option : parsed.options) {
+    const KeySpec* spec = option.unregistered ? nullptr : FindKey(option.string_key);
+    if (spec == nullptr) {
+      return ConfigError(option.string_key,
+                         origin + ": unknown key '" + option.string_key + "'");
+    }
+    if (secrets_only && !spec->secret) {
+      return ConfigError(spec->name, origin + ": key '" + spec->name +
+                                         "' does not belong in the secrets file");
+    }
+    Status status = ApplyValue(*spec, option.value.empty() ? "" : option.value.front(),
+                               origin, config);
+    if (!status.ok()) return status;
+  }
+  return Status::Ok();
+}
+
+Status ApplyDefaults(Config& config) {
+  for (const auto& spec : Keys()) {
+    Status status = ApplyValue(spec, spec.default_value, "built-in default", config);
+    if (!status.ok()) return status;
+  }
+  return Status::Ok();
+}
+
+enum class ReadOutcome { kRead, kMissing, kFailed };
+
+ReadOutcome ReadFile(const std::string& path, std::string& text) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return errno == ENOENT ? ReadOutcome::kMissing : ReadOutcome::kFailed;
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  if (in.bad()) return ReadOutcome::kFailed;
+  text = buffer.str();
+  return ReadOutcome::kRead;
+}
+
+struct EnvSetting {
+  const KeySpec* spec;
+  std::string name;
+  std::string value;
+};
+
+bool IsUpperKeyName(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) {
+    return std::isupper(c) || std::isdigit(c) || c == '_';
+  });
+}
+
+// Picks the PHONEVERIFY_* entries out of `env`; unknown ones become warnings.
+std::vector<EnvSetting> CollectEnv(const std::vector<std::string>& env,
+                                   std::vector<std::string>& warnings) {
+  std::vector<EnvSetting> settings;
+  for (const auto& entry : env) {
+    size_t eq = entry.find('=');
+    std::string name = entry.substr(0, eq);
+    if (name.rfind(kEnvPrefix, 0) != 0 || name == kConfigFileEnv) continue;
+    std::string suffix = name.substr(kEnvPrefix.size());
+    std::string key = suffix;
+    std::transform(key.begin(), key.end(), key.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
+    const KeySpec* spec = IsUpperKeyName(suffix) ? FindKey(key) : nullptr;
+    if (spec == nullptr) {
+      warnings.push_back("unknown environment variable " + name + " ignored");
+      continue;
+    }
+    settings.push_back({spec, name, eq == std::string::npos ? "" : entry.substr(eq + 1)});
+  }
+  return settings;
+}
+
+Status ApplyEnv(const std::vector<EnvSetting>& settings, Config& config) {
+  for (const auto& setting : settings) {
+    Status status = ApplyValue(*setting.spec, setting.value,
+                               "environment variable " + setting.name, config);
+    if (!status.ok()) return status;
+  }
+  return Status::Ok();
+}
+
+std::string StripTrailingSlashes(std::string path) {
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  return path;
+}
+
+// The secrets file lives under var_dir, which the environment may still change.
+std::string SecretsPath(const Config& config, const std::vector<EnvSetting>& env) {
+  std::string var_dir = config.var_dir;
+  for (const auto& setting : env) {
+    if (std::string_view(setting.spec->name) == "var_dir") var_dir = setting.value;
+  }
+  return StripTrailingSlashes(var_dir) + "/secrets.conf";
+}
+
+Status ApplySecretsFile(const std::string& path, Config& config,
+                        std::vector<std::string>& warnings) {
+  std::string text;
+  ReadOutcome outcome = ReadFile(path, text);
+  if (outcome == ReadOutcome::kMissing) return Status::Ok();
+  if (outcome == ReadOutcome::kFailed) {
+    return ConfigError("", "cannot read secrets file " + path + ": " + std::strerror(errno));
+  }
+  struct stat st;
+  if (stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+    warnings.push_back("secrets file " + path + " is readable by other users (chmod 600 it)");
+  }
+  return ApplyText(text, path, /*secrets_only=*/true, config);
+}
+
+Status CheckCombination(const Config& config) {
+  if (config.sms_backend != "sparrow") return Status::Ok();
+  for (const char* key : {"sparrow_token", "sparrow_from"}) {
+    if (FindKey(key)->binding.get(config).empty()) {
+      return ConfigError(key, std::string("configuration: ") + key +
+                                  " is required when sms_backend = sparrow");
+    }
+  }
+  return Status::Ok();
+}
+
+void ResolveDefaults(Config& config) {
+  config.var_dir = StripTrailingSlashes(config.var_dir);
+  if (config.workers == 0) {
+    config.workers = std::max(1u, std::thread::hardware_concurrency());
+  }
+  const std::string& var = config.var_dir;
+  if (config.fcgi_socket.empty()) config.fcgi_socket = var + "/run/fcgi.sock";
+  if (config.db_socket.empty()) config.db_socket = var + "/run/mysqld.sock";
+  if (config.log_file.empty()) config.log_file = var + "/log/phoneverify.log";
+  if (config.sms_log.empty()) config.sms_log = var + "/sms.log";
+  // Validation guarantees 64 hex characters, so decoding cannot fail here.
+  config.otp_hash_key_bytes = HexDecode(config.otp_hash_key).value_or("");
+  config.outbox_key_bytes = HexDecode(config.outbox_key).value_or("");
+}
+
+Status ApplyConfigFile(const std::string& path, bool path_required, Config& config) {
+  std::string text;
+  ReadOutcome outcome = ReadFile(path, text);
+  if (outcome == ReadOutcome::kMissing && !path_required) return Status::Ok();
+  if (outcome != ReadOutcome::kRead) {
+    return ConfigError("", "cannot read config file " + path + ": " + std::strerror(errno));
+  }
+  return ApplyText(text, path, /*secrets_only=*/false, config);
+}
+
+}  // namespace
+
+Status ApplyConfigText(const std::string& text, const std::string& origin, Config& config) {
+  return ApplyText(text, origin, /*secrets_only=*/false, config);
+}
+
+Result<LoadResult> LoadConfig(const std::string& path, bool path_required,
+                              const std::vector<std::string>& env) {
+  LoadResult result;
+  Config& config = result.config;
+  std::vector<EnvSetting> env_settings = CollectEnv(env, result.warnings);
+  Status status = ApplyDefaults(config);
+  if (!status.ok()) return status.error();
+  status = ApplyConfigFile(path, path_required, config);
+  if (!status.ok()) return status.error();
+  status = ApplySecretsFile(SecretsPath(config, env_settings), config, result.warnings);
+  if (!status.ok()) return status.error();
+  status = ApplyEnv(env_settings, config);
+  if (!status.ok()) return status.error();
+  status = CheckCombination(config);
+  if (!status.ok()) return status.error();
+  ResolveDefaults(config);
+  return result;
+}
+
+std::string DescribeConfig(const Config& config) {
+  std::string out;
+  for (const auto& spec : Keys()) {
+    std::string value = spec.binding.get(config);
+    if (spec.secret) value = value.empty() ? "<unset>" : "<set>";
+    out += std::string(spec.name) + " = " + value + "\n";
+  }
+  return out;
+}
+
+}  // namespace phoneverify::util

@@ -1,0 +1,82 @@
+// The one typed configuration. Every default lives in config.cpp's key table; values are
+// validated once at start-up. Sources, later wins: built-in defaults, the config file
+// (`key = value` lines, '#' comments), the secrets file (<var_dir>/secrets.conf, written by
+// `make run` on first use), then PHONEVERIFY_<KEY> environment variables.
+// Unknown keys in a file or bad values: an Error naming the key. Unknown PHONEVERIFY_*
+// environment variables: a warning in LoadResult::warnings.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "util/status.h"
+
+namespace phoneverify::util {
+
+struct Config {
+  // Contract section 2.
+  int http_port = 8080;
+  std::string var_dir = "var";
+  std::string http_front = "nginx";
+  std::string sms_backend = "console";
+  std::string sparrow_url = "http://api.sparrowsms.com/v2/sms/";
+  std::string sparrow_token;
+  std::string sparrow_from;
+  int otp_length = 6;
+  int otp_ttl = 300;
+  int otp_max_attempts = 5;
+  int otp_resend_cooldown = 60;
+  int otp_max_sends_per_day = 5;
+  std::vector<std::string> allowed_prefixes = {"984", "985", "986", "974", "975",
+                                               "976", "980", "981", "982"};
+  int workers = 0;  // 0 = number of cores (resolved by Load)
+  int ip_max_sends_per_hour = 100;
+  int ip_max_signups_per_hour = 20;
+  int account_max_sends_per_day = 10;
+  int login_max_failures = 10;
+  int sms_daily_budget = 10000;
+  std::vector<std::string> trusted_proxies;
+
+  // Extensions.
+  std::string fcgi_socket;  // default <var_dir>/run/fcgi.sock
+  std::string db_socket;    // default <var_dir>/run/mysqld.sock
+  std::string db_host;      // empty = unix socket
+  int db_port = 3306;
+  std::string db_name = "phoneverify";
+  std::string db_user = "phoneverify";
+  std::string db_password;         // secret
+  int db_timeout = 3;              // connect/read/write timeout, seconds
+  std::string otp_hash_key;        // secret, 64 hex chars
+  std::string outbox_key;          // secret, 64 hex chars
+  std::string log_file;            // default <var_dir>/log/phoneverify.log
+  std::string sms_log;             // default <var_dir>/sms.log (console backend)
+  int sparrow_timeout = 10;        // seconds per gateway call
+  int sms_max_tries = 8;           // transient failures before a message is failed
+  int dispatcher_poll_ms = 500;    // idle sleep between outbox polls
+  int max_body_bytes = 16384;
+
+  // Resolved secrets as raw bytes (decoded from hex by Load).
+  std::string otp_hash_key_bytes;
+  std::string outbox_key_bytes;
+};
+
+struct LoadResult {
+  Config config;
+  std::vector<std::string> warnings;
+};
+
+// Reads `path` (missing file is an error only if `path_required`), then the secrets file,
+// then `environ`-style variables from `env` (NAME=VALUE entries).
+Result<LoadResult> LoadConfig(const std::string& path, bool path_required,
+                              const std::vector<std::string>& env);
+
+// Parses file text and applies it on top of `config` (used by LoadConfig and tests).
+Status ApplyConfigText(const std::string& text, const std::string& origin, Config& config);
+
+// `key = value` lines of every key (secrets shown as "<set>"/"<unset>"), for
+// `--print-config` and the shell that runs the stack.
+std::string DescribeConfig(const Config& config);
+
+}  // namespace phoneverify::util

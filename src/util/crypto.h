@@ -1,0 +1,38 @@
+// Thin, typed wrappers over libsodium. All functions are thread-safe once
+// InitCrypto() has succeeded (call it once from main before forking).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "util/status.h"
+
+namespace phoneverify::util {
+
+inline constexpr size_t kKeyBytes = 32;
+
+// sodium_init(); false when libsodium cannot start.
+bool InitCrypto();
+
+// Argon2id (crypto_pwhash_str). Parameters chosen so a worker's peak RSS stays small
+// (12 MiB, 3 passes: OWASP's second recommended setting).
+Result<std::string> HashPassword(std::string_view password);
+bool VerifyPassword(std::string_view password, const std::string& encoded_hash);
+
+// BLAKE2b-256 keyed with `key` (kKeyBytes). Returns 32 raw bytes.
+std::string KeyedHash(std::string_view key, std::string_view message);
+// BLAKE2b-256, unkeyed (for API tokens and session ids: 256-bit random inputs).
+std::string Hash(std::string_view message);
+
+// Constant-time equality; false on length mismatch.
+bool ConstantTimeEqual(std::string_view a, std::string_view b);
+
+// XSalsa20-Poly1305 (crypto_secretbox). Output = nonce || ciphertext.
+std::string Seal(std::string_view key, std::string_view plaintext);
+std::optional<std::string> Open(std::string_view key, std::string_view sealed);
+
+std::string HexEncode(std::string_view bytes);
+std::optional<std::string> HexDecode(std::string_view hex);
+
+}  // namespace phoneverify::util

@@ -1,0 +1,200 @@
+#include "fakes/memory_repositories.h"
+
+#include <algorithm>
+
+namespace phoneverify::fakes {
+
+using domain::WindowLimit;
+using domain::WindowUsage;
+
+std::optional<int64_t> MemoryStore::PhoneOwner(const std::string& phone) const {
+  for (const auto& [id, row] : accounts) {
+    if (row.account.phone_verified && row.account.phone == phone) return id;
+  }
+  return std::nullopt;
+}
+
+std::vector<WindowUsage> MemoryStore::Usage(const std::vector<WindowLimit>& limits,
+                                            int64_t now) const {
+  std::vector<WindowUsage> out;
+  for (const auto& limit : limits) {
+    WindowUsage u;
+    auto it = events.find({limit.scope, limit.key});
+    if (it != events.end()) {
+      for (int64_t at : it->second) {
+        if (at <= now - limit.window) continue;
+        if (u.count == 0 || at < u.oldest) u.oldest = at;
+        ++u.count;
+      }
+    }
+    out.push_back(u);
+  }
+  return out;
+}
+
+bool MemoryStore::TakeFailure() {
+  bool f = fail_next;
+  fail_next = false;
+  return f;
+}
+
+util::Result<domain::Account> MemoryAccountRepository::Create(
+    const domain::NewAccount& in, const std::optional<WindowLimit>& limit,
+    const std::function<util::Status(const WindowUsage&)>& decide) {
+  if (s_.TakeFailure()) return util::Error::Unavailable();
+  for (const auto& [id, row] : s_.accounts) {
+    if (row.username_key == in.username_key) {
+      return util::Error::Make(util::ErrorKind::kConflict, "username_taken",
+                               "That username is taken.", "username");
+    }
+  }
+  WindowUsage usage = limit ? s_.Usage({*limit}, in.now)[0] : WindowUsage{};
+  if (auto st = decide(usage); !st.ok()) return st.error();
+  if (limit) s_.events[{limit->scope, limit->key}].push_back(in.now);
+  MemoryStore::AccountRow row;
+  row.account.id = s_.next_account_id++;
+  row.account.username = in.username;
+  row.account.email = in.email;
+  row.account.first_name = in.first_name;
+  row.account.last_name = in.last_name;
+  row.account.pending_phone = in.pending_phone;
+  row.account.date_joined = in.now;
+  row.username_key = in.username_key;
+  row.password_hash = in.password_hash;
+  s_.accounts[row.account.id] = row;
+  return row.account;
+}
+
+util::Result<std::optional<domain::Account>> MemoryAccountRepository::FindById(int64_t id) {
+  if (s_.TakeFailure()) return util::Error::Unavailable();
+  auto it = s_.accounts.find(id);
+  if (it == s_.accounts.end()) return std::optional<domain::Account>();
+  return std::optional<domain::Account>(it->second.account);
+}
+
+util::Result<std::optional<domain::Credentials>> MemoryAccountRepository::FindCredentials(
+    const std::string& key) {
+  if (s_.TakeFailure()) return util::Error::Unavailable();
+  for (const auto& [id, row] : s_.accounts) {
+    if (row.username_key == key) {
+      return std::optional<domain::Credentials>(
+          domain::Credentials{id, row.password_hash, row.account.is_active});
+    }
+  }
+  return std::optional<domain::Credentials>();
+}
+
+util::Status MemoryAccountRepository::RecordLogin(int64_t account_id, int64_t now) {
+  s_.accounts[account_id].last_login = now;
+  return util::Status::Ok();
+}
+
+util::Status MemoryAccountRepository::StoreToken(const std::string& hash, int64_t account_id,
+                                                 int64_t) {
+  s_.tokens[hash] = account_id;
+  return util::Status::Ok();
+}
+
+util::Result<std::optional<domain::Account>> MemoryAccountRepository::FindByTokenHash(
+    const std::string& hash) {
+  if (s_.TakeFailure()) return util::Error::Unavailable();
+  auto it = s_.tokens.find(hash);
+  if (it == s_.tokens.end()) return std::optional<domain::Account>();
+  return FindById(it->second);
+}
+
+util::Result<bool> MemoryAccountRepository::DeleteToken(const std::string& hash) {
+  return s_.tokens.erase(hash) > 0;
+}
+
+util::Result<std::vector<WindowUsage>> MemoryLimitRepository::Usage(
+    const std::vector<WindowLimit>& limits, int64_t now) {
+  if (s_.TakeFailure()) return util::Error::Unavailable();
+  return s_.Usage(limits, now);
+}
+
+util::Status MemoryLimitRepository::Record(const WindowLimit& limit, int64_t now) {
+  s_.events[{limit.scope, limit.key}].push_back(now);
+  return util::Status::Ok();
+}
+
+util::Status MemoryLimitRepository::Clear(const WindowLimit& limit) {
+  s_.events.erase({limit.scope, limit.key});
+  return util::Status::Ok();
+}
+
+util::Result<int64_t> MemoryOtpRepository::RecordSend(
+    const domain::SendPlan& plan, const domain::NewCode& code,
+    const std::function<util::Status(const domain::SendSnapshot&)>& decide) {
+  if (s_.TakeFailure()) return util::Error::Unavailable();
+  domain::SendSnapshot snap;
+  snap.phone_owner = s_.PhoneOwner(plan.phone);
+  snap.last_send_to_phone = s_.last_send.count(plan.phone) ? s_.last_send[plan.phone] : 0;
+  snap.usage = s_.Usage(plan.limits, plan.now);
+  if (auto st = decide(snap); !st.ok()) return st.error();
+  for (const auto& limit : plan.limits) s_.events[{limit.scope, limit.key}].push_back(plan.now);
+  s_.last_send[plan.phone] = plan.now;
+  for (auto& row : s_.outbox) {
+    if (row.account_id == plan.account_id && row.phone == plan.phone &&
+        (row.state == "queued" || row.state == "retry")) {
+      row.state = "superseded";
+      row.sealed_text.clear();
+    }
+  }
+  MemoryStore::OutboxRow row;
+  row.id = static_cast<int64_t>(s_.outbox.size()) + 1;
+  row.account_id = plan.account_id;
+  row.phone = plan.phone;
+  row.sealed_text = code.sealed_text;
+  row.request_id = code.request_id;
+  row.expires_at = code.message_expires_at;
+  s_.outbox.push_back(row);
+  s_.codes[{plan.account_id, plan.phone}] = code.record;
+  s_.code_outbox[{plan.account_id, plan.phone}] = row.id;
+  return row.id;
+}
+
+util::Result<domain::GuessDecision> MemoryOtpRepository::RecordGuess(
+    int64_t account_id, const std::string& phone, int64_t,
+    const std::function<domain::GuessDecision(const domain::GuessContext&)>& decide) {
+  if (s_.TakeFailure()) return util::Error::Unavailable();
+  domain::GuessContext ctx;
+  auto key = std::make_pair(account_id, phone);
+  if (s_.codes.count(key)) ctx.otp = s_.codes[key];
+  ctx.phone_owner = s_.PhoneOwner(phone);
+  ctx.last_send_to_phone = s_.last_send.count(phone) ? s_.last_send[phone] : 0;
+  domain::GuessDecision decision = decide(ctx);
+  if (decision.outcome == domain::GuessOutcome::kWrong) ++s_.codes[key].attempts_used;
+  if (decision.outcome == domain::GuessOutcome::kCorrect) {
+    s_.codes[key].consumed = true;
+    auto& account = s_.accounts[account_id].account;
+    account.phone = phone;
+    account.phone_verified = true;
+    account.pending_phone.clear();
+  }
+  return decision;
+}
+
+util::Result<std::optional<domain::CodeStatusRecord>> MemoryOtpRepository::FindCodeStatus(
+    int64_t account_id, const std::string& phone) {
+  auto key = std::make_pair(account_id, phone);
+  if (!s_.codes.count(key)) return std::optional<domain::CodeStatusRecord>();
+  domain::CodeStatusRecord rec;
+  rec.otp = s_.codes[key];
+  const auto& row = s_.outbox[s_.code_outbox[key] - 1];
+  rec.delivery_state = row.state;
+  rec.delivery_error = row.last_error;
+  rec.last_send_to_phone = s_.last_send[phone];
+  return std::optional<domain::CodeStatusRecord>(rec);
+}
+
+util::Result<std::vector<WindowUsage>> MemoryOtpRepository::Usage(
+    const std::vector<WindowLimit>& limits, int64_t now) {
+  return s_.Usage(limits, now);
+}
+
+util::Result<std::optional<int64_t>> MemoryOtpRepository::PhoneOwner(const std::string& phone) {
+  return s_.PhoneOwner(phone);
+}
+
+}  // namespace phoneverify::fakes

@@ -1,0 +1,326 @@
+// Contract section 4: send-otp, verify-otp, GET /api/v1/phone/otp, and their rules, on the
+// real stack with the SMS delivered by the dispatcher to the fake Sparrow gateway.
+#include <boost/test/unit_test.hpp>
+#include <future>
+#include <thread>
+
+#include "api_helpers.h"
+
+namespace phoneverify::itest {
+namespace {
+
+Json::Value Phone(const std::string& phone) {
+  Json::Value body;
+  body["phone"] = phone;
+  return body;
+}
+
+Json::Value Guess(const std::string& phone, const std::string& otp) {
+  Json::Value body = Phone(phone);
+  body["otp"] = otp;
+  return body;
+}
+
+std::string Wrong(const std::string& code) {
+  std::string w = code;
+  w[0] = code[0] == '9' ? '0' : static_cast<char>(code[0] + 1);
+  return w;
+}
+
+void ExpectError(const HttpResponse& r, long status, const std::string& code) {
+  BOOST_TEST(r.status == status, "body: " << r.body);
+  BOOST_TEST(r.HasErrorShape(), "body: " << r.body);
+  BOOST_TEST(r.json["code"].asString() == code, "body: " << r.body);
+  if (status == 429 || (status == 503 && r.json.isMember("retry_after"))) {
+    BOOST_TEST(r.json["retry_after"].asInt() >= 1);
+    BOOST_TEST(r.Header("retry-after") == std::to_string(r.json["retry_after"].asInt()));
+  }
+}
+
+BOOST_AUTO_TEST_SUITE(otp_api)
+
+BOOST_AUTO_TEST_CASE(send_answers_202_and_the_sms_reaches_sparrow) {
+  auto client = Stack::Get().Client();
+  TestUser user = NewUser(client);
+  const std::string phone = UniquePhone("981");
+  auto r = client.PostJson("/api/v1/phone/send-otp", Phone("+977 " + phone), user.token);
+  BOOST_REQUIRE_EQUAL(r.status, 202);
+  BOOST_TEST(r.json["status"].asInt() == 202);
+  BOOST_TEST(!r.json["details"].asString().empty());
+  BOOST_TEST(r.json["phone"].asString() == phone);
+  BOOST_TEST(r.json["operator"].asString() == "Ncell");
+  BOOST_TEST(r.json["expires_in"].asInt() == 300);
+  BOOST_TEST(r.json["resend_in"].asInt() == 2);
+  BOOST_TEST(r.json["sends_left"].asInt() == 4);
+  const std::string code = WaitForCode(phone, 1);
+  BOOST_REQUIRE_EQUAL(code.size(), 6u);
+  auto sms = Stack::Get().Sparrow().Requests();
+  auto it = std::find_if(sms.begin(), sms.end(), [&](auto& s) { return s.to == phone; });
+  BOOST_REQUIRE(it != sms.end());
+  BOOST_TEST(it->token == "itest-sparrow-token-5c1f");
+  BOOST_TEST(it->from == "PhoneVerify");
+  BOOST_TEST(it->text.find("5 minutes") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(full_flow_verifies_the_phone) {
+  auto client = Stack::Get().Client();
+  TestUser user = NewUser(client);
+  const std::string phone = UniquePhone("984");
+  const std::string code = SendAndReceive(client, user, phone);
+  auto ok = client.PostJson("/api/v1/phone/verify-otp", Guess(phone, code), user.token);
+  BOOST_REQUIRE_EQUAL(ok.status, 200);
+  BOOST_TEST(ok.json["status"].asInt() == 200);
+  BOOST_TEST(ok.json["phone"].asString() == phone);
+  BOOST_TEST(ok.json["phone_verified"].asBool());
+  auto me = client.Get("/api/v1/me", user.token);
+  BOOST_TEST(me.json["phone"].asString() == phone);
+  BOOST_TEST(me.json["phone_verified"].asBool());
+  auto status = client.Get("/api/v1/phone/otp?phone=" + phone, user.token);
+  BOOST_TEST(status.json["state"].asString() == "verified");
+  // Single use, and the phone is now this account's.
+  ExpectError(client.PostJson("/api/v1/phone/verify-otp", Guess(phone, code), user.token), 403,
+              "phone_already_verified");
+  ExpectError(client.PostJson("/api/v1/phone/send-otp", Phone(phone), user.token), 403,
+              "phone_already_verified");
+  TestUser other = NewUser(client);
+  ExpectError(client.PostJson("/api/v1/phone/send-otp", Phone(phone), other.token), 409,
+              "phone_taken");
+}
+
+BOOST_AUTO_TEST_CASE(verify_on_a_phone_taken_meanwhile_is_409) {
+  auto client = Stack::Get().Client();
+  TestUser a = NewUser(client);
+  TestUser b = NewUser(client);
+  const std::string phone = UniquePhone("985");
+  const std::string code_a = SendAndReceive(client, a, phone);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));  // resend cooldown is 2 s
+  const std::string code_b = SendAndReceive(client, b, phone);
+  BOOST_REQUIRE_EQUAL(
+      client.PostJson("/api/v1/phone/verify-otp", Guess(phone, code_b), b.token).status, 200);
+  ExpectError(client.PostJson("/api/v1/phone/verify-otp", Guess(phone, code_a), a.token), 409,
+              "phone_taken");
+}
+
+BOOST_AUTO_TEST_CASE(send_input_errors) {
+  auto client = Stack::Get().Client();
+  TestUser user = NewUser(client);
+  ExpectError(client.PostJson("/api/v1/phone/send-otp", Phone("9611234567"), user.token), 400,
+              "invalid_phone");
+  ExpectError(client.PostJson("/api/v1/phone/send-otp", Json::Value(Json::objectValue),
+                              user.token),
+              400, "missing_field");
+  ExpectError(client.PostJson("/api/v1/phone/send-otp", Phone(UniquePhone())), 401,
+              "not_authenticated");
+}
+
+BOOST_AUTO_TEST_CASE(resend_too_soon_carries_retry_after) {
+  auto client = Stack::Get().Client();
+  TestUser user = NewUser(client);
+  const std::string phone = UniquePhone("986");
+  BOOST_REQUIRE_EQUAL(client.PostJson("/api/v1/phone/send-otp", Phone(phone), user.token).status, 202);
+  ExpectError(client.PostJson("/api/v1/phone/send-otp", Phone(phone), user.token), 429,
+              "resend_too_soon");
+}
+
+BOOST_AUTO_TEST_CASE(a_resend_replaces_the_earlier_code) {
+  auto client = Stack::Get().Client();
+  TestUser user = NewUser(client);
+  const std::string phone = UniquePhone("974");
+  const std::string first = SendAndReceive(client, user, phone);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+  const std::string second = SendAndReceive(client, user, phone);
+  if (first != second) {
+    ExpectError(client.PostJson("/api/v1/phone/verify-otp", Guess(phone, first), user.token),
+                400, "otp_invalid");
+  }
+  BOOST_TEST(client.PostJson("/api/v1/phone/verify-otp", Guess(phone, second), user.token)
+                 .status == 200);
+}
+
+BOOST_AUTO_TEST_CASE(wrong_guesses_count_down_then_lock) {
+  auto client = Stack::Get().Client();
+  TestUser user = NewUser(client);
+  const std::string phone = UniquePhone("975");
+  const std::string code = SendAndReceive(client, user, phone);
+  ExpectError(client.PostJson("/api/v1/phone/verify-otp", Guess(phone, "12345"), user.token),
+              400, "invalid_field");
+  ExpectError(client.PostJson("/api/v1/phone/verify-otp", Guess(phone, "abcdef"), user.token),
+              400, "invalid_field");
+  for (int left = 4; left >= 0; --left) {
+    auto r = client.PostJson("/api/v1/phone/verify-otp", Guess(phone, Wrong(code)), user.token);
+    ExpectError(r, 400, "otp_invalid");
+    BOOST_TEST(r.json["attempts_left"].asInt() == left);
+  }
+  ExpectError(client.PostJson("/api/v1/phone/verify-otp", Guess(phone, code), user.token), 429,
+              "too_many_attempts");
+  auto status = client.Get("/api/v1/phone/otp?phone=" + phone, user.token);
+  BOOST_TEST(status.json["state"].asString() == "locked");
+  BOOST_TEST(status.json["attempts_left"].asInt() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(verify_errors_before_any_code) {
+  auto client = Stack::Get().Client();
+  TestUser user = NewUser(client);
+  const std::string phone = UniquePhone("976");
+  ExpectError(client.PostJson("/api/v1/phone/verify-otp", Guess(phone, "123456"), user.token),
+              400, "otp_not_requested");
+  ExpectError(client.PostJson("/api/v1/phone/verify-otp", Guess("12", "123456"), user.token),
+              400, "invalid_phone");
+  ExpectError(client.PostJson("/api/v1/phone/verify-otp", Phone(phone), user.token), 400,
+              "missing_field");
+  ExpectError(client.PostJson("/api/v1/phone/verify-otp", Guess(phone, "123456")), 401,
+              "not_authenticated");
+  ExpectError(client.Get("/api/v1/phone/otp?phone=" + phone, user.token), 404,
+              "otp_not_requested");
+  ExpectError(client.Get("/api/v1/phone/otp?phone=123", user.token), 400, "invalid_phone");
+  ExpectError(client.Get("/api/v1/phone/otp?phone=" + phone), 401, "not_authenticated");
+}
+
+BOOST_AUTO_TEST_CASE(status_reports_pending_and_sent) {
+  auto client = Stack::Get().Client();
+  TestUser user = NewUser(client);
+  const std::string phone = UniquePhone("980");
+  SendAndReceive(client, user, phone);
+  HttpResponse status;
+  for (int i = 0; i < 100; ++i) {  // the dispatcher records delivery just after sending
+    status = client.Get("/api/v1/phone/otp?phone=" + phone, user.token);
+    if (status.json["delivery"].asString() == "sent") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  BOOST_REQUIRE_EQUAL(status.status, 200);
+  BOOST_TEST(status.json["phone"].asString() == phone);
+  BOOST_TEST(status.json["state"].asString() == "pending");
+  BOOST_TEST(status.json["delivery"].asString() == "sent");
+  BOOST_TEST(status.json["delivery_error"].isNull());
+  BOOST_TEST(status.json["expires_in"].asInt() > 250);
+  BOOST_TEST(status.json["resend_in"].asInt() <= 2);
+  BOOST_TEST(status.json["attempts_left"].asInt() == 5);
+  BOOST_TEST(status.json["sends_left"].asInt() == 4);
+}
+
+BOOST_AUTO_TEST_CASE(permanent_gateway_error_is_reported_as_failed) {
+  auto client = Stack::Get().Client();
+  TestUser user = NewUser(client);
+  const std::string phone = UniquePhone("982");
+  Stack::Get().Sparrow().FailNext(1, fakes::FakeSparrow::Error403(1007));
+  BOOST_REQUIRE_EQUAL(client.PostJson("/api/v1/phone/send-otp", Phone(phone), user.token).status, 202);
+  HttpResponse status;
+  for (int i = 0; i < 100; ++i) {
+    status = client.Get("/api/v1/phone/otp?phone=" + phone, user.token);
+    if (status.json["delivery"].asString() == "failed") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  BOOST_TEST(status.json["delivery"].asString() == "failed");
+  BOOST_TEST(status.json["delivery_error"].asString().find("1007") != std::string::npos);
+  BOOST_TEST(SmsCountFor(phone) == 1u);  // permanent: not retried
+}
+
+BOOST_AUTO_TEST_CASE(transient_gateway_errors_are_retried_until_sent) {
+  auto client = Stack::Get().Client();
+  TestUser user = NewUser(client);
+  const std::string phone = UniquePhone("984");
+  Stack::Get().Sparrow().FailNext(1, fakes::FakeSparrow::Http500());
+  BOOST_REQUIRE_EQUAL(client.PostJson("/api/v1/phone/send-otp", Phone(phone), user.token).status, 202);
+  BOOST_TEST(!WaitForCode(phone, 2).empty());  // first try refused, second one delivered
+}
+
+BOOST_AUTO_TEST_CASE(twelve_simultaneous_sends_give_one_202_and_one_sms) {
+  auto client = Stack::Get().Client();
+  TestUser user = NewUser(client);
+  const std::string phone = UniquePhone("985");
+  std::vector<std::future<long>> results;
+  for (int i = 0; i < 12; ++i) {
+    results.push_back(std::async(std::launch::async, [&] {
+      return client.PostJson("/api/v1/phone/send-otp", Phone(phone), user.token).status;
+    }));
+  }
+  int accepted = 0, refused = 0;
+  for (auto& f : results) {
+    long s = f.get();
+    accepted += s == 202;
+    refused += s == 429;
+  }
+  BOOST_TEST(accepted == 1);
+  BOOST_TEST(refused == 11);
+  BOOST_TEST(!WaitForCode(phone, 1).empty());
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  BOOST_TEST(SmsCountFor(phone) == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(twenty_simultaneous_wrong_guesses_buy_at_most_five_tries) {
+  auto client = Stack::Get().Client();
+  TestUser user = NewUser(client);
+  const std::string phone = UniquePhone("986");
+  const std::string code = SendAndReceive(client, user, phone);
+  std::vector<std::future<long>> results;
+  for (int i = 0; i < 20; ++i) {
+    results.push_back(std::async(std::launch::async, [&] {
+      return client.PostJson("/api/v1/phone/verify-otp", Guess(phone, Wrong(code)), user.token)
+          .status;
+    }));
+  }
+  int invalid = 0, locked = 0;
+  for (auto& f : results) {
+    long s = f.get();
+    invalid += s == 400;
+    locked += s == 429;
+  }
+  BOOST_TEST(invalid == 5);
+  BOOST_TEST(locked == 15);
+  ExpectError(client.PostJson("/api/v1/phone/verify-otp", Guess(phone, code), user.token), 429,
+              "too_many_attempts");
+}
+
+BOOST_AUTO_TEST_CASE(codes_expire) {
+  ScopedAppConfig config(Overrides{{"otp_ttl", "3"}});
+  auto client = Stack::Get().Client();
+  TestUser user = NewUser(client);
+  const std::string phone = UniquePhone("974");
+  const std::string code = SendAndReceive(client, user, phone);
+  std::this_thread::sleep_for(std::chrono::milliseconds(3100));
+  ExpectError(client.PostJson("/api/v1/phone/verify-otp", Guess(phone, code), user.token), 410,
+              "otp_expired");
+  auto status = client.Get("/api/v1/phone/otp?phone=" + phone, user.token);
+  BOOST_TEST(status.json["state"].asString() == "expired");
+  BOOST_TEST(status.json["expires_in"].asInt() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(per_phone_and_per_account_caps) {
+  ScopedAppConfig config(Overrides{{"otp_resend_cooldown", "0"},
+                                   {"otp_max_sends_per_day", "2"},
+                                   {"account_max_sends_per_day", "3"}});
+  auto client = Stack::Get().Client();
+  TestUser user = NewUser(client);
+  const std::string phone = UniquePhone("975");
+  auto first = client.PostJson("/api/v1/phone/send-otp", Phone(phone), user.token);
+  BOOST_TEST(first.json["sends_left"].asInt() == 1);
+  BOOST_TEST(first.json["resend_in"].asInt() == 0);
+  BOOST_TEST(client.PostJson("/api/v1/phone/send-otp", Phone(phone), user.token).status == 202);
+  ExpectError(client.PostJson("/api/v1/phone/send-otp", Phone(phone), user.token), 429,
+              "send_limit_reached");
+  BOOST_TEST(client.PostJson("/api/v1/phone/send-otp", Phone(UniquePhone()), user.token).status == 202);
+  ExpectError(client.PostJson("/api/v1/phone/send-otp", Phone(UniquePhone()), user.token), 429,
+              "send_limit_reached");
+}
+
+BOOST_AUTO_TEST_CASE(per_ip_cap_and_daily_budget) {
+  {
+    ScopedAppConfig config(Overrides{{"ip_max_sends_per_hour", "1"}});
+    auto client = Stack::Get().Client();
+    TestUser user = NewUser(client);
+    BOOST_TEST(client.PostJson("/api/v1/phone/send-otp", Phone(UniquePhone()), user.token).status == 202);
+    ExpectError(client.PostJson("/api/v1/phone/send-otp", Phone(UniquePhone()), user.token), 429,
+                "send_limit_reached");
+  }
+  ScopedAppConfig config(Overrides{{"sms_daily_budget", "1"}});
+  auto client = Stack::Get().Client();
+  TestUser user = NewUser(client);
+  BOOST_TEST(client.PostJson("/api/v1/phone/send-otp", Phone(UniquePhone()), user.token).status == 202);
+  ExpectError(client.PostJson("/api/v1/phone/send-otp", Phone(UniquePhone()), user.token), 503,
+              "sms_budget_exhausted");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace
+}  // namespace phoneverify::itest

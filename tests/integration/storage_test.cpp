@@ -1,0 +1,679 @@
+// src/storage against a real MariaDB (the one the integration stack runs, or any database
+// IntegrationDbConfig() points at, with sql/ applied).
+//
+// The stack's dispatcher shares the outbox, so rows written here use times ~100 years
+// ahead: they are never due for it, and claims made here only reach rows that expire
+// after that time, i.e. this file's own. Phones, usernames and limit keys are random per
+// run, so runs and other tests do not see each other's data.
+#include <algorithm>
+#include <atomic>
+#include <boost/test/unit_test.hpp>
+#include <chrono>
+#include <ctime>
+#include <latch>
+#include <map>
+#include <mutex>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "domain/ports.h"
+#include "storage/account_repository.h"
+#include "storage/connection.h"
+#include "storage/database.h"
+#include "storage/health_check.h"
+#include "storage/limit_repository.h"
+#include "storage/otp_repository.h"
+#include "storage/outbox_repository.h"
+#include "test_db.h"
+
+namespace phoneverify::itest {
+namespace {
+
+using domain::GuessDecision;
+using domain::GuessOutcome;
+using domain::WindowLimit;
+using storage::Connection;
+using storage::Database;
+using storage::Param;
+
+constexpr int64_t kCooldown = 60;
+
+int64_t RealNow() { return static_cast<int64_t>(std::time(nullptr)); }
+int64_t FutureNow() { return RealNow() + 100LL * 365 * 24 * 3600; }
+
+std::mt19937_64& Rng() {
+  static std::mt19937_64 rng(std::random_device{}());
+  return rng;
+}
+
+std::string RandomDigits(int n) {
+  std::string out;
+  for (int i = 0; i < n; ++i) out.push_back(static_cast<char>('0' + Rng()() % 10));
+  return out;
+}
+
+std::string RandomPhone() { return "98" + RandomDigits(8); }
+std::string UniqueName(const std::string& prefix) { return prefix + "_" + RandomDigits(12); }
+// Accounts that need no row in `accounts` (otp_codes and outbox have no foreign keys).
+int64_t SyntheticAccountId() {
+  return 900'000'000'000LL + static_cast<int64_t>(Rng()() % 1'000'000'000LL);
+}
+
+struct DbFixture {
+  DbFixture() : config(IntegrationDbConfig()), db(config) {}
+  util::Config config;
+  Database db;
+  storage::MysqlAccountRepository accounts{db};
+  storage::MysqlLimitRepository limits{db};
+  storage::MysqlOtpRepository otps{db};
+  storage::MysqlOutboxRepository outbox{db};
+};
+
+domain::Account MustCreate(storage::MysqlAccountRepository& repo, const std::string& name,
+                           int64_t now) {
+  domain::NewAccount in;
+  in.username = name;
+  in.username_key = name;
+  in.email = name + "@example.com";
+  in.password_hash = "$argon2id$v=19$m=12288,t=3,p=1$fake";
+  in.pending_phone = RandomPhone();
+  in.now = now;
+  auto created = repo.Create(in, std::nullopt, nullptr);
+  BOOST_REQUIRE(created.ok());
+  return created.value();
+}
+
+domain::NewCode MakeCode(int64_t now, int max_attempts, int64_t message_expires_at) {
+  domain::NewCode code;
+  code.record.code_hash = std::string("\x00\xff hash ", 8) + RandomDigits(24);
+  code.record.created_at = now;
+  code.record.expires_at = now + 300;
+  code.record.max_attempts = max_attempts;
+  code.sealed_text = std::string("\x00sealed\xff", 8) + RandomDigits(8);
+  code.message_expires_at = message_expires_at;
+  code.request_id = "req-" + RandomDigits(8);
+  return code;
+}
+
+domain::SendPlan MakePlan(int64_t account_id, const std::string& phone, int64_t now) {
+  domain::SendPlan plan;
+  plan.account_id = account_id;
+  plan.phone = phone;
+  plan.now = now;
+  plan.limits = {{"phone_day", phone, 24 * 3600, 5},
+                 {"account_day", std::to_string(account_id), 24 * 3600, 10}};
+  return plan;
+}
+
+util::Status AcceptAll(const domain::SendSnapshot&) { return util::Status::Ok(); }
+
+util::Result<int64_t> Send(storage::MysqlOtpRepository& otps, int64_t account_id,
+                           const std::string& phone, int64_t now, int max_attempts = 5) {
+  return otps.RecordSend(MakePlan(account_id, phone, now), MakeCode(now, max_attempts, now + 600),
+                         AcceptAll);
+}
+
+util::Error TooSoon() {
+  return util::Error::Make(util::ErrorKind::kRateLimited, "resend_too_soon", "Wait.");
+}
+
+util::Status CooldownDecider(const domain::SendSnapshot& snap, int64_t now) {
+  if (snap.last_send_to_phone != 0 && now - snap.last_send_to_phone < kCooldown) {
+    return TooSoon();
+  }
+  return util::Status::Ok();
+}
+
+GuessDecision WrongGuessDecider(const domain::GuessContext& ctx) {
+  GuessDecision decision;
+  if (!ctx.otp || ctx.otp->attempts_used >= ctx.otp->max_attempts) {
+    decision.error = util::Error::Make(util::ErrorKind::kRateLimited, "too_many_attempts", "");
+    return decision;
+  }
+  decision.outcome = GuessOutcome::kWrong;
+  decision.error = util::Error::Make(util::ErrorKind::kInvalidInput, "otp_invalid", "");
+  return decision;
+}
+
+GuessDecision CorrectDecider(const domain::GuessContext& ctx) {
+  GuessDecision decision;
+  if (ctx.otp) decision.outcome = GuessOutcome::kCorrect;
+  return decision;
+}
+
+// One row of the outbox, read directly: {state, sealed_text IS NULL, last_error}.
+struct OutboxRow {
+  std::string state;
+  bool sealed_null = false;
+  std::string last_error;
+  int tries = 0;
+};
+
+OutboxRow ReadOutboxRow(Database& db, int64_t id) {
+  auto rows = db.Run([&](Connection& conn) {
+    return conn.Query(
+        "SELECT state, sealed_text IS NULL, last_error, tries FROM outbox WHERE id = ?",
+        {Param::Int(id)});
+  });
+  BOOST_REQUIRE(rows.ok());
+  BOOST_REQUIRE_EQUAL(rows.value().size(), 1u);
+  const storage::Row& row = rows.value()[0];
+  return {row.Text(0), row.Int(1) != 0, row.Text(2), static_cast<int>(row.Int(3))};
+}
+
+int CountGates(Database& db, const std::string& phone) {
+  auto rows = db.Run([&](Connection& conn) {
+    return conn.Query("SELECT COUNT(*) FROM limit_gates WHERE key_ = ?", {Param::Bytes(phone)});
+  });
+  BOOST_REQUIRE(rows.ok());
+  return static_cast<int>(rows.value()[0].Int(0));
+}
+
+bool Contains(const std::vector<domain::OutboxMessage>& messages, int64_t id) {
+  for (const auto& m : messages) {
+    if (m.id == id) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_SUITE(storage_mysql, DbFixture)
+
+// ---- accounts and tokens --------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(create_find_and_duplicate_username) {
+  const int64_t now = FutureNow();
+  const std::string name = UniqueName("user");
+  domain::Account created = MustCreate(accounts, name, now);
+  BOOST_TEST(created.id > 0);
+
+  auto found = accounts.FindById(created.id);
+  BOOST_REQUIRE(found.ok() && found.value().has_value());
+  BOOST_TEST(found.value()->username == name);
+  BOOST_TEST(found.value()->email == name + "@example.com");
+  BOOST_TEST(!found.value()->phone.has_value());
+  BOOST_TEST(found.value()->pending_phone == created.pending_phone);
+  BOOST_TEST(found.value()->date_joined == now);
+
+  auto credentials = accounts.FindCredentials(name);
+  BOOST_REQUIRE(credentials.ok() && credentials.value().has_value());
+  BOOST_TEST(credentials.value()->account_id == created.id);
+  BOOST_TEST(credentials.value()->password_hash == "$argon2id$v=19$m=12288,t=3,p=1$fake");
+
+  domain::NewAccount again;
+  again.username = name;
+  again.username_key = name;
+  again.password_hash = "x";
+  again.now = now;
+  auto duplicate = accounts.Create(again, std::nullopt, nullptr);
+  BOOST_REQUIRE(!duplicate.ok());
+  BOOST_TEST(duplicate.error().code == "username_taken");
+  BOOST_TEST(duplicate.error().field == "username");
+  BOOST_TEST(static_cast<int>(duplicate.error().kind) ==
+             static_cast<int>(util::ErrorKind::kConflict));
+
+  auto missing = accounts.FindById(999'999'999'999LL);
+  BOOST_REQUIRE(missing.ok());
+  BOOST_TEST(!missing.value().has_value());
+  BOOST_TEST(accounts.RecordLogin(created.id, now + 5).ok());
+}
+
+BOOST_AUTO_TEST_CASE(signup_limit_refusal_creates_nothing) {
+  const int64_t now = FutureNow();
+  const WindowLimit limit{"ip_signup_hour", "10.9." + RandomDigits(6), 3600, 1};
+  domain::NewAccount in;
+  in.username = in.username_key = UniqueName("limited");
+  in.password_hash = "x";
+  in.now = now;
+  auto refuse = [](const domain::WindowUsage&) -> util::Status { return TooSoon(); };
+  auto refused = accounts.Create(in, limit, refuse);
+  BOOST_REQUIRE(!refused.ok());
+  BOOST_TEST(refused.error().code == "resend_too_soon");
+  auto none = accounts.FindCredentials(in.username_key);
+  BOOST_REQUIRE(none.ok());
+  BOOST_TEST(!none.value().has_value());
+
+  int seen_count = -1;
+  auto accept = [&](const domain::WindowUsage& usage) {
+    seen_count = usage.count;
+    return util::Status::Ok();
+  };
+  BOOST_REQUIRE(accounts.Create(in, limit, accept).ok());
+  BOOST_TEST(seen_count == 0);
+  auto usage = limits.Usage({limit}, now);
+  BOOST_REQUIRE(usage.ok());
+  BOOST_TEST(usage.value()[0].count == 1);
+}
+
+BOOST_AUTO_TEST_CASE(tokens_store_find_delete) {
+  const int64_t now = FutureNow();
+  domain::Account account = MustCreate(accounts, UniqueName("tok"), now);
+  const std::string hash = std::string("\x00\xff\x10token", 8) + RandomDigits(24);
+  BOOST_REQUIRE(accounts.StoreToken(hash, account.id, now).ok());
+
+  auto found = accounts.FindByTokenHash(hash);
+  BOOST_REQUIRE(found.ok() && found.value().has_value());
+  BOOST_TEST(found.value()->id == account.id);
+  auto other = accounts.FindByTokenHash(hash.substr(0, 31) + "!");
+  BOOST_REQUIRE(other.ok());
+  BOOST_TEST(!other.value().has_value());
+
+  auto deleted = accounts.DeleteToken(hash);
+  BOOST_REQUIRE(deleted.ok());
+  BOOST_TEST(deleted.value());
+  auto gone = accounts.FindByTokenHash(hash);
+  BOOST_REQUIRE(gone.ok());
+  BOOST_TEST(!gone.value().has_value());
+  auto again = accounts.DeleteToken(hash);
+  BOOST_REQUIRE(again.ok());
+  BOOST_TEST(!again.value());
+}
+
+// ---- limits ----------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(limit_window_record_and_clear) {
+  const int64_t now = FutureNow();
+  // A key longer than the column is stored hashed, transparently.
+  const WindowLimit login{"login", UniqueName(std::string(300, 'k')), 900, 10};
+  BOOST_REQUIRE(limits.Record(login, now - 900).ok());  // exactly one window ago: outside
+  BOOST_REQUIRE(limits.Record(login, now - 600).ok());
+  BOOST_REQUIRE(limits.Record(login, now - 10).ok());
+  auto usage = limits.Usage({login, {"login", UniqueName("nobody"), 900, 10}}, now);
+  BOOST_REQUIRE(usage.ok());
+  BOOST_REQUIRE_EQUAL(usage.value().size(), 2u);
+  BOOST_TEST(usage.value()[0].count == 2);
+  BOOST_TEST(usage.value()[0].oldest == now - 600);
+  BOOST_TEST(usage.value()[1].count == 0);
+  BOOST_TEST(usage.value()[1].oldest == 0);
+
+  BOOST_REQUIRE(limits.Clear(login).ok());
+  auto cleared = limits.Usage({login}, now);
+  BOOST_REQUIRE(cleared.ok());
+  BOOST_TEST(cleared.value()[0].count == 0);
+}
+
+// ---- sending and guessing --------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(record_send_accepted_and_superseded) {
+  const int64_t now = FutureNow();
+  const int64_t account_id = SyntheticAccountId();
+  const std::string phone = RandomPhone();
+  domain::SendSnapshot seen;
+  auto first = otps.RecordSend(MakePlan(account_id, phone, now), MakeCode(now, 5, now + 600),
+                               [&](const domain::SendSnapshot& snap) {
+                                 seen = snap;
+                                 return util::Status::Ok();
+                               });
+  BOOST_REQUIRE(first.ok());
+  BOOST_TEST(!seen.phone_owner.has_value());
+  BOOST_TEST(seen.last_send_to_phone == 0);
+  BOOST_REQUIRE_EQUAL(seen.usage.size(), 2u);
+  BOOST_TEST(seen.usage[0].count == 0);
+
+  auto status = otps.FindCodeStatus(account_id, phone);
+  BOOST_REQUIRE(status.ok() && status.value().has_value());
+  BOOST_TEST(status.value()->delivery_state == "queued");
+  BOOST_TEST(status.value()->last_send_to_phone == now);
+  BOOST_TEST(status.value()->otp.max_attempts == 5);
+  BOOST_TEST(status.value()->otp.code_hash.substr(0, 8) == std::string("\x00\xff hash ", 8));
+
+  auto second = Send(otps, account_id, phone, now + 100);
+  BOOST_REQUIRE(second.ok());
+  BOOST_TEST(second.value() > first.value());
+  OutboxRow old_row = ReadOutboxRow(db, first.value());
+  BOOST_TEST(old_row.state == "superseded");
+  BOOST_TEST(old_row.sealed_null);
+  BOOST_TEST(ReadOutboxRow(db, second.value()).state == "queued");
+
+  auto usage = otps.Usage(MakePlan(account_id, phone, now + 100).limits, now + 100);
+  BOOST_REQUIRE(usage.ok());
+  BOOST_TEST(usage.value()[0].count == 2);
+  BOOST_TEST(usage.value()[0].oldest == now);
+  BOOST_TEST(usage.value()[1].count == 2);
+}
+
+BOOST_AUTO_TEST_CASE(record_send_refusal_persists_nothing) {
+  const int64_t now = FutureNow();
+  const int64_t account_id = SyntheticAccountId();
+  const std::string phone = RandomPhone();
+  const domain::SendPlan plan = MakePlan(account_id, phone, now);
+  auto refused =
+      otps.RecordSend(plan, MakeCode(now, 5, now + 600),
+                      [](const domain::SendSnapshot&) -> util::Status { return TooSoon(); });
+  BOOST_REQUIRE(!refused.ok());
+  BOOST_TEST(refused.error().code == "resend_too_soon");
+  auto status = otps.FindCodeStatus(account_id, phone);
+  BOOST_REQUIRE(status.ok());
+  BOOST_TEST(!status.value().has_value());
+  auto usage = otps.Usage(plan.limits, now);
+  BOOST_REQUIRE(usage.ok());
+  BOOST_TEST(usage.value()[0].count == 0);
+  BOOST_TEST(usage.value()[1].count == 0);
+  BOOST_TEST(CountGates(db, phone) == 0);  // even the gate rows were rolled back
+}
+
+BOOST_AUTO_TEST_CASE(concurrent_sends_to_one_phone_accept_exactly_one) {
+  const int64_t now = FutureNow();
+  const std::string phone = RandomPhone();
+  constexpr int kThreads = 12;
+  std::latch start(kThreads);
+  std::atomic<int> accepted{0};
+  std::atomic<int> too_soon{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&] {
+      const int64_t account_id = SyntheticAccountId();
+      start.arrive_and_wait();
+      auto sent = otps.RecordSend(
+          MakePlan(account_id, phone, now), MakeCode(now, 5, now + 600),
+          [&](const domain::SendSnapshot& snap) { return CooldownDecider(snap, now); });
+      if (sent.ok()) ++accepted;
+      if (!sent.ok() && sent.error().code == "resend_too_soon") ++too_soon;
+    });
+  }
+  for (auto& t : threads) t.join();
+  BOOST_TEST(accepted.load() == 1);
+  BOOST_TEST(too_soon.load() == kThreads - 1);
+  auto usage = otps.Usage({{"phone_day", phone, 24 * 3600, 5}}, now);
+  BOOST_REQUIRE(usage.ok());
+  BOOST_TEST(usage.value()[0].count == 1);
+}
+
+BOOST_AUTO_TEST_CASE(concurrent_wrong_guesses_use_exactly_max_attempts) {
+  const int64_t now = FutureNow();
+  const int64_t account_id = SyntheticAccountId();
+  const std::string phone = RandomPhone();
+  BOOST_REQUIRE(Send(otps, account_id, phone, now, /*max_attempts=*/5).ok());
+  constexpr int kThreads = 20;
+  std::latch start(kThreads);
+  std::atomic<int> wrong{0};
+  std::atomic<int> refused{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&] {
+      start.arrive_and_wait();
+      auto applied = otps.RecordGuess(account_id, phone, now + 1, WrongGuessDecider);
+      if (applied.ok() && applied.value().outcome == GuessOutcome::kWrong) ++wrong;
+      if (applied.ok() && applied.value().outcome == GuessOutcome::kRefused) ++refused;
+    });
+  }
+  for (auto& t : threads) t.join();
+  BOOST_TEST(wrong.load() == 5);
+  BOOST_TEST(refused.load() == kThreads - 5);
+  auto status = otps.FindCodeStatus(account_id, phone);
+  BOOST_REQUIRE(status.ok() && status.value().has_value());
+  BOOST_TEST(status.value()->otp.attempts_used == 5);
+  BOOST_TEST(!status.value()->otp.consumed);
+}
+
+BOOST_AUTO_TEST_CASE(correct_guess_verifies_and_second_account_gets_phone_taken) {
+  const int64_t now = FutureNow();
+  const std::string phone = RandomPhone();
+  domain::Account a = MustCreate(accounts, UniqueName("owner"), now);
+  domain::Account b = MustCreate(accounts, UniqueName("late"), now);
+  BOOST_REQUIRE(Send(otps, a.id, phone, now).ok());
+  BOOST_REQUIRE(Send(otps, b.id, phone, now + kCooldown).ok());
+
+  auto verified = otps.RecordGuess(a.id, phone, now + 70, CorrectDecider);
+  BOOST_REQUIRE(verified.ok());
+  BOOST_TEST((verified.value().outcome == GuessOutcome::kCorrect));
+  auto owner = otps.PhoneOwner(phone);
+  BOOST_REQUIRE(owner.ok() && owner.value().has_value());
+  BOOST_TEST(*owner.value() == a.id);
+  auto found = accounts.FindById(a.id);
+  BOOST_REQUIRE(found.ok() && found.value().has_value());
+  BOOST_TEST(found.value()->phone.value_or("") == phone);
+  BOOST_TEST(found.value()->phone_verified);
+  BOOST_TEST(found.value()->pending_phone.empty());
+
+  // b's decider does not look at the owner: the unique key must still refuse.
+  auto taken = otps.RecordGuess(b.id, phone, now + 71, CorrectDecider);
+  BOOST_REQUIRE(!taken.ok());
+  BOOST_TEST(taken.error().code == "phone_taken");
+  BOOST_TEST(taken.error().field == "phone");
+  BOOST_TEST(taken.error().details == "This phone number is already verified by another account.");
+  auto b_status = otps.FindCodeStatus(b.id, phone);
+  BOOST_REQUIRE(b_status.ok() && b_status.value().has_value());
+  BOOST_TEST(!b_status.value()->otp.consumed);  // rolled back with the rest
+  auto b_account = accounts.FindById(b.id);
+  BOOST_REQUIRE(b_account.ok() && b_account.value().has_value());
+  BOOST_TEST(!b_account.value()->phone.has_value());
+}
+
+// ---- outbox ----------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(two_claimers_never_get_the_same_row) {
+  const int64_t now = FutureNow();
+  std::set<int64_t> mine;
+  for (int i = 0; i < 30; ++i) {
+    auto id = Send(otps, SyntheticAccountId(), RandomPhone(), now);
+    BOOST_REQUIRE(id.ok());
+    mine.insert(id.value());
+  }
+  std::mutex mu;
+  std::map<int64_t, int> claimed;  // id -> times claimed
+  std::atomic<int> errors{0};
+  auto claimer = [&](const std::string& name) {
+    for (int round = 0;; ++round) {
+      auto got = outbox.Claim(name + std::to_string(round), now + 1, 60, 4);
+      if (!got.ok()) {
+        ++errors;
+        return;
+      }
+      if (got.value().empty()) return;
+      std::lock_guard<std::mutex> lock(mu);
+      for (const auto& m : got.value()) ++claimed[m.id];
+    }
+  };
+  std::thread one(claimer, "claimer-one-");
+  std::thread two(claimer, "claimer-two-");
+  one.join();
+  two.join();
+  BOOST_TEST(errors.load() == 0);
+  for (int64_t id : mine) {
+    BOOST_TEST(claimed[id] == 1, "outbox row " << id << " claimed " << claimed[id] << " times");
+  }
+}
+
+BOOST_AUTO_TEST_CASE(expired_lease_is_reclaimed_and_old_claim_is_lost) {
+  const int64_t now = FutureNow();
+  const int64_t account_id = SyntheticAccountId();
+  auto id = Send(otps, account_id, RandomPhone(), now);
+  BOOST_REQUIRE(id.ok());
+
+  auto first = outbox.Claim("lease-a-" + RandomDigits(8), now, 30, 1000);
+  BOOST_REQUIRE(first.ok());
+  BOOST_REQUIRE(Contains(first.value(), id.value()));
+  const auto& message = *std::find_if(first.value().begin(), first.value().end(),
+                                      [&](const auto& m) { return m.id == id.value(); });
+  BOOST_TEST(message.tries == 1);
+  BOOST_TEST(message.sealed_text.substr(0, 8) == std::string("\x00sealed\xff", 8));
+  BOOST_TEST(message.expires_at == now + 600);
+  BOOST_TEST(message.request_id.rfind("req-", 0) == 0);
+
+  auto early = outbox.Claim("lease-b-early-" + RandomDigits(8), now + 10, 30, 1000);
+  BOOST_REQUIRE(early.ok());
+  BOOST_TEST(!Contains(early.value(), id.value()));
+
+  const std::string token_b = "lease-b-" + RandomDigits(8);
+  auto later = outbox.Claim(token_b, now + 31, 30, 1000);
+  BOOST_REQUIRE(later.ok());
+  BOOST_REQUIRE(Contains(later.value(), id.value()));
+  BOOST_TEST(ReadOutboxRow(db, id.value()).tries == 2);
+}
+
+BOOST_AUTO_TEST_CASE(mark_calls_need_the_current_claim_and_erase_text) {
+  const int64_t now = FutureNow();
+  auto id = Send(otps, SyntheticAccountId(), RandomPhone(), now);
+  BOOST_REQUIRE(id.ok());
+  const std::string token_a = "mark-a-" + RandomDigits(8);
+  auto a = outbox.Claim(token_a, now, 30, 1000);
+  BOOST_REQUIRE(a.ok() && Contains(a.value(), id.value()));
+  const std::string token_b = "mark-b-" + RandomDigits(8);
+  auto b = outbox.Claim(token_b, now + 30, 30, 1000);
+  BOOST_REQUIRE(b.ok() && Contains(b.value(), id.value()));
+
+  for (auto lost : {outbox.MarkSent(id.value(), token_a, now + 31),
+                    outbox.MarkRetry(id.value(), token_a, now + 40, "late"),
+                    outbox.MarkFailed(id.value(), token_a, now + 31, "late")}) {
+    BOOST_REQUIRE(lost.ok());
+    BOOST_TEST(!lost.value());
+  }
+  BOOST_TEST(ReadOutboxRow(db, id.value()).state == "sending");
+
+  // Retry with an error that is too long and not UTF-8: stored cleaned and cut.
+  auto retry = outbox.MarkRetry(id.value(), token_b, now + 100, std::string(300, 'e') + "\xff");
+  BOOST_REQUIRE(retry.ok());
+  BOOST_TEST(retry.value());
+  OutboxRow retrying = ReadOutboxRow(db, id.value());
+  BOOST_TEST(retrying.state == "retry");
+  BOOST_TEST(!retrying.sealed_null);
+  BOOST_TEST(retrying.last_error == std::string(255, 'e'));
+  auto again_b = outbox.MarkSent(id.value(), token_b, now + 50);
+  BOOST_REQUIRE(again_b.ok());
+  BOOST_TEST(!again_b.value());  // a retrying row is no longer claimed
+
+  auto not_due = outbox.Claim("mark-c-" + RandomDigits(8), now + 99, 30, 1000);
+  BOOST_REQUIRE(not_due.ok());
+  BOOST_TEST(!Contains(not_due.value(), id.value()));
+  const std::string token_c = "mark-c-" + RandomDigits(8);
+  auto due = outbox.Claim(token_c, now + 100, 30, 1000);
+  BOOST_REQUIRE(due.ok() && Contains(due.value(), id.value()));
+  auto sent = outbox.MarkSent(id.value(), token_c, now + 101);
+  BOOST_REQUIRE(sent.ok());
+  BOOST_TEST(sent.value());
+  OutboxRow done = ReadOutboxRow(db, id.value());
+  BOOST_TEST(done.state == "sent");
+  BOOST_TEST(done.sealed_null);
+}
+
+BOOST_AUTO_TEST_CASE(mark_failed_erases_text) {
+  const int64_t now = FutureNow();
+  const int64_t account_id = SyntheticAccountId();
+  const std::string phone = RandomPhone();
+  auto id = Send(otps, account_id, phone, now);
+  BOOST_REQUIRE(id.ok());
+  const std::string token = "fail-" + RandomDigits(8);
+  auto claimed = outbox.Claim(token, now, 30, 1000);
+  BOOST_REQUIRE(claimed.ok() && Contains(claimed.value(), id.value()));
+  auto failed = outbox.MarkFailed(id.value(), token, now + 1, "1007: invalid receiver");
+  BOOST_REQUIRE(failed.ok());
+  BOOST_TEST(failed.value());
+  OutboxRow row = ReadOutboxRow(db, id.value());
+  BOOST_TEST(row.state == "failed");
+  BOOST_TEST(row.sealed_null);
+  auto status = otps.FindCodeStatus(account_id, phone);
+  BOOST_REQUIRE(status.ok() && status.value().has_value());
+  BOOST_TEST(status.value()->delivery_state == "failed");
+  BOOST_TEST(status.value()->delivery_error == "1007: invalid receiver");
+}
+
+BOOST_AUTO_TEST_CASE(expire_stale_fails_and_erases_expired_messages) {
+  // Real time here: ExpireStale(now) only touches rows already expired in real time,
+  // which the stack's dispatcher would expire just the same.
+  const int64_t now = RealNow();
+  const int64_t account_id = SyntheticAccountId();
+  const std::string phone = RandomPhone();
+  auto id = otps.RecordSend(MakePlan(account_id, phone, now - 100), MakeCode(now - 100, 5, now - 1),
+                            AcceptAll);
+  BOOST_REQUIRE(id.ok());
+  auto expired = outbox.ExpireStale(now);
+  BOOST_REQUIRE(expired.ok());
+  OutboxRow row = ReadOutboxRow(db, id.value());
+  BOOST_TEST(row.state == "failed");
+  BOOST_TEST(row.last_error == "expired");
+  BOOST_TEST(row.sealed_null);
+  auto depth = outbox.Depth();
+  BOOST_REQUIRE(depth.ok());
+  BOOST_TEST(depth.value() >= 0);
+}
+
+// ---- connection handling ---------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(deadlocked_transaction_is_retried) {
+  const std::string key_x = "dl-x-" + RandomDigits(10);
+  const std::string key_y = "dl-y-" + RandomDigits(10);
+  for (const auto& key : {key_x, key_y}) {
+    auto made = db.Run([&](Connection& conn) {
+      return conn.Exec("INSERT INTO limit_gates (scope, key_, last_at) VALUES ('test', ?, 0)",
+                       {Param::Bytes(key)});
+    });
+    BOOST_REQUIRE(made.ok());
+  }
+  std::latch both_hold_one(2);
+  std::atomic<int> runs{0};
+  auto lock_both = [&](const std::string& first, const std::string& second) {
+    bool first_run = true;
+    return db.Transact([&](Connection& conn) -> util::Status {
+      ++runs;
+      const char* lock =
+          "SELECT last_at FROM limit_gates WHERE scope = 'test' AND key_ = ? "
+          "FOR UPDATE";
+      if (auto r = conn.Query(lock, {Param::Bytes(first)}); !r.ok()) return r.error();
+      if (first_run) {
+        first_run = false;
+        both_hold_one.arrive_and_wait();
+      }
+      if (auto r = conn.Query(lock, {Param::Bytes(second)}); !r.ok()) return r.error();
+      return util::Status::Ok();
+    });
+  };
+  util::Status st_one, st_two;
+  std::thread one([&] { st_one = lock_both(key_x, key_y); });
+  std::thread two([&] { st_two = lock_both(key_y, key_x); });
+  one.join();
+  two.join();
+  BOOST_TEST(st_one.ok());
+  BOOST_TEST(st_two.ok());
+  BOOST_TEST(runs.load() == 3);  // the deadlock victim ran once more
+}
+
+BOOST_AUTO_TEST_CASE(connection_closed_by_server_is_reopened) {
+  domain::Account account = MustCreate(accounts, UniqueName("idle"), FutureNow());
+  storage::MysqlHealthCheck health(db);
+  for (int round = 0; round < 2; ++round) {
+    // The server drops this (only) pooled connection after one idle second.
+    auto short_timeout =
+        db.Run([](Connection& conn) { return conn.Exec("SET SESSION wait_timeout = 1", {}); });
+    BOOST_REQUIRE(short_timeout.ok());
+    std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+    if (round == 0) {
+      auto found = accounts.FindById(account.id);  // autocommit path
+      BOOST_REQUIRE(found.ok());
+      BOOST_TEST(found.value().has_value());
+    } else {
+      auto guess = otps.RecordGuess(account.id, RandomPhone(), 0, WrongGuessDecider);
+      BOOST_REQUIRE(guess.ok());  // transaction path
+      BOOST_TEST((guess.value().outcome == GuessOutcome::kRefused));
+    }
+  }
+  BOOST_TEST(health.DatabaseAnswers());
+}
+
+BOOST_AUTO_TEST_CASE(unreachable_database_is_unavailable) {
+  util::Config bad = config;
+  bad.db_host.clear();
+  bad.db_socket = "/nonexistent/phoneverify-test.sock";
+  Database nowhere(bad);
+  storage::MysqlHealthCheck health(nowhere);
+  storage::MysqlAccountRepository repo(nowhere);
+  BOOST_TEST(!health.DatabaseAnswers());
+  auto found = repo.FindById(1);
+  BOOST_REQUIRE(!found.ok());
+  BOOST_TEST(found.error().code == "unavailable");
+  BOOST_TEST(static_cast<int>(found.error().kind) ==
+             static_cast<int>(util::ErrorKind::kUnavailable));
+}
+
+BOOST_AUTO_TEST_CASE(health_check_answers) {
+  storage::MysqlHealthCheck health(db);
+  BOOST_TEST(health.DatabaseAnswers());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace phoneverify::itest

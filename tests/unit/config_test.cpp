@@ -1,0 +1,417 @@
+#include "util/config.h"
+
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/test/unit_test.hpp>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace phoneverify::util {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kKeyA(64, 'a');
+const std::string kKeyB = "00112233445566778899aabbccddeeff00112233445566778899AABBCCDDEEFF";
+
+// A scratch directory holding a config file and a var_dir, removed afterwards.
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "pv-config-test-XXXXXX").string();
+    BOOST_REQUIRE(mkdtemp(pattern.data()) != nullptr);
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    fs::remove_all(path_, ignored);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  std::string Write(const std::string& name, const std::string& text, mode_t mode = 0600) {
+    fs::path file = path_ / name;
+    fs::create_directories(file.parent_path());
+    std::ofstream(file) << text;
+    chmod(file.c_str(), mode);
+    return file.string();
+  }
+  std::string Path(const std::string& name = "") const { return (path_ / name).string(); }
+
+ private:
+  fs::path path_;
+};
+
+Config Apply(const std::string& text) {
+  Config config;
+  Status status = ApplyConfigText(text, "test.conf", config);
+  BOOST_REQUIRE_MESSAGE(status.ok(), (status.ok() ? "" : status.error().details));
+  return config;
+}
+
+Error ApplyError(const std::string& text) {
+  Config config;
+  Status status = ApplyConfigText(text, "test.conf", config);
+  BOOST_REQUIRE_MESSAGE(!status.ok(), "expected an error for: " << text);
+  return status.error();
+}
+
+Result<LoadResult> Load(const TempDir& dir, const std::vector<std::string>& env = {}) {
+  std::vector<std::string> full_env = {"PHONEVERIFY_VAR_DIR=" + dir.Path("var")};
+  full_env.insert(full_env.end(), env.begin(), env.end());
+  return LoadConfig(dir.Path("phoneverify.conf"), false, full_env);
+}
+
+void CheckNamesKey(const Error& error, const std::string& key) {
+  BOOST_TEST((error.kind == ErrorKind::kInvalidInput));
+  BOOST_TEST(error.code == "invalid_config");
+  BOOST_TEST(error.field == key);
+  BOOST_TEST(error.details.find(key) != std::string::npos, error.details);
+}
+
+BOOST_AUTO_TEST_SUITE(config)
+
+BOOST_AUTO_TEST_CASE(defaults_match_the_contract) {
+  TempDir dir;
+  auto loaded = LoadConfig(dir.Path("absent.conf"), false, {});
+  BOOST_REQUIRE(loaded.ok());
+  const Config& c = loaded.value().config;
+  BOOST_TEST(c.http_port == 8080);
+  BOOST_TEST(c.var_dir == "var");
+  BOOST_TEST(c.http_front == "nginx");
+  BOOST_TEST(c.sms_backend == "console");
+  BOOST_TEST(c.sparrow_url == "http://api.sparrowsms.com/v2/sms/");
+  BOOST_TEST(c.otp_length == 6);
+  BOOST_TEST(c.otp_ttl == 300);
+  BOOST_TEST(c.otp_max_attempts == 5);
+  BOOST_TEST(c.otp_resend_cooldown == 60);
+  BOOST_TEST(c.otp_max_sends_per_day == 5);
+  BOOST_TEST(c.ip_max_sends_per_hour == 100);
+  BOOST_TEST(c.ip_max_signups_per_hour == 20);
+  BOOST_TEST(c.account_max_sends_per_day == 10);
+  BOOST_TEST(c.login_max_failures == 10);
+  BOOST_TEST(c.sms_daily_budget == 10000);
+  BOOST_TEST(c.trusted_proxies.empty());
+  BOOST_TEST(c.allowed_prefixes == Config().allowed_prefixes);
+  BOOST_TEST(loaded.value().warnings.empty());
+}
+
+BOOST_AUTO_TEST_CASE(table_defaults_agree_with_the_struct_initialisers) {
+  TempDir dir;
+  auto loaded = LoadConfig(dir.Path("absent.conf"), false, {});
+  BOOST_REQUIRE(loaded.ok());
+  Config from_table = loaded.value().config;
+  Config from_struct;
+  // Undo what LoadConfig resolves so only the defaults are compared.
+  from_table.workers = 0;
+  from_table.fcgi_socket = from_table.db_socket = from_table.log_file = from_table.sms_log = "";
+  BOOST_TEST(DescribeConfig(from_table) == DescribeConfig(from_struct));
+}
+
+BOOST_AUTO_TEST_CASE(derived_defaults_are_resolved_under_var_dir) {
+  TempDir dir;
+  auto loaded = LoadConfig(dir.Path("absent.conf"), false, {"PHONEVERIFY_VAR_DIR=/srv/pv/"});
+  BOOST_REQUIRE(loaded.ok());
+  const Config& c = loaded.value().config;
+  BOOST_TEST(c.var_dir == "/srv/pv");
+  BOOST_TEST(c.fcgi_socket == "/srv/pv/run/fcgi.sock");
+  BOOST_TEST(c.db_socket == "/srv/pv/run/mysqld.sock");
+  BOOST_TEST(c.log_file == "/srv/pv/log/phoneverify.log");
+  BOOST_TEST(c.sms_log == "/srv/pv/sms.log");
+  BOOST_TEST(c.workers == static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+}
+
+BOOST_AUTO_TEST_CASE(explicit_paths_and_workers_are_kept) {
+  TempDir dir;
+  dir.Write("phoneverify.conf", "workers = 3\nfcgi_socket = /tmp/x.sock\nsms_log = /tmp/s\n");
+  auto loaded = Load(dir);
+  BOOST_REQUIRE(loaded.ok());
+  BOOST_TEST(loaded.value().config.workers == 3);
+  BOOST_TEST(loaded.value().config.fcgi_socket == "/tmp/x.sock");
+  BOOST_TEST(loaded.value().config.sms_log == "/tmp/s");
+}
+
+BOOST_AUTO_TEST_CASE(file_lines_set_values) {
+  Config c = Apply(
+      "http_port = 9090\n"
+      "sms_backend=sparrow\n"
+      "  sparrow_from   =   Demo Sender  \n"
+      "allowed_prefixes = 984, 961 ,962\n"
+      "trusted_proxies = 10.0.0.0/8,::1,192.168.1.7\n");
+  BOOST_TEST(c.http_port == 9090);
+  BOOST_TEST(c.sms_backend == "sparrow");
+  BOOST_TEST(c.sparrow_from == "Demo Sender");
+  BOOST_TEST(c.allowed_prefixes == (std::vector<std::string>{"984", "961", "962"}));
+  BOOST_TEST(c.trusted_proxies ==
+             (std::vector<std::string>{"10.0.0.0/8", "::1", "192.168.1.7"}));
+}
+
+BOOST_AUTO_TEST_CASE(comments_and_blank_lines_are_ignored) {
+  Config c = Apply(
+      "# a comment\n"
+      "\n"
+      "   # indented comment\n"
+      "otp_length = 8   # trailing comment\n"
+      "#otp_ttl = 1\n");
+  BOOST_TEST(c.otp_length == 8);
+  BOOST_TEST(c.otp_ttl == 300);
+}
+
+BOOST_AUTO_TEST_CASE(later_lines_win) {
+  BOOST_TEST(Apply("otp_ttl = 10\notp_ttl = 20\n").otp_ttl == 20);
+}
+
+BOOST_AUTO_TEST_CASE(empty_value_clears_a_text_key) {
+  Config c = Apply("sparrow_from = X\nsparrow_from =\n");
+  BOOST_TEST(c.sparrow_from.empty());
+  BOOST_TEST(Apply("trusted_proxies =\n").trusted_proxies.empty());
+}
+
+BOOST_AUTO_TEST_CASE(unknown_key_in_file_names_key_and_origin) {
+  Error e = ApplyError("otp_length = 6\notp_lenght = 7\n");
+  CheckNamesKey(e, "otp_lenght");
+  BOOST_TEST(e.details.find("test.conf") != std::string::npos, e.details);
+}
+
+BOOST_AUTO_TEST_CASE(section_headers_are_not_keys) {
+  CheckNamesKey(ApplyError("[server]\nhttp_port = 1\n"), "server.http_port");
+}
+
+BOOST_AUTO_TEST_CASE(line_without_equals_is_an_error_naming_the_file) {
+  Error e = ApplyError("http_port 8080\n");
+  BOOST_TEST(e.code == "invalid_config");
+  BOOST_TEST(e.details.find("test.conf") != std::string::npos, e.details);
+}
+
+BOOST_AUTO_TEST_CASE(each_bad_value_names_its_key) {
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"http_port", "eighty"},
+      {"http_port", "0"},
+      {"http_port", "70000"},
+      {"otp_length", "3"},
+      {"otp_length", "11"},
+      {"otp_length", "6x"},
+      {"otp_length", ""},
+      {"otp_ttl", "0"},
+      {"otp_ttl", "-5"},
+      {"otp_max_attempts", "-1"},
+      {"otp_resend_cooldown", "1.5"},
+      {"otp_max_sends_per_day", "lots"},
+      {"ip_max_sends_per_hour", "-1"},
+      {"ip_max_signups_per_hour", "99999999999999"},
+      {"account_max_sends_per_day", "+3"},
+      {"login_max_failures", "-2"},
+      {"sms_daily_budget", "many"},
+      {"workers", "-1"},
+      {"http_front", "lighttpd"},
+      {"sms_backend", "smtp"},
+      {"sparrow_url", "ftp://example.com/"},
+      {"allowed_prefixes", "98"},
+      {"allowed_prefixes", "984,98a"},
+      {"allowed_prefixes", ""},
+      {"trusted_proxies", "10.0.0.0/33"},
+      {"trusted_proxies", "not-an-ip"},
+      {"trusted_proxies", "::1/129"},
+      {"trusted_proxies", "10.0.0.1/"},
+      {"otp_hash_key", "abcd"},
+      {"outbox_key", std::string(64, 'g')},
+      {"db_name", "pv; DROP TABLE x"},
+      {"db_user", ""},
+      {"var_dir", ""},
+  };
+  for (const auto& [key, value] : bad) {
+    BOOST_TEST_CONTEXT(key << " = '" << value << "'") {
+      CheckNamesKey(ApplyError(key + " = " + value + "\n"), key);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(bad_secret_is_not_echoed) {
+  Error e = ApplyError("otp_hash_key = supersecretvalue\n");
+  BOOST_TEST(e.details.find("supersecretvalue") == std::string::npos, e.details);
+}
+
+BOOST_AUTO_TEST_CASE(limits_of_zero_are_accepted) {
+  Config c = Apply(
+      "otp_max_attempts = 0\notp_resend_cooldown = 0\notp_max_sends_per_day = 0\n"
+      "ip_max_sends_per_hour = 0\nip_max_signups_per_hour = 0\n"
+      "account_max_sends_per_day = 0\nlogin_max_failures = 0\nsms_daily_budget = 0\n");
+  BOOST_TEST(c.otp_max_attempts == 0);
+  BOOST_TEST(c.otp_resend_cooldown == 0);
+  BOOST_TEST(c.otp_max_sends_per_day == 0);
+  BOOST_TEST(c.ip_max_sends_per_hour == 0);
+  BOOST_TEST(c.ip_max_signups_per_hour == 0);
+  BOOST_TEST(c.account_max_sends_per_day == 0);
+  BOOST_TEST(c.login_max_failures == 0);
+  BOOST_TEST(c.sms_daily_budget == 0);
+}
+
+BOOST_AUTO_TEST_CASE(range_edges_are_accepted) {
+  BOOST_TEST(Apply("otp_length = 4\n").otp_length == 4);
+  BOOST_TEST(Apply("otp_length = 10\n").otp_length == 10);
+  BOOST_TEST(Apply("otp_ttl = 1\n").otp_ttl == 1);
+}
+
+BOOST_AUTO_TEST_CASE(environment_overrides_the_file) {
+  TempDir dir;
+  dir.Write("phoneverify.conf", "otp_ttl = 120\notp_length = 8\n");
+  auto loaded = Load(dir, {"PHONEVERIFY_OTP_TTL=45", "PATH=/bin"});
+  BOOST_REQUIRE(loaded.ok());
+  BOOST_TEST(loaded.value().config.otp_ttl == 45);
+  BOOST_TEST(loaded.value().config.otp_length == 8);
+}
+
+BOOST_AUTO_TEST_CASE(bad_environment_value_names_key_and_variable) {
+  TempDir dir;
+  auto loaded = Load(dir, {"PHONEVERIFY_OTP_LENGTH=12"});
+  BOOST_REQUIRE(!loaded.ok());
+  CheckNamesKey(loaded.error(), "otp_length");
+  BOOST_TEST(loaded.error().details.find("PHONEVERIFY_OTP_LENGTH") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(unknown_environment_variable_is_a_warning) {
+  TempDir dir;
+  auto loaded = Load(dir, {"PHONEVERIFY_OTP_LENTH=5", "PHONEVERIFY_CONFIG=/x.conf",
+                           "PHONEVERIFY_otp_ttl=3", "OTHER_OTP_TTL=1"});
+  BOOST_REQUIRE(loaded.ok());
+  const auto& warnings = loaded.value().warnings;
+  BOOST_REQUIRE_EQUAL(warnings.size(), 2u);
+  BOOST_TEST(warnings[0].find("PHONEVERIFY_OTP_LENTH") != std::string::npos);
+  BOOST_TEST(warnings[1].find("PHONEVERIFY_otp_ttl") != std::string::npos);
+  BOOST_TEST(loaded.value().config.otp_ttl == 300);
+}
+
+BOOST_AUTO_TEST_CASE(unknown_key_in_loaded_file_names_key_and_path) {
+  TempDir dir;
+  std::string path = dir.Write("phoneverify.conf", "colour = blue\n");
+  auto loaded = Load(dir);
+  BOOST_REQUIRE(!loaded.ok());
+  CheckNamesKey(loaded.error(), "colour");
+  BOOST_TEST(loaded.error().details.find(path) != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(missing_file_is_an_error_only_when_required) {
+  TempDir dir;
+  BOOST_TEST(LoadConfig(dir.Path("nope.conf"), false, {}).ok());
+  auto loaded = LoadConfig(dir.Path("nope.conf"), true, {});
+  BOOST_REQUIRE(!loaded.ok());
+  BOOST_TEST(loaded.error().code == "invalid_config");
+  BOOST_TEST(loaded.error().details.find("nope.conf") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(secrets_file_is_read_and_decoded) {
+  TempDir dir;
+  dir.Write("var/secrets.conf", "otp_hash_key = " + kKeyA + "\noutbox_key = " + kKeyB +
+                                    "\ndb_password = s3cret\n");
+  auto loaded = Load(dir);
+  BOOST_REQUIRE(loaded.ok());
+  const Config& c = loaded.value().config;
+  BOOST_TEST(c.otp_hash_key == kKeyA);
+  BOOST_TEST(c.db_password == "s3cret");
+  BOOST_TEST(c.otp_hash_key_bytes == std::string(32, '\xaa'));
+  BOOST_REQUIRE_EQUAL(c.outbox_key_bytes.size(), 32u);
+  BOOST_TEST(c.outbox_key_bytes[1] == '\x11');
+  BOOST_TEST(c.outbox_key_bytes[31] == '\xff');
+  BOOST_TEST(loaded.value().warnings.empty());
+}
+
+BOOST_AUTO_TEST_CASE(secrets_left_empty_when_unset) {
+  TempDir dir;
+  auto loaded = Load(dir);
+  BOOST_REQUIRE(loaded.ok());
+  BOOST_TEST(loaded.value().config.otp_hash_key_bytes.empty());
+  BOOST_TEST(loaded.value().config.outbox_key_bytes.empty());
+}
+
+BOOST_AUTO_TEST_CASE(precedence_is_file_then_secrets_then_environment) {
+  TempDir dir;
+  dir.Write("phoneverify.conf", "db_password = from_file\nsparrow_token = file_token\n");
+  dir.Write("var/secrets.conf", "db_password = from_secrets\nsparrow_token = s_token\n");
+  auto loaded = Load(dir, {"PHONEVERIFY_SPARROW_TOKEN=env_token"});
+  BOOST_REQUIRE(loaded.ok());
+  BOOST_TEST(loaded.value().config.db_password == "from_secrets");
+  BOOST_TEST(loaded.value().config.sparrow_token == "env_token");
+}
+
+BOOST_AUTO_TEST_CASE(secrets_file_follows_var_dir_from_the_file) {
+  TempDir dir;
+  dir.Write("phoneverify.conf", "var_dir = " + dir.Path("state") + "\n");
+  dir.Write("state/secrets.conf", "db_password = here\n");
+  auto loaded = LoadConfig(dir.Path("phoneverify.conf"), true, {});
+  BOOST_REQUIRE(loaded.ok());
+  BOOST_TEST(loaded.value().config.db_password == "here");
+}
+
+BOOST_AUTO_TEST_CASE(secrets_file_refuses_ordinary_keys) {
+  TempDir dir;
+  dir.Write("var/secrets.conf", "http_port = 1234\n");
+  auto loaded = Load(dir);
+  BOOST_REQUIRE(!loaded.ok());
+  CheckNamesKey(loaded.error(), "http_port");
+  BOOST_TEST(loaded.error().details.find("secrets.conf") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(world_readable_secrets_file_warns) {
+  TempDir dir;
+  dir.Write("var/secrets.conf", "db_password = x\n", 0644);
+  auto loaded = Load(dir);
+  BOOST_REQUIRE(loaded.ok());
+  BOOST_REQUIRE_EQUAL(loaded.value().warnings.size(), 1u);
+  BOOST_TEST(loaded.value().warnings[0].find("secrets.conf") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(sparrow_backend_requires_token_and_sender) {
+  TempDir dir;
+  auto no_token = Load(dir, {"PHONEVERIFY_SMS_BACKEND=sparrow", "PHONEVERIFY_SPARROW_FROM=X"});
+  BOOST_REQUIRE(!no_token.ok());
+  CheckNamesKey(no_token.error(), "sparrow_token");
+  auto no_from = Load(dir, {"PHONEVERIFY_SMS_BACKEND=sparrow", "PHONEVERIFY_SPARROW_TOKEN=t"});
+  BOOST_REQUIRE(!no_from.ok());
+  CheckNamesKey(no_from.error(), "sparrow_from");
+  auto both = Load(dir, {"PHONEVERIFY_SMS_BACKEND=sparrow", "PHONEVERIFY_SPARROW_TOKEN=t",
+                         "PHONEVERIFY_SPARROW_FROM=X"});
+  BOOST_TEST(both.ok());
+}
+
+BOOST_AUTO_TEST_CASE(describe_lists_every_key_and_hides_secrets) {
+  Config c;
+  c.otp_hash_key = kKeyA;
+  c.db_password = "hunter22";
+  c.sparrow_token = "tok-123";
+  c.trusted_proxies = {"10.0.0.0/8", "::1"};
+  std::string text = DescribeConfig(c);
+  BOOST_TEST(text.find("otp_hash_key = <set>\n") != std::string::npos);
+  BOOST_TEST(text.find("outbox_key = <unset>\n") != std::string::npos);
+  BOOST_TEST(text.find("db_password = <set>\n") != std::string::npos);
+  BOOST_TEST(text.find("sparrow_token = <set>\n") != std::string::npos);
+  BOOST_TEST(text.find("hunter22") == std::string::npos);
+  BOOST_TEST(text.find("tok-123") == std::string::npos);
+  BOOST_TEST(text.find(kKeyA) == std::string::npos);
+  BOOST_TEST(text.find("trusted_proxies = 10.0.0.0/8,::1\n") != std::string::npos);
+  BOOST_TEST(text.find("allowed_prefixes = 984,985,986,974,975,976,980,981,982\n") !=
+             std::string::npos);
+  BOOST_TEST(text.find("http_port = 8080\n") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(describe_output_reads_back_without_secrets) {
+  Config original;
+  original.otp_length = 7;
+  original.trusted_proxies = {"127.0.0.1"};
+  std::string text;
+  std::istringstream lines(DescribeConfig(original));
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find("<unset>") == std::string::npos) text += line + "\n";
+  }
+  Config copy = Apply(text);
+  BOOST_TEST(DescribeConfig(copy) == DescribeConfig(original));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace
+}  // namespace phoneverify::util
