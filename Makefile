@@ -21,7 +21,7 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 OPT_release := -O2 -g
-OPT_asan    := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer
+OPT_asan    := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 LDOPT_asan  := -fsanitize=address,undefined
 
 CPPFLAGS_ALL := -Isrc -Itests $(PKG_CFLAGS) -DBOOST_TEST_DYN_LINK

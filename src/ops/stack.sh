@@ -31,6 +31,9 @@ declare -A PROCESS_NAME=([mariadb]=mariadbd [fcgi]=phoneverify-fcgi
                          [dispatcher]=phoneverify-dispatcher [nginx]=nginx)
 declare -A STOP_SIGNAL=([mariadb]=TERM [fcgi]=TERM [dispatcher]=TERM [nginx]=QUIT)
 declare -A STOP_TIMEOUT=([mariadb]=60 [fcgi]=20 [dispatcher]=20 [nginx]=10)
+declare -A OWN_LOGS=([mariadb]="mysqld.log" [fcgi]="phoneverify-fcgi.out phoneverify.log"
+                     [dispatcher]="phoneverify-dispatcher.out phoneverify.log"
+                     [nginx]="nginx.out nginx-error.log")
 
 declare -A CFG=()
 MODE=""
@@ -146,17 +149,23 @@ group_alive() {
   ps -e -o pgid=,stat= | awk -v g="$1" '$1 == g && $2 !~ /^Z/ { found = 1 } END { exit !found }'
 }
 
-wait_group_gone() {
-  local pgid=$1 timeout=$2 tenths
-  for ((tenths = 0; tenths < timeout * 10; tenths++)); do
-    group_alive "$pgid" || return 0
+pid_alive() {
+  local stat
+  stat=$(ps -o stat= -p "$1" 2>/dev/null) && [[ $stat != Z* ]]
+}
+
+# wait_gone TEST ARG SECONDS: polls until `TEST ARG` fails; false on time-out.
+wait_gone() {
+  local tenths
+  for ((tenths = 0; tenths < $3 * 10; tenths++)); do
+    "$1" "$2" || return 0
     sleep 0.1
   done
-  ! group_alive "$pgid"
+  ! "$1" "$2"
 }
 
 # Each component runs in its own session (setsid), so its pid is also its process group:
-# stopping the group catches workers a crashed master left behind.
+# stopping the group catches workers a crashed or killed master left behind.
 stop_component() {
   local name=$1 pid
   if ! pid=$(running_pid "$name"); then
@@ -164,10 +173,13 @@ stop_component() {
     return 0
   fi
   kill -"${STOP_SIGNAL[$name]}" "$pid" 2>/dev/null || true
-  if ! wait_group_gone "$pid" "${STOP_TIMEOUT[$name]}"; then
+  if ! wait_gone pid_alive "$pid" "${STOP_TIMEOUT[$name]}"; then
     say "$name (pid $pid) did not stop within ${STOP_TIMEOUT[$name]}s; killing it"
+  fi
+  # The leader is gone (or stuck): give its group a moment, then kill what is left.
+  if ! wait_gone group_alive "$pid" 3; then
     kill -KILL -- "-$pid" 2>/dev/null || true
-    wait_group_gone "$pid" 5 || say "warning: process group $pid survived SIGKILL"
+    wait_gone group_alive "$pid" 5 || say "warning: process group $pid survived SIGKILL"
   fi
   wait "$pid" 2>/dev/null || true  # reap it when it is our child (run mode)
   rm -f "$(pid_file "$name")"
@@ -190,25 +202,36 @@ spawn() {
   STARTED+=("$name")
 }
 
-tail_logs() {
+LOG_FILES=(mariadb-install.log mysqld.log phoneverify-fcgi.out phoneverify-dispatcher.out
+  phoneverify.log nginx-test.out nginx.out nginx-error.log)
+declare -A LOG_MARK=()
+
+# Remembers where each log ends, so a failure shows only what this run wrote.
+mark_logs() {
   local file
-  for file in "$@"; do
-    [[ -s $file ]] || continue
-    echo "----- last lines of $file -----" >&2
-    tail -n 20 "$file" >&2
+  for file in "${LOG_FILES[@]}"; do
+    LOG_MARK[$file]=$(stat -c %s "$LOG/$file" 2>/dev/null || echo 0)
   done
 }
 
-all_logs() {
-  tail_logs "$LOG/mysqld.log" "$LOG/phoneverify-fcgi.out" "$LOG/phoneverify-dispatcher.out" \
-    "$LOG/phoneverify.log" "$LOG/nginx.out" "$LOG/nginx-error.log"
+# show_logs [FILE...]: the new lines of these logs (default: all of them).
+show_logs() {
+  local file new files=("$@")
+  ((${#files[@]})) || files=("${LOG_FILES[@]}")
+  for file in "${files[@]}"; do
+    [[ -s $LOG/$file ]] || continue
+    new=$(tail -c +"$((${LOG_MARK[$file]:-0} + 1))" "$LOG/$file" | tail -n 15)
+    [[ -n $new ]] || continue
+    echo "----- $LOG/$file (last lines) -----" >&2
+    echo "$new" >&2
+  done
 }
 
 # Dies with the logs when a component that should run does not.
 require_running() {
   local name
   for name in "$@"; do
-    running_pid "$name" >/dev/null || { all_logs; die "$name exited during start-up"; }
+    running_pid "$name" >/dev/null || { show_logs; die "$name exited during start-up"; }
   done
 }
 
@@ -230,7 +253,7 @@ ensure_secrets() {
     for key in otp_hash_key:32 outbox_key:32 db_password:24; do
       bytes=${key#*:}
       key=${key%%:*}
-      grep -Eq "^[[:space:]]*$key[[:space:]]*=" "$file" ||
+      grep -Eq "^[[:space:]]*${key}[[:space:]]*=" "$file" ||
         printf '%s = %s\n' "$key" "$(random_hex "$bytes")" >>"$file"
     done
   )
@@ -254,7 +277,7 @@ init_database_dir() {
   if ! mariadb-install-db --no-defaults --datadir="$VAR/db.tmp" --user="$(id -un)" \
     --auth-root-authentication-method=socket --skip-test-db \
     >"$LOG/mariadb-install.log" 2>&1; then
-    tail_logs "$LOG/mariadb-install.log"
+    show_logs
     die "mariadb-install-db failed"
   fi
   rm -rf "$VAR/db"
@@ -277,7 +300,7 @@ start_mariadb() {
     fi
     sleep 0.1
   done
-  all_logs
+  show_logs
   die "MariaDB did not answer within 60s"
 }
 
@@ -339,7 +362,7 @@ start_app() {
     [[ -S $FCGI_SOCKET ]] && break
     sleep 0.1
   done
-  [[ -S $FCGI_SOCKET ]] || { all_logs; die "phoneverify-fcgi made no socket at $FCGI_SOCKET"; }
+  [[ -S $FCGI_SOCKET ]] || { show_logs; die "phoneverify-fcgi made no socket at $FCGI_SOCKET"; }
   spawn dispatcher "$LOG/phoneverify-dispatcher.out" "$DISPATCHER_BIN" --config "$CONFIG"
 }
 
@@ -361,7 +384,7 @@ start_nginx() {
   render_nginx_conf
   local args=(-p "$VAR/nginx/" -c "$VAR/nginx/nginx.conf" -e "$LOG/nginx-error.log")
   if ! nginx "${args[@]}" -t >"$LOG/nginx-test.out" 2>&1; then
-    tail_logs "$LOG/nginx-test.out"
+    show_logs
     die "nginx rejected $VAR/nginx/nginx.conf"
   fi
   spawn nginx "$LOG/nginx.out" nginx "${args[@]}" -g 'daemon off;'
@@ -379,7 +402,7 @@ wait_healthy() {
     [[ $code == 200 ]] && return 0
     sleep 0.1
   done
-  all_logs
+  show_logs
   die "GET ${URL}healthz answered '${code:-nothing}' instead of 200 after 30s"
 }
 
@@ -400,10 +423,18 @@ refuse_if_running() {
   die "already running in $VAR:$pids (stop it with: $(stop_hint))"
 }
 
+refuse_busy_port() {
+  if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
+    die "127.0.0.1:$PORT is already in use (set http_port or PHONEVERIFY_HTTP_PORT)"
+  fi
+}
+
 stop_hint() {
   local env=""
   [[ -n ${PHONEVERIFY_VAR_DIR:-} ]] && env="PHONEVERIFY_VAR_DIR=$PHONEVERIFY_VAR_DIR "
-  echo "${env}src/ops/stack.sh stop"
+  local config=""
+  [[ $CONFIG != "$ROOT/conf/phoneverify.conf" ]] && config=" --config $CONFIG"
+  echo "${env}src/ops/stack.sh stop$config"
 }
 
 on_setup_failure() {
@@ -420,6 +451,8 @@ bring_up() {
   make_dirs
   lock
   refuse_if_running
+  refuse_busy_port
+  mark_logs
   ensure_secrets
   load_config quiet  # the secrets must parse too
   trap 'on_setup_failure' EXIT
@@ -465,19 +498,31 @@ shutdown() {
   exit "$1"
 }
 
-# Foreground: wakes when any component exits (or a signal arrives); one dying stops all.
+# Foreground: wakes when one of our children exits (or a signal arrives), then checks
+# every component under the lock, so a concurrent restart-app or stop is not mistaken
+# for a crash. A component that dies stops the whole stack.
 watch_children() {
-  local name pids=() code
-  for name in "${COMPONENTS[@]}"; do pids+=("$(cat "$(pid_file "$name")")"); done
+  local name kids=() pid
+  for name in "${COMPONENTS[@]}"; do kids+=("$(cat "$(pid_file "$name")")"); done
   while true; do
-    wait -n "${pids[@]}" && code=0 || code=$?
+    # Processes restart-app started are not our children: poll once one of them runs.
+    if ((${#kids[@]} == ${#COMPONENTS[@]})); then wait -n "${kids[@]}" || true; else sleep 1; fi
+    lock
     for name in "${COMPONENTS[@]}"; do
-      if ! running_pid "$name" >/dev/null; then
-        say "$name exited unexpectedly (status $code)"
-        all_logs
-        shutdown 1
+      running_pid "$name" >/dev/null && continue
+      if [[ ! -e $(pid_file "$name") ]]; then
+        say "$name was stopped from outside (src/ops/stack.sh stop?)"
+        shutdown 0
       fi
+      say "$name exited unexpectedly"
+      # shellcheck disable=SC2086  # OWN_LOGS holds a word list
+      show_logs ${OWN_LOGS[$name]}
+      shutdown 1
     done
+    unlock
+    # Children replaced by restart-app are no longer ours to wait for.
+    for pid in "${!kids[@]}"; do pid_alive "${kids[pid]}" || unset 'kids[pid]'; done
+    kids=("${kids[@]}")
   done
 }
 
@@ -500,6 +545,7 @@ cmd_restart_app() {
   running_pid nginx >/dev/null || die "the stack is not running in $VAR (use start)"
   stop_component dispatcher
   stop_component fcgi
+  mark_logs
   trap 'on_setup_failure' EXIT
   start_app
   wait_healthy fcgi dispatcher nginx

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Runs every test binary and prints, as the very last line, `N passed, M failed`.
+#
+#   build/bin/unit_tests            unit tests
+#   build-asan/bin/unit_tests       the same under AddressSanitizer + UBSan
+#   build/bin/integration_tests     black-box tests; the binary starts and stops its own
+#                                   stack through src/ops/stack.sh (own var dir and port)
+#
+# Each binary writes a Boost.Test XML report under build/test-reports/; counts come from
+# those reports (a test case aborted by an exception or a signal counts once, as failed). A binary that is missing, crashes, times out, leaves no report, or exits
+# non-zero while its report shows no failure (e.g. a leak found at exit) counts as one
+# more failure. Exit status: 0 when nothing failed, 1 otherwise. Built by `make test`.
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$ROOT" || exit 1
+REPORTS=$ROOT/build/test-reports
+mkdir -p "$REPORTS"
+
+# Sanitizer findings must fail the run, with a usable stack.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+TOTAL_PASSED=0
+TOTAL_FAILED=0
+SUMMARY=()
+
+# attribute NAME FILE: NAME="value" from the first (top-level) TestSuite element.
+attribute() {
+  grep -o "<TestSuite [^>]*>" "$2" | head -n1 | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]\+'
+}
+
+# run_tests LABEL TIMEOUT BINARY [ARGS...]
+run_tests() {
+  local label=$1 limit=$2 binary=$3
+  shift 3
+  local report=$REPORTS/$label.xml status passed failed aborted note=""
+  rm -f "$report"
+  echo "=== $label: $binary"
+  if [[ ! -x $binary ]]; then
+    record "$label" 0 1 "not built"
+    return
+  fi
+  timeout --kill-after=30 "$limit" "$binary" --report_format=XML --report_level=detailed \
+    --report_sink="$report" --log_level=error --color_output=no "$@"
+  status=$?
+  passed=$(attribute test_cases_passed "$report" 2>/dev/null)
+  failed=$(attribute test_cases_failed "$report" 2>/dev/null)
+  aborted=$(attribute test_cases_aborted "$report" 2>/dev/null)
+  if [[ -z $passed || -z $failed || -z $aborted ]]; then
+    record "$label" "${passed:-0}" 1 "no report (exit status $status)"
+    return
+  fi
+  # Boost counts an aborted test case in test_cases_failed too: count it once.
+  ((aborted > failed)) && failed=$aborted
+  if ((status != 0 && failed == 0)); then
+    failed=1
+    note="exit status $status"
+  fi
+  ((status == 124 || status == 137)) && note="timed out after $limit"
+  record "$label" "$passed" "$failed" "$note"
+}
+
+record() {
+  local line="$1: $2 passed, $3 failed${4:+ ($4)}"
+  TOTAL_PASSED=$((TOTAL_PASSED + $2))
+  TOTAL_FAILED=$((TOTAL_FAILED + $3))
+  SUMMARY+=("$line")
+  echo "--- $line"
+}
+
+# A killed integration binary cannot stop the stack it started.
+stop_integration_stack() {
+  PHONEVERIFY_VAR_DIR=${PHONEVERIFY_TEST_VAR_DIR:-var/itest} src/ops/stack.sh stop \
+    >/dev/null 2>&1 || true
+}
+
+run_tests unit 600 build/bin/unit_tests
+run_tests unit-asan 1200 build-asan/bin/unit_tests
+run_tests integration 1800 build/bin/integration_tests
+stop_integration_stack
+
+echo
+echo "=== summary (reports in ${REPORTS#"$ROOT"/})"
+printf '  %s\n' "${SUMMARY[@]}"
+echo "$TOTAL_PASSED passed, $TOTAL_FAILED failed"
+((TOTAL_FAILED == 0))
