@@ -31,7 +31,7 @@ LIBS         := $(PKG_LIBS) -lfcgi -lboost_program_options -lpthread
 TEST_LIBS    := -lboost_unit_test_framework
 
 # --- sources ------------------------------------------------------------------------
-MAINS        := src/main.cpp src/dispatcher_main.cpp
+MAINS        := src/main.cpp src/dispatcher_main.cpp src/admin_main.cpp
 LIB_SRCS     := $(filter-out $(MAINS),$(sort $(shell find src -name '*.cpp')))
 FAKE_MAIN    := tests/fakes/fake_sparrow_main.cpp
 FAKE_SRCS    := $(filter-out $(FAKE_MAIN),$(sort $(wildcard tests/fakes/*.cpp)))
@@ -45,6 +45,7 @@ FAKES_LIB := $(BUILD)/libfakes.a
 BIN       := $(BUILD)/bin
 PROGRAMS  := $(if $(wildcard src/main.cpp),$(BIN)/phoneverify-fcgi) \
              $(if $(wildcard src/dispatcher_main.cpp),$(BIN)/phoneverify-dispatcher) \
+             $(BIN)/phoneverify-admin \
              $(BIN)/unit_tests \
              $(if $(INTEG_SRCS),$(BIN)/integration_tests) \
              $(if $(wildcard $(FAKE_MAIN)),$(BIN)/fake-sparrow)
@@ -82,6 +83,9 @@ $(BIN)/phoneverify-fcgi: $(call obj,src/main.cpp) $(LIB)
 	$(Q)$(call link,$^)
 
 $(BIN)/phoneverify-dispatcher: $(call obj,src/dispatcher_main.cpp) $(LIB)
+	$(Q)$(call link,$^)
+
+$(BIN)/phoneverify-admin: $(call obj,src/admin_main.cpp) $(LIB)
 	$(Q)$(call link,$^)
 
 $(BIN)/unit_tests: $(call obj,$(UNIT_SRCS)) $(FAKES_LIB) $(LIB)

@@ -3,7 +3,8 @@
 //
 //   phoneverify-dispatcher [--config PATH]
 //
-// PATH defaults to $PHONEVERIFY_CONFIG, else conf/phoneverify.conf (optional then).
+// PATH defaults to $PHONEVERIFY_CONFIG, else conf/phoneverify.conf or
+// /etc/phoneverify/phoneverify.conf (see util/config_loader.h).
 // Exit status: 0 after a clean stop, 2 on bad arguments or configuration, 1 otherwise.
 #include <signal.h>
 
@@ -24,16 +25,15 @@
 #include "storage/outbox_repository.h"
 #include "util/clock.h"
 #include "util/config.h"
+#include "util/config_loader.h"
 #include "util/crypto.h"
 #include "util/logger.h"
 #include "util/random.h"
 
-extern char** environ;
-
 namespace phoneverify {
 namespace {
 
-constexpr const char* kDefaultConfig = "conf/phoneverify.conf";
+constexpr const char* kProgram = "phoneverify-dispatcher";
 constexpr int64_t kMinLeaseSeconds = 30;
 constexpr int kBatchSize = 10;
 
@@ -42,26 +42,14 @@ std::atomic<bool> g_stop{false};
 
 void OnStopSignal(int /*signal*/) { g_stop.store(true); }
 
-struct Args {
-  std::string config_path;
-  bool config_required = false;
-};
-
-std::optional<Args> ParseArgs(int argc, char** argv) {
-  Args args;
-  if (const char* from_env = std::getenv("PHONEVERIFY_CONFIG"); from_env && *from_env) {
-    args.config_path = from_env;
-    args.config_required = true;
-  } else {
-    args.config_path = kDefaultConfig;
-  }
+std::optional<util::ConfigSource> ParseArgs(int argc, char** argv) {
+  std::string flag_path;
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
     if (flag != "--config" || i + 1 >= argc) return std::nullopt;
-    args.config_path = argv[++i];
-    args.config_required = true;
+    flag_path = argv[++i];
   }
-  return args;
+  return util::ResolveConfigSource(flag_path);
 }
 
 bool InstallSignalHandlers() {
@@ -75,28 +63,13 @@ bool InstallSignalHandlers() {
          sigaction(SIGPIPE, &ignore, nullptr) == 0;
 }
 
-std::vector<std::string> Environment() {
-  std::vector<std::string> env;
-  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
-    env.emplace_back(*entry);
-  }
-  return env;
-}
-
-std::optional<util::Config> LoadConfiguration(const Args& args) {
-  auto loaded = util::LoadConfig(args.config_path, args.config_required, Environment());
-  if (!loaded.ok()) {
-    std::cerr << "phoneverify-dispatcher: " << loaded.error().details << "\n";
+std::optional<util::Config> LoadConfiguration(const util::ConfigSource& source) {
+  auto config = util::LoadProgramConfig(kProgram, source, std::cerr);
+  if (config && config->outbox_key_bytes.size() != util::kKeyBytes) {
+    std::cerr << kProgram << ": outbox_key is required (64 hex characters)\n";
     return std::nullopt;
   }
-  for (const auto& warning : loaded.value().warnings) {
-    std::cerr << "phoneverify-dispatcher: warning: " << warning << "\n";
-  }
-  if (loaded.value().config.outbox_key_bytes.size() != util::kKeyBytes) {
-    std::cerr << "phoneverify-dispatcher: outbox_key is required (64 hex characters)\n";
-    return std::nullopt;
-  }
-  return std::move(loaded).value().config;
+  return config;
 }
 
 std::unique_ptr<sms::SmsGateway> MakeGateway(const util::Config& config) {
@@ -165,7 +138,7 @@ int Main(int argc, char** argv) {
   // No logger for the Database: it logs every failed call, while the dispatcher reports
   // storage outages itself, rate-limited (it polls several times a second).
   storage::Database database(*config);
-  storage::MysqlOutboxRepository outbox(database);
+  storage::MysqlOutboxRepository outbox(database, int64_t{config->retention_days} * 24 * 3600);
   util::SystemClock clock;
   util::SodiumRandom random;
   const sms::DispatcherOptions options = MakeOptions(*config);

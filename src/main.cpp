@@ -2,7 +2,8 @@
 //
 //   phoneverify-fcgi [--config PATH] [--print-config] [--help]
 //
-// PATH defaults to $PHONEVERIFY_CONFIG, else conf/phoneverify.conf (optional then).
+// PATH defaults to $PHONEVERIFY_CONFIG, else conf/phoneverify.conf or
+// /etc/phoneverify/phoneverify.conf (see util/config_loader.h).
 // When fd 0 is a listening socket (mod_fcgid, spawn-fcgi) a single worker serves it;
 // otherwise the master opens config.fcgi_socket and supervises config.workers workers.
 // Exit status: 0 after a clean stop, 2 on bad arguments, configuration or socket, 1 when
@@ -29,11 +30,10 @@
 #include "storage/otp_repository.h"
 #include "util/clock.h"
 #include "util/config.h"
+#include "util/config_loader.h"
 #include "util/crypto.h"
 #include "util/logger.h"
 #include "util/random.h"
-
-extern char** environ;
 
 namespace phoneverify {
 namespace {
@@ -41,12 +41,10 @@ namespace {
 namespace po = boost::program_options;
 
 constexpr const char* kProgram = "phoneverify-fcgi";
-constexpr const char* kDefaultConfig = "conf/phoneverify.conf";
 constexpr int kExitUsage = 2;
 
 struct Args {
-  std::string config_path;
-  bool config_required = false;
+  util::ConfigSource config;
   bool print_config = false;
 };
 
@@ -72,36 +70,9 @@ std::optional<Args> ParseArgs(int argc, char** argv, int* exit_code) {
   }
   Args args;
   args.print_config = vars.count("print-config") > 0;
-  if (vars.count("config")) {
-    args.config_path = vars["config"].as<std::string>();
-    args.config_required = true;
-  } else if (const char* env = std::getenv("PHONEVERIFY_CONFIG"); env && *env) {
-    args.config_path = env;
-    args.config_required = true;
-  } else {
-    args.config_path = kDefaultConfig;
-  }
+  args.config = util::ResolveConfigSource(
+      vars.count("config") ? vars["config"].as<std::string>() : std::string());
   return args;
-}
-
-std::vector<std::string> Environment() {
-  std::vector<std::string> env;
-  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
-    env.emplace_back(*entry);
-  }
-  return env;
-}
-
-std::optional<util::Config> LoadConfiguration(const Args& args) {
-  auto loaded = util::LoadConfig(args.config_path, args.config_required, Environment());
-  if (!loaded.ok()) {
-    std::cerr << kProgram << ": " << loaded.error().details << "\n";
-    return std::nullopt;
-  }
-  for (const auto& warning : loaded.value().warnings) {
-    std::cerr << kProgram << ": warning: " << warning << "\n";
-  }
-  return std::move(loaded).value().config;
 }
 
 bool SecretsPresent(const util::Config& config) {
@@ -165,7 +136,7 @@ int Main(int argc, char** argv) {
   int exit_code = 0;
   std::optional<Args> args = ParseArgs(argc, argv, &exit_code);
   if (!args) return exit_code;
-  std::optional<util::Config> config = LoadConfiguration(*args);
+  std::optional<util::Config> config = util::LoadProgramConfig(kProgram, args->config, std::cerr);
   if (!config) return kExitUsage;
   if (args->print_config) {
     std::cout << util::DescribeConfig(*config);

@@ -437,6 +437,14 @@ stop_hint() {
   echo "${env}src/ops/stack.sh stop$config"
 }
 
+# How to run phoneverify-admin against this instance (same var_dir and config).
+admin_hint() {
+  local env="" config=""
+  [[ -n ${PHONEVERIFY_VAR_DIR:-} ]] && env="PHONEVERIFY_VAR_DIR=$PHONEVERIFY_VAR_DIR "
+  [[ $CONFIG != "$ROOT/conf/phoneverify.conf" ]] && config=" --config $CONFIG"
+  echo "${env}${BIN_DIR#"$ROOT"/}/phoneverify-admin$config COMMAND (try: stats, accounts, outbox, --help)"
+}
+
 on_setup_failure() {
   local name i
   for ((i = ${#STARTED[@]} - 1; i >= 0; i--)); do
@@ -474,6 +482,7 @@ cmd_start() {
   trap - EXIT
   unlock
   say "phoneverify is up: $URL (var_dir $VAR)"
+  say "admin tool: $(admin_hint)"
   say "stop it with: $(stop_hint)"
 }
 
@@ -486,6 +495,7 @@ cmd_run() {
   trap 'shutdown 1' EXIT
   unlock
   say "phoneverify is up: $URL (var_dir $VAR)"
+  say "admin tool: $(admin_hint)"
   say "press Ctrl-C to stop everything"
   watch_children
 }
