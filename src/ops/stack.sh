@@ -10,6 +10,9 @@
 #   src/ops/stack.sh restart-app  restarts phoneverify-fcgi and phoneverify-dispatcher only,
 #                                 with the current environment (PHONEVERIFY_* overrides)
 #   src/ops/stack.sh status       what runs; exit 0 when everything runs, 3 otherwise
+#   src/ops/stack.sh reload       SIGHUP to phoneverify-fcgi and phoneverify-dispatcher: they
+#                                 reopen their logs and re-read their configuration file
+#                                 (the environment they started with stays)
 #
 # Options: --config PATH (default: $PHONEVERIFY_CONFIG, else conf/phoneverify.conf).
 # The configuration is read through `phoneverify-fcgi --print-config`, so the scripts and
@@ -44,7 +47,7 @@ say() { echo "stack.sh: $*"; }
 die() { echo "stack.sh: error: $*" >&2; exit 1; }
 
 usage() {
-  echo "usage: src/ops/stack.sh {run|start|stop|restart-app|status} [--config PATH]" >&2
+  echo "usage: src/ops/stack.sh {run|start|stop|restart-app|status|reload} [--config PATH]" >&2
   exit 2
 }
 
@@ -59,7 +62,7 @@ parse_args() {
       *) usage ;;
     esac
   done
-  case $MODE in run | start | stop | restart-app | status) ;; *) usage ;; esac
+  case $MODE in run | start | stop | restart-app | status | reload) ;; *) usage ;; esac
   [[ $CONFIG == /* ]] || CONFIG=$ROOT/$CONFIG
 }
 
@@ -578,6 +581,16 @@ cmd_status() {
   ((up == ${#COMPONENTS[@]})) || return 3
 }
 
+cmd_reload() {
+  load_config_for_stop
+  local name pid
+  for name in fcgi dispatcher; do
+    pid=$(running_pid "$name") || die "$name is not running in $VAR"
+    kill -HUP "$pid"
+    say "sent SIGHUP to $name (pid $pid)"
+  done
+}
+
 main() {
   parse_args "$@"
   case $MODE in
@@ -586,6 +599,7 @@ main() {
     stop) cmd_stop ;;
     restart-app) cmd_restart_app ;;
     status) cmd_status ;;
+    reload) cmd_reload ;;
   esac
 }
 
