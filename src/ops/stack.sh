@@ -326,34 +326,12 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON \`$db\`.* TO '$user'@'localhost';
 SQL
 }
 
-# Applies each sql/NNN_name.sql once, in order, recording it in schema_migrations.
+# Applies each sql/NNN_name.sql once, in order (src/ops/migrate.sh, also installed as
+# phoneverify-migrate).
 migrate() {
-  local db=${CFG[db_name]:-phoneverify} file base version applied count=0
-  declare -A seen=()
-  sql --database="$db" <<'SQL'
-CREATE TABLE IF NOT EXISTS schema_migrations (
-  version INT NOT NULL PRIMARY KEY,
-  name VARCHAR(255) NOT NULL,
-  applied_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP
-) ENGINE=InnoDB;
-SQL
-  applied=" $(sql --database="$db" --skip-column-names -e 'SELECT version FROM schema_migrations' | tr '\n' ' ') "
-  for file in "$ROOT"/sql/*.sql; do
-    [[ -e $file ]] || continue
-    base=$(basename "$file" .sql)
-    [[ $base =~ ^[0-9]{3}_[A-Za-z0-9_]+$ ]] || die "sql/$base.sql: name must be NNN_name.sql"
-    version=$((10#${base%%_*}))
-    [[ -z ${seen[$version]:-} ]] || die "sql/: two migrations numbered ${base%%_*}"
-    seen[$version]=1
-    [[ $applied == *" $version "* ]] && continue
-    say "applying migration sql/$base.sql"
-    # DDL commits implicitly in MariaDB: a failed migration is reported, not recorded.
-    { cat "$file"; printf "\nINSERT INTO schema_migrations (version, name) VALUES (%d, '%s');\n" \
-      "$version" "$base"; } | sql --database="$db" ||
-      die "migration sql/$base.sql failed; fix the database (or remove $VAR/db) and retry"
-    count=$((count + 1))
-  done
-  say "migrations: $count applied, $(($(wc -w <<<"$applied"))) already present"
+  "$ROOT/src/ops/migrate.sh" --dir "$ROOT/sql" --database "${CFG[db_name]:-phoneverify}" -- \
+    --no-defaults --socket="$DB_SOCKET" --user="$(db_admin_user)" | sed 's/^migrate: /stack.sh: /' ||
+    die "migrations failed; fix the database (or remove $VAR/db) and retry"
 }
 
 start_app() {
