@@ -77,8 +77,7 @@ bool InstallSignalHandlers() {
          sigaction(SIGHUP, &hangup, nullptr) == 0 && sigaction(SIGPIPE, &ignore, nullptr) == 0;
 }
 
-std::optional<util::Config> LoadConfiguration(const util::ConfigSource& source,
-                                              std::ostream& err) {
+std::optional<util::Config> LoadConfiguration(const util::ConfigSource& source, std::ostream& err) {
   auto config = util::LoadProgramConfig(kProgram, source, err);
   if (config && config->outbox_key_bytes.size() != util::kKeyBytes) {
     err << kProgram << ": outbox_key is required (64 hex characters)\n";

@@ -74,8 +74,8 @@ std::optional<Args> ParseArgs(int argc, char** argv, int* exit_code) {
   }
   Args args;
   args.print_config = vars.count("print-config") > 0;
-  args.config = util::ResolveConfigSource(
-      vars.count("config") ? vars["config"].as<std::string>() : std::string());
+  args.config = util::ResolveConfigSource(vars.count("config") ? vars["config"].as<std::string>()
+                                                               : std::string());
   return args;
 }
 

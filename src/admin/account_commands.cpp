@@ -39,10 +39,8 @@ void PrintAccount(Context& ctx, const storage::AdminAccount& row, bool show_phon
   out << "id:             " << a.id << "\n"
       << "username:       " << a.username << "\n"
       << "email:          " << (a.email.empty() ? "-" : a.email) << "\n"
-      << "name:           " << (a.first_name + " " + a.last_name == " "
-                                    ? "-"
-                                    : a.first_name + " " + a.last_name)
-      << "\n"
+      << "name:           "
+      << (a.first_name + " " + a.last_name == " " ? "-" : a.first_name + " " + a.last_name) << "\n"
       << "active:         " << YesNo(a.is_active) << "\n"
       << "phone:          " << (a.phone ? ShowPhone(*a.phone, show_phone) : "-") << "\n"
       << "phone verified: " << YesNo(a.phone_verified)
@@ -133,8 +131,8 @@ AccountLookup ResolveAccount(Context& ctx, const std::string& text) {
   }
   if (by_id && by_name && by_id->account.id != by_name->account.id) {
     ctx.err << "phoneverify-admin: '" << text << "' is account " << by_id->account.id
-            << "'s id and account " << by_name->account.id
-            << "'s username; say id:" << value << " or user:" << value << "\n";
+            << "'s id and account " << by_name->account.id << "'s username; say id:" << value
+            << " or user:" << value << "\n";
     lookup.exit_code = kExitUsage;
     return lookup;
   }

@@ -61,8 +61,7 @@ struct Invocation {
 
 // Reads `args` (without the program name). nullopt when there is nothing to run: help
 // was printed to `out` (*exit_code 0) or a usage error to `err` (*exit_code 2).
-std::optional<Invocation> ParseCommandLine(const std::vector<std::string>& args,
-                                           std::ostream& out, std::ostream& err,
-                                           int* exit_code);
+std::optional<Invocation> ParseCommandLine(const std::vector<std::string>& args, std::ostream& out,
+                                           std::ostream& err, int* exit_code);
 
 }  // namespace phoneverify::admin

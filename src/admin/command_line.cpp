@@ -32,7 +32,7 @@ void PrintOverview(std::ostream& out) {
 }
 
 po::options_description OptionsOf(const Command& command,
-                                   po::positional_options_description& positional) {
+                                  po::positional_options_description& positional) {
   po::options_description options("Options");
   options.add_options()("help,h", "show this help");
   command.declare(options, positional);
@@ -42,8 +42,8 @@ po::options_description OptionsOf(const Command& command,
 void PrintCommandHelp(const Command& command, std::ostream& out) {
   po::positional_options_description positional;
   const po::options_description options = OptionsOf(command, positional);
-  out << "Usage: " << kProgram << " [--config PATH] " << command.name << " "
-      << command.arguments << "\n\n"
+  out << "Usage: " << kProgram << " [--config PATH] " << command.name << " " << command.arguments
+      << "\n\n"
       << command.summary << ".\n\n"
       << command.details << "\n"
       << options << "\n"
@@ -91,15 +91,13 @@ int UsageError(std::ostream& err, const std::string& message) {
 }
 
 // Parses the command's own arguments; nullopt after --help or an error.
-std::optional<Vars> ParseCommandArgs(const Command& command,
-                                     const std::vector<std::string>& args, std::ostream& out,
-                                     std::ostream& err, int* exit_code) {
+std::optional<Vars> ParseCommandArgs(const Command& command, const std::vector<std::string>& args,
+                                     std::ostream& out, std::ostream& err, int* exit_code) {
   po::positional_options_description positional;
   const po::options_description options = OptionsOf(command, positional);
   Vars vars;
   try {
-    po::store(po::command_line_parser(args).options(options).positional(positional).run(),
-              vars);
+    po::store(po::command_line_parser(args).options(options).positional(positional).run(), vars);
     if (vars.count("help")) {
       PrintCommandHelp(command, out);
       *exit_code = kExitOk;
@@ -117,9 +115,8 @@ std::optional<Vars> ParseCommandArgs(const Command& command,
 
 }  // namespace
 
-std::optional<Invocation> ParseCommandLine(const std::vector<std::string>& args,
-                                           std::ostream& out, std::ostream& err,
-                                           int* exit_code) {
+std::optional<Invocation> ParseCommandLine(const std::vector<std::string>& args, std::ostream& out,
+                                           std::ostream& err, int* exit_code) {
   const Global global = ParseGlobal(args);
   if (!global.error.empty()) {
     *exit_code = UsageError(err, global.error);

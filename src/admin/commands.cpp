@@ -89,8 +89,8 @@ std::vector<Command> BuildCommands() {
        "retry. Exit status with IDs: 0 when each was retried, 1 when any was not.\n",
        [](Options& o, Positional& p) {
          o.add_options()("id", po::value<std::vector<int64_t>>()->multitoken(), "message ids")(
-             "all", "every retryable message")(
-             "hours", Bounded("hours", 24, 1, 24 * 366), "with --all: failed in the last N hours");
+             "all", "every retryable message")("hours", Bounded("hours", 24, 1, 24 * 366),
+                                               "with --all: failed in the last N hours");
          p.add("id", -1);
        },
        RetryMessages},

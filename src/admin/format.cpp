@@ -80,8 +80,8 @@ std::optional<std::pair<int64_t, int64_t>> LocalDay(const std::string& date) {
   int day = 0;
   char tail = 0;
   if (date.size() != 10 ||
-      std::sscanf(date.c_str(), "%4d-%2d-%2d%c", &year, &month, &day, &tail) != 3 ||
-      month < 1 || month > 12 || day < 1 || day > 31) {
+      std::sscanf(date.c_str(), "%4d-%2d-%2d%c", &year, &month, &day, &tail) != 3 || month < 1 ||
+      month > 12 || day < 1 || day > 31) {
     return std::nullopt;
   }
   struct tm start {};

@@ -64,8 +64,8 @@ int UnlockPhone(Context& ctx, const Vars& vars) {
 }
 
 int Purge(Context& ctx, const Vars& vars) {
-  const int days = vars.count("retention-days") ? vars["retention-days"].as<int>()
-                                                : ctx.config.retention_days;
+  const int days =
+      vars.count("retention-days") ? vars["retention-days"].as<int>() : ctx.config.retention_days;
   const int64_t now = ctx.clock.NowSeconds();
   auto counts = ctx.repo.Purge(now, now - days * kDay);
   if (!counts.ok()) return StorageFailure(ctx, counts.error());

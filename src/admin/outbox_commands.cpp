@@ -11,8 +11,8 @@ constexpr int kAllLimit = 10'000;  // retry --all handles at most this many per 
 void PrintMessages(Context& ctx, const std::vector<storage::AdminMessage>& messages,
                    bool show_phone) {
   const int64_t now = ctx.clock.NowSeconds();
-  Table table({"ID", "ACCOUNT", "PHONE", "STATE", "TRIES", "CREATED", "NEXT TRY", "EXPIRES",
-               "ERROR"});
+  Table table(
+      {"ID", "ACCOUNT", "PHONE", "STATE", "TRIES", "CREATED", "NEXT TRY", "EXPIRES", "ERROR"});
   for (const auto& m : messages) {
     const bool waiting = m.state == "queued" || m.state == "retry";
     table.Add({std::to_string(m.id), std::to_string(m.account_id), ShowPhone(m.phone, show_phone),
@@ -48,8 +48,8 @@ bool RetryOne(Context& ctx, int64_t id, bool* storage_failed) {
   const storage::RetryOutcome& o = outcome.value();
   ctx.out << "message " << id << ": " << Verb(o.kind);
   if (o.kind != storage::RetryKind::kNotFound) {
-    ctx.out << " (" << ShowPhone(o.message.phone, false) << ", " << o.message.state << "): "
-            << o.reason;
+    ctx.out << " (" << ShowPhone(o.message.phone, false) << ", " << o.message.state
+            << "): " << o.reason;
   }
   ctx.out << "\n";
   return o.kind == storage::RetryKind::kRequeued || o.kind == storage::RetryKind::kResendAllowed;

@@ -72,8 +72,7 @@ util::Error Unavailable(const std::string& why) {
 util::Error SparrowError(int64_t code, const Json::Value& reply) {
   std::string details = "sparrow " + std::to_string(code);
   if (reply["response"].isString()) details += ": " + Clean(reply["response"].asString());
-  return util::Error::Make(util::ErrorKind::kForbidden, "sparrow_" + std::to_string(code),
-                           details);
+  return util::Error::Make(util::ErrorKind::kForbidden, "sparrow_" + std::to_string(code), details);
 }
 
 SparrowCredit CreditFrom(const Json::Value& reply, int64_t available) {
@@ -81,8 +80,8 @@ SparrowCredit CreditFrom(const Json::Value& reply, int64_t available) {
   credit.credits_available = available;
   for (const std::string& name : reply.getMemberNames()) {
     const Json::Value& value = reply[name];
-    if (name == "credits_available" || name == "response_code" || !value.isConvertibleTo(Json::stringValue) ||
-        value.isNull()) {
+    if (name == "credits_available" || name == "response_code" ||
+        !value.isConvertibleTo(Json::stringValue) || value.isNull()) {
       continue;
     }
     credit.details.emplace_back(Clean(name), Clean(value.asString()));
@@ -113,8 +112,7 @@ util::Result<SparrowCredit> InterpretCreditReply(long http_status, std::string_v
   const auto reply = ParseObject(body);
   const std::optional<int64_t> code =
       reply ? Number((*reply)["response_code"]) : std::optional<int64_t>();
-  if (reply && code && *code >= 1000 && *code <= 1013 && http_status >= 200 &&
-      http_status < 500) {
+  if (reply && code && *code >= 1000 && *code <= 1013 && http_status >= 200 && http_status < 500) {
     return SparrowError(*code, *reply);
   }
   const std::string http = "http " + std::to_string(http_status);
@@ -131,8 +129,7 @@ util::Result<SparrowCredit> QuerySparrowCredit(const std::string& credit_url,
   CurlEasy curl;
   if (!curl) return util::Error::Internal("curl_easy_init failed");
   CURL* h = curl.get();
-  EscapedPtr escaped(curl_easy_escape(h, token.data(), static_cast<int>(token.size())),
-                     &curl_free);
+  EscapedPtr escaped(curl_easy_escape(h, token.data(), static_cast<int>(token.size())), &curl_free);
   if (!escaped) return util::Error::Internal("out of memory");
   std::string url = credit_url;
   url += url.find('?') == std::string::npos ? '?' : '&';

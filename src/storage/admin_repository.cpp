@@ -90,8 +90,7 @@ util::Result<int64_t> EndSessions(Connection& conn, int64_t account_id) {
   auto columns = SessionColumns(conn);
   if (!columns.ok()) return columns.error();
   if (!Has(columns.value(), "account_id")) return int64_t{0};
-  return Affected(
-      conn.Exec("DELETE FROM sessions WHERE account_id = ?", {Param::Int(account_id)}));
+  return Affected(conn.Exec("DELETE FROM sessions WHERE account_id = ?", {Param::Int(account_id)}));
 }
 
 util::Status Deactivated(Connection& conn, int64_t account_id, ActivationChange& change) {
@@ -102,11 +101,11 @@ util::Status Deactivated(Connection& conn, int64_t account_id, ActivationChange&
   auto sessions = EndSessions(conn, account_id);
   if (!sessions.ok()) return sessions.error();
   change.sessions_ended = sessions.value();
-  auto cancelled = Affected(conn.Exec(
-      "UPDATE outbox SET state = 'failed', last_error = 'account deactivated', "
-      "sealed_text = NULL, claim_token = NULL, lease_until = 0 "
-      "WHERE account_id = ? AND state IN ('queued', 'retry', 'sending')",
-      {Param::Int(account_id)}));
+  auto cancelled =
+      Affected(conn.Exec("UPDATE outbox SET state = 'failed', last_error = 'account deactivated', "
+                         "sealed_text = NULL, claim_token = NULL, lease_until = 0 "
+                         "WHERE account_id = ? AND state IN ('queued', 'retry', 'sending')",
+                         {Param::Int(account_id)}));
   if (!cancelled.ok()) return cancelled.error();
   change.messages_cancelled = cancelled.value();
   return util::Status::Ok();
@@ -118,8 +117,7 @@ RetryOutcome NotApplicable(const AdminMessage& message, std::string reason) {
   return RetryOutcome{RetryKind::kNotApplicable, std::move(reason), message};
 }
 
-util::Result<RetryOutcome> RequeueNow(Connection& conn, const AdminMessage& message,
-                                      int64_t now) {
+util::Result<RetryOutcome> RequeueNow(Connection& conn, const AdminMessage& message, int64_t now) {
   if (!message.holds_text) return NotApplicable(message, "its text is gone");
   if (message.expires_at <= now) {
     return NotApplicable(message, "its code has expired; the dispatcher will fail it");
@@ -166,8 +164,7 @@ util::Result<RetryOutcome> AllowResend(Connection& conn, const AdminMessage& mes
   }
   if (code.value()[0].Int(0) != 0) return NotApplicable(message, "the phone was verified");
   if (util::Status st = RefundSend(conn, message); !st.ok()) return st.error();
-  const std::string marked =
-      ClampUtf8(message.last_error, kErrorChars - remark.size()) + remark;
+  const std::string marked = ClampUtf8(message.last_error, kErrorChars - remark.size()) + remark;
   auto done = conn.Exec("UPDATE outbox SET last_error = ? WHERE id = ?",
                         {Param::Text(marked), Param::Int(message.id)});
   if (!done.ok()) return done.error();
@@ -346,23 +343,22 @@ util::Result<std::vector<AdminCode>> AdminRepository::CodesOf(int64_t account_id
   });
 }
 
-util::Result<std::vector<AdminMessage>> AdminRepository::MessagesOf(int64_t account_id,
-                                                                    int limit) {
+util::Result<std::vector<AdminMessage>> AdminRepository::MessagesOf(int64_t account_id, int limit) {
   return db_.Run([&](Connection& conn) {
-    return Messages(conn.Query(
-        "SELECT id, account_id, phone, state, tries, next_attempt_at, created_at, "
-        "COALESCE(sent_at, 0), expires_at, last_error, sealed_text IS NOT NULL "
-        "FROM outbox WHERE account_id = ? ORDER BY id DESC LIMIT ?",
-        {Param::Int(account_id), Param::Int(limit)}));
+    return Messages(
+        conn.Query("SELECT id, account_id, phone, state, tries, next_attempt_at, created_at, "
+                   "COALESCE(sent_at, 0), expires_at, last_error, sealed_text IS NOT NULL "
+                   "FROM outbox WHERE account_id = ? ORDER BY id DESC LIMIT ?",
+                   {Param::Int(account_id), Param::Int(limit)}));
   });
 }
 
 util::Result<ActivationChange> AdminRepository::SetActive(int64_t account_id, bool active) {
   return db_.Transact([&](Connection& conn) -> util::Result<ActivationChange> {
     ActivationChange change;
-    auto updated = Affected(
-        conn.Exec("UPDATE accounts SET is_active = ? WHERE id = ? AND is_active <> ?",
-                  {Param::Int(active ? 1 : 0), Param::Int(account_id), Param::Int(active ? 1 : 0)}));
+    auto updated = Affected(conn.Exec(
+        "UPDATE accounts SET is_active = ? WHERE id = ? AND is_active <> ?",
+        {Param::Int(active ? 1 : 0), Param::Int(account_id), Param::Int(active ? 1 : 0)}));
     if (!updated.ok()) return updated.error();
     change.changed = updated.value() > 0;
     if (change.changed && !active) {
@@ -375,15 +371,15 @@ util::Result<ActivationChange> AdminRepository::SetActive(int64_t account_id, bo
 util::Result<UnlockResult> AdminRepository::UnlockPhone(const std::string& phone) {
   return db_.Transact([&](Connection& conn) -> util::Result<UnlockResult> {
     UnlockResult result;
-    auto codes = Affected(conn.Exec(
-        "UPDATE otp_codes SET attempts_used = 0 "
-        "WHERE phone = ? AND consumed = 0 AND attempts_used > 0",
-        {Param::Text(phone)}));
+    auto codes =
+        Affected(conn.Exec("UPDATE otp_codes SET attempts_used = 0 "
+                           "WHERE phone = ? AND consumed = 0 AND attempts_used > 0",
+                           {Param::Text(phone)}));
     if (!codes.ok()) return codes.error();
     result.codes_reset = codes.value();
-    auto gate = Affected(conn.Exec(
-        "UPDATE limit_gates SET last_at = 0 WHERE scope = ? AND key_ = ? AND last_at > 0",
-        {Param::Text(kLastSendScope), Param::Bytes(StoredKey(phone))}));
+    auto gate = Affected(
+        conn.Exec("UPDATE limit_gates SET last_at = 0 WHERE scope = ? AND key_ = ? AND last_at > 0",
+                  {Param::Text(kLastSendScope), Param::Bytes(StoredKey(phone))}));
     if (!gate.ok()) return gate.error();
     result.cooldown_cleared = gate.value();
     auto events =
@@ -397,16 +393,15 @@ util::Result<UnlockResult> AdminRepository::UnlockPhone(const std::string& phone
 
 util::Result<std::vector<AdminMessage>> AdminRepository::PendingMessages(int limit) {
   return db_.Run([&](Connection& conn) {
-    return Messages(conn.Query(
-        "SELECT id, account_id, phone, state, tries, next_attempt_at, created_at, "
-        "COALESCE(sent_at, 0), expires_at, last_error, sealed_text IS NOT NULL "
-        "FROM outbox WHERE state IN ('queued', 'retry', 'sending') ORDER BY id LIMIT ?",
-        {Param::Int(limit)}));
+    return Messages(
+        conn.Query("SELECT id, account_id, phone, state, tries, next_attempt_at, created_at, "
+                   "COALESCE(sent_at, 0), expires_at, last_error, sealed_text IS NOT NULL "
+                   "FROM outbox WHERE state IN ('queued', 'retry', 'sending') ORDER BY id LIMIT ?",
+                   {Param::Int(limit)}));
   });
 }
 
-util::Result<std::vector<AdminMessage>> AdminRepository::FailedMessages(int64_t since,
-                                                                        int limit) {
+util::Result<std::vector<AdminMessage>> AdminRepository::FailedMessages(int64_t since, int limit) {
   return db_.Run([&](Connection& conn) {
     return Messages(conn.Query(
         "SELECT id, account_id, phone, state, tries, next_attempt_at, created_at, "
@@ -417,8 +412,7 @@ util::Result<std::vector<AdminMessage>> AdminRepository::FailedMessages(int64_t 
 }
 
 util::Result<RetryOutcome> AdminRepository::Retry(int64_t message_id, int64_t now) {
-  return db_.Transact(
-      [&](Connection& conn) { return RetryLocked(conn, message_id, now); });
+  return db_.Transact([&](Connection& conn) { return RetryLocked(conn, message_id, now); });
 }
 
 util::Result<PurgeCounts> AdminRepository::Purge(int64_t now, int64_t outbox_before) {
@@ -427,11 +421,10 @@ util::Result<PurgeCounts> AdminRepository::Purge(int64_t now, int64_t outbox_bef
                                {Param::Int(now)});
   if (!codes.ok()) return codes.error();
   counts.codes = codes.value();
-  auto outbox = DeleteInBatches(
-      db_,
-      "DELETE FROM outbox WHERE created_at < ? "
-      "AND state IN ('sent', 'failed', 'superseded') LIMIT ?",
-      {Param::Int(outbox_before)});
+  auto outbox = DeleteInBatches(db_,
+                                "DELETE FROM outbox WHERE created_at < ? "
+                                "AND state IN ('sent', 'failed', 'superseded') LIMIT ?",
+                                {Param::Int(outbox_before)});
   if (!outbox.ok()) return outbox.error();
   counts.outbox = outbox.value();
   auto events = DeleteInBatches(db_, "DELETE FROM limit_events WHERE at <= ? LIMIT ?",
@@ -442,8 +435,8 @@ util::Result<PurgeCounts> AdminRepository::Purge(int64_t now, int64_t outbox_bef
   if (!has_sessions.ok()) return has_sessions.error();
   counts.sessions_table = has_sessions.value();
   if (!counts.sessions_table) return counts;
-  auto sessions = DeleteInBatches(db_, "DELETE FROM sessions WHERE expires_at <= ? LIMIT ?",
-                                  {Param::Int(now)});
+  auto sessions =
+      DeleteInBatches(db_, "DELETE FROM sessions WHERE expires_at <= ? LIMIT ?", {Param::Int(now)});
   if (!sessions.ok()) return sessions.error();
   counts.sessions = sessions.value();
   return counts;
@@ -453,8 +446,7 @@ util::Result<DayFigures> AdminRepository::Figures(int64_t from, int64_t to) {
   return db_.Run([&](Connection& conn) -> util::Result<DayFigures> {
     DayFigures out;
     auto signups = Count(
-        conn, "SELECT COUNT(*) FROM accounts WHERE date_joined >= ? AND date_joined < ?", from,
-        to);
+        conn, "SELECT COUNT(*) FROM accounts WHERE date_joined >= ? AND date_joined < ?", from, to);
     if (!signups.ok()) return signups.error();
     out.signups = signups.value();
     auto verified = Count(conn,

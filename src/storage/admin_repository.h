@@ -61,23 +61,23 @@ struct AdminMessage {
 };
 
 struct ActivationChange {
-  bool changed = false;             // false: the account already had that state
-  int64_t tokens_revoked = 0;       // deactivation only
-  int64_t sessions_ended = 0;       // deactivation only (0 without a sessions table)
-  int64_t messages_cancelled = 0;   // deactivation only: undelivered SMS failed
+  bool changed = false;            // false: the account already had that state
+  int64_t tokens_revoked = 0;      // deactivation only
+  int64_t sessions_ended = 0;      // deactivation only (0 without a sessions table)
+  int64_t messages_cancelled = 0;  // deactivation only: undelivered SMS failed
 };
 
 struct UnlockResult {
-  int64_t codes_reset = 0;      // unconsumed codes whose used attempts went back to 0
+  int64_t codes_reset = 0;       // unconsumed codes whose used attempts went back to 0
   int64_t cooldown_cleared = 0;  // 1 when the phone's resend cooldown was running
-  int64_t sends_forgotten = 0;  // per-phone daily send events deleted
+  int64_t sends_forgotten = 0;   // per-phone daily send events deleted
 };
 
 enum class RetryKind {
-  kNotFound,        // no message with that id
-  kRequeued,        // undelivered, text still there: due now, the same code goes out
-  kResendAllowed,   // failed for good: cooldown cleared and the send refunded
-  kNotApplicable,   // nothing sensible to do; `reason` says why
+  kNotFound,       // no message with that id
+  kRequeued,       // undelivered, text still there: due now, the same code goes out
+  kResendAllowed,  // failed for good: cooldown cleared and the send refunded
+  kNotApplicable,  // nothing sensible to do; `reason` says why
 };
 
 struct RetryOutcome {
@@ -106,7 +106,7 @@ struct DayFigures {
   int64_t sent = 0;
   int64_t failed = 0;
   int64_t superseded = 0;
-  int64_t pending = 0;        // queued, retry or sending
+  int64_t pending = 0;          // queued, retry or sending
   int64_t gateway_retries = 0;  // transient failures retried (tries beyond the first)
   int64_t verifications = 0;    // phones verified
   // Failed messages by gateway code (or other reason), most frequent first.

@@ -81,7 +81,9 @@ Json::Value Credentials(const TestUser& user) {
 }
 
 long SendOtp(const TestUser& user, const std::string& phone) {
-  return Stack::Get().Client().PostJson("/api/v1/phone/send-otp", PhoneBody(phone), user.token)
+  return Stack::Get()
+      .Client()
+      .PostJson("/api/v1/phone/send-otp", PhoneBody(phone), user.token)
       .status;
 }
 
@@ -138,7 +140,9 @@ void StopDispatcher() {
 // Long cooldown and few attempts, so the tool's effects are visible (and not undone by
 // time passing); the other suites keep the fixture's defaults.
 struct StrictLimits {
-  StrictLimits() { Stack::Get().RestartApp({{"otp_resend_cooldown", "3600"}, {"otp_max_attempts", "2"}}); }
+  StrictLimits() {
+    Stack::Get().RestartApp({{"otp_resend_cooldown", "3600"}, {"otp_max_attempts", "2"}});
+  }
   ~StrictLimits() { Stack::Get().RestartApp({}); }
 };
 
@@ -147,13 +151,14 @@ BOOST_AUTO_TEST_SUITE(admin_tool)
 BOOST_AUTO_TEST_CASE(help_lists_every_command_and_usage_errors_exit_2) {
   AdminRun help = Admin("--help");
   BOOST_TEST(help.status == 0);
-  for (const char* command : {"accounts", "account", "deactivate", "reactivate", "unlock",
-                              "outbox", "retry", "purge", "stats", "credit"}) {
+  for (const char* command : {"accounts", "account", "deactivate", "reactivate", "unlock", "outbox",
+                              "retry", "purge", "stats", "credit"}) {
     BOOST_TEST(Contains(help.out, std::string("\n  ") + command + " "), command);
     AdminRun one = Admin(std::string(command) + " --help");
     BOOST_TEST(one.status == 0, command);
-    BOOST_TEST(Contains(one.out, std::string("Usage: phoneverify-admin [--config PATH] ") + command),
-               command);
+    BOOST_TEST(
+        Contains(one.out, std::string("Usage: phoneverify-admin [--config PATH] ") + command),
+        command);
     BOOST_TEST(Contains(one.out, "Exit status:"), command);
   }
   BOOST_TEST(Admin("").status == 2);
@@ -210,7 +215,8 @@ BOOST_AUTO_TEST_CASE(a_number_that_is_an_id_and_a_username_is_ambiguous) {
   BOOST_TEST(ambiguous.status == 2);
   BOOST_TEST(Contains(ambiguous.err, "id:" + id));
   BOOST_TEST(Contains(Admin("account id:" + id).out, "username:       " + first.username));
-  BOOST_TEST(Contains(Admin("account user:" + id).out, "id:             " + std::to_string(second)));
+  BOOST_TEST(
+      Contains(Admin("account user:" + id).out, "id:             " + std::to_string(second)));
 }
 
 BOOST_AUTO_TEST_CASE(deactivate_blocks_login_and_tokens_reactivate_allows_login) {
@@ -228,9 +234,9 @@ BOOST_AUTO_TEST_CASE(deactivate_blocks_login_and_tokens_reactivate_allows_login)
   AdminRun again = Admin("deactivate id:" + std::to_string(user.id));
   BOOST_TEST(again.status == 0);
   BOOST_TEST(Contains(again.out, "already inactive"));
-  BOOST_TEST(Contains(Admin("accounts --inactive --after " + std::to_string(user.id - 1) +
-                            " --limit 1").out,
-                      user.username));
+  BOOST_TEST(Contains(
+      Admin("accounts --inactive --after " + std::to_string(user.id - 1) + " --limit 1").out,
+      user.username));
 
   AdminRun on = Admin("reactivate " + user.username);
   BOOST_TEST(on.status == 0);
@@ -312,7 +318,7 @@ BOOST_AUTO_TEST_CASE(unlock_gives_attempts_back_and_ends_the_cooldown) {
   SendAndReceive(client, other, second);
   BOOST_REQUIRE_EQUAL(SendOtp(other, second), 429);
   BOOST_TEST(Admin("unlock " + second).status == 0);
-  BOOST_TEST(SendOtp(other, second) == 202);  // no cooldown any more
+  BOOST_TEST(SendOtp(other, second) == 202);    // no cooldown any more
   BOOST_TEST(!WaitForCode(second, 2).empty());  // delivered before the next case scripts Sparrow
   BOOST_TEST(Admin("unlock 12345").status == 2);
 }
@@ -403,9 +409,8 @@ BOOST_AUTO_TEST_CASE(purge_deletes_expired_codes_and_finished_messages_past_rete
   code.record.max_attempts = 2;
   code.sealed_text = "sealed";
   code.message_expires_at = then + 300;
-  auto sent = otps.RecordSend(plan, code, [](const domain::SendSnapshot&) {
-    return util::Status::Ok();
-  });
+  auto sent =
+      otps.RecordSend(plan, code, [](const domain::SendSnapshot&) { return util::Status::Ok(); });
   BOOST_REQUIRE(sent.ok());
   const auto expired = WaitForDelivery(user, phone, "failed");  // the dispatcher expired it
   BOOST_REQUIRE_EQUAL(expired.json["state"].asString(), "expired");
@@ -419,7 +424,8 @@ BOOST_AUTO_TEST_CASE(purge_deletes_expired_codes_and_finished_messages_past_rete
   BOOST_TEST(gone.status == 404);
   BOOST_TEST(gone.json["code"].asString() == "otp_not_requested");
   auto rows = db.Run([&](storage::Connection& conn) {
-    return conn.Query("SELECT COUNT(*) FROM outbox WHERE id = ?", {storage::Param::Int(sent.value())});
+    return conn.Query("SELECT COUNT(*) FROM outbox WHERE id = ?",
+                      {storage::Param::Int(sent.value())});
   });
   BOOST_REQUIRE(rows.ok());
   BOOST_TEST(rows.value()[0].Int(0) == 0);

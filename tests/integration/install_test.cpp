@@ -43,8 +43,8 @@ struct Run {
 // Runs a shell command line (test-controlled) outside the make that runs the tests.
 Run Shell(const std::string& command, const std::string& dir) {
   const std::string out = dir + "/command.out";
-  const std::string line = "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL sh -c '" + command +
-                           "' >'" + out + "' 2>&1";
+  const std::string line =
+      "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL sh -c '" + command + "' >'" + out + "' 2>&1";
   const int rc = std::system(line.c_str());
   Run run{WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, ReadFile(out)};
   BOOST_TEST_MESSAGE(command << " -> " << run.status << "\n" << run.output);
@@ -110,9 +110,9 @@ BOOST_AUTO_TEST_CASE(make_install_into_a_destdir_is_complete_and_valid) {
                  entry.path().string());
     }
   }
-  for (const char* text : {"/etc/phoneverify/phoneverify.conf",
-                           "/usr/lib/systemd/system/phoneverify-fcgi.service",
-                           "/usr/lib/systemd/system/phoneverify-dispatcher.service"}) {
+  for (const char* text :
+       {"/etc/phoneverify/phoneverify.conf", "/usr/lib/systemd/system/phoneverify-fcgi.service",
+        "/usr/lib/systemd/system/phoneverify-dispatcher.service"}) {
     BOOST_TEST(!Contains(ReadFile(root + text), staged.dir), text << " names the staging dir");
   }
 }
@@ -123,13 +123,12 @@ BOOST_AUTO_TEST_CASE(units_are_hardened_and_pass_systemd_analyze) {
   const std::string units = staged.root + "/usr/lib/systemd/system/";
   for (const std::string unit : {"phoneverify-fcgi", "phoneverify-dispatcher"}) {
     const std::string text = ReadFile(units + unit + ".service");
-    BOOST_TEST(Contains(text, "ExecStart=/usr/bin/" + unit +
-                                  " --config /etc/phoneverify/phoneverify.conf\n"));
-    for (const char* line :
-         {"User=phoneverify\n", "ProtectSystem=strict\n", "NoNewPrivileges=yes\n",
-          "PrivateTmp=yes\n", "ProtectHome=yes\n", "ReadWritePaths=/var/lib/phoneverify",
-          "StateDirectory=phoneverify\n", "CapabilityBoundingSet=\n",
-          "ExecReload=/bin/kill -HUP $MAINPID\n"}) {
+    BOOST_TEST(Contains(
+        text, "ExecStart=/usr/bin/" + unit + " --config /etc/phoneverify/phoneverify.conf\n"));
+    for (const char* line : {"User=phoneverify\n", "ProtectSystem=strict\n",
+                             "NoNewPrivileges=yes\n", "PrivateTmp=yes\n", "ProtectHome=yes\n",
+                             "ReadWritePaths=/var/lib/phoneverify", "StateDirectory=phoneverify\n",
+                             "CapabilityBoundingSet=\n", "ExecReload=/bin/kill -HUP $MAINPID\n"}) {
       BOOST_TEST(Contains(text, line), unit << ": " << line);
     }
     // Checked as installed, but with ExecStart pointing into the staging directory
@@ -141,14 +140,14 @@ BOOST_AUTO_TEST_CASE(units_are_hardened_and_pass_systemd_analyze) {
     }
     std::ofstream(staged.dir + "/" + unit + ".service") << copy;
   }
-  BOOST_TEST(Contains(ReadFile(units + "phoneverify-fcgi.service"),
-                      "RuntimeDirectory=phoneverify\n"));
+  BOOST_TEST(
+      Contains(ReadFile(units + "phoneverify-fcgi.service"), "RuntimeDirectory=phoneverify\n"));
   if (!HaveTool("systemd-analyze")) {
     BOOST_TEST_MESSAGE("systemd-analyze missing: unit verification skipped");
     return;
   }
-  const std::string both = staged.dir + "/phoneverify-fcgi.service " + staged.dir +
-                           "/phoneverify-dispatcher.service";
+  const std::string both =
+      staged.dir + "/phoneverify-fcgi.service " + staged.dir + "/phoneverify-dispatcher.service";
   const Run verify = Shell("systemd-analyze verify --man=no " + both, staged.dir);
   BOOST_TEST(verify.status == 0);
   BOOST_TEST(verify.output.empty(), "systemd-analyze verify said:\n" << verify.output);
@@ -170,16 +169,16 @@ BOOST_AUTO_TEST_CASE(installed_config_needs_only_the_sparrow_secrets) {
   const Run bare = Shell(base + " --print-config", staged.dir);
   BOOST_TEST(bare.status == 2);
   BOOST_TEST(Contains(bare.output, "sparrow_token"));
-  const Run full = Shell(
-      "env -i PATH=/usr/bin:/bin PHONEVERIFY_SPARROW_TOKEN=t PHONEVERIFY_SPARROW_FROM=f " +
-          fcgi + " --config " + conf + " --print-config",
-      staged.dir);
+  const Run full =
+      Shell("env -i PATH=/usr/bin:/bin PHONEVERIFY_SPARROW_TOKEN=t PHONEVERIFY_SPARROW_FROM=f " +
+                fcgi + " --config " + conf + " --print-config",
+            staged.dir);
   BOOST_TEST(full.status == 0);
-  for (const char* line : {"var_dir = /var/lib/phoneverify\n",
-                           "fcgi_socket = /run/phoneverify/fcgi.sock\n",
-                           "log_file = /var/log/phoneverify/phoneverify.log\n",
-                           "db_socket = /run/mysqld/mysqld.sock\n",
-                           "sparrow_url = https://api.sparrowsms.com/v2/sms/\n"}) {
+  for (const char* line :
+       {"var_dir = /var/lib/phoneverify\n", "fcgi_socket = /run/phoneverify/fcgi.sock\n",
+        "log_file = /var/log/phoneverify/phoneverify.log\n",
+        "db_socket = /run/mysqld/mysqld.sock\n",
+        "sparrow_url = https://api.sparrowsms.com/v2/sms/\n"}) {
     BOOST_TEST(Contains(full.output, line), line);
   }
   const Run admin = Shell(staged.root + "/usr/bin/phoneverify-admin --help", staged.dir);

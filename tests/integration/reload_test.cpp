@@ -57,8 +57,7 @@ bool WaitUntil(const std::function<bool()>& done, int seconds = 20) {
 }
 
 pid_t MasterPid() {
-  return static_cast<pid_t>(
-      std::atol(ReadFile(Stack::Get().var_dir() + "/run/fcgi.pid").c_str()));
+  return static_cast<pid_t>(std::atol(ReadFile(Stack::Get().var_dir() + "/run/fcgi.pid").c_str()));
 }
 
 // Live (non-zombie) children of `parent`, from /proc.
@@ -247,8 +246,9 @@ BOOST_AUTO_TEST_CASE(sighup_reloads_the_config_file_and_no_request_fails) {
   const std::string phone = UniquePhone("986");
   const std::string code = SendAndReceive(client, user, phone);
   BOOST_TEST(code.size() == 8u);
-  BOOST_TEST(client.PostJson("/api/v1/phone/verify-otp", PhoneBody(phone, code), user.token)
-                 .status == 200);
+  BOOST_TEST(
+      client.PostJson("/api/v1/phone/verify-otp", PhoneBody(phone, code), user.token).status ==
+      200);
   const std::string log = LogText();
   BOOST_TEST(Count(log, "configuration reloaded") >= reloads_logged + 2);  // master, dispatcher
   BOOST_TEST(Contains(log, "\"max_tries\":3,\"msg\":\"configuration reloaded\""));

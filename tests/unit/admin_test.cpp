@@ -1,11 +1,12 @@
 // phoneverify-admin's pure parts: command-line parsing, formatting, failure keys.
+#include "admin/admin.h"
+
 #include <stdlib.h>
 #include <time.h>
 
 #include <boost/test/unit_test.hpp>
 #include <sstream>
 
-#include "admin/admin.h"
 #include "admin/format.h"
 #include "storage/admin_repository.h"
 

@@ -9,9 +9,8 @@ BOOST_AUTO_TEST_SUITE(sparrow_credit)
 
 BOOST_AUTO_TEST_CASE(a_200_reply_gives_the_credits_and_the_other_fields) {
   auto credit = InterpretCreditReply(
-      200,
-      R"({"credits_available": 1234, "last_balance_added": 5000,)"
-      R"( "last_balance_added_on": "2024-01-01 00:00:00", "response_code": 200})");
+      200, R"({"credits_available": 1234, "last_balance_added": 5000,)"
+           R"( "last_balance_added_on": "2024-01-01 00:00:00", "response_code": 200})");
   BOOST_REQUIRE(credit.ok());
   BOOST_TEST(credit.value().credits_available == 1234);
   BOOST_REQUIRE(credit.value().details.size() == 2u);
