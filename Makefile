@@ -6,6 +6,8 @@
 #   make bench      benchmarks (not yet)
 #   make deps       only check/install the Debian packages
 #   make asan       build-asan/bin/unit_tests (AddressSanitizer + UBSan)
+#   make install    binaries, sql/, www/, config, systemd units, logrotate under $(DESTDIR)
+#                   (PREFIX=/usr/local; see src/ops/install.sh and README "Production install")
 #   make clean      remove build/ and build-asan/ (var/ is kept: it holds your data)
 #
 # V=1 shows full commands. Objects are rebuilt when their headers or the flags change.
@@ -31,7 +33,7 @@ LIBS         := $(PKG_LIBS) -lfcgi -lboost_program_options -lpthread
 TEST_LIBS    := -lboost_unit_test_framework
 
 # --- sources ------------------------------------------------------------------------
-MAINS        := src/main.cpp src/dispatcher_main.cpp
+MAINS        := src/main.cpp src/dispatcher_main.cpp src/admin_main.cpp
 LIB_SRCS     := $(filter-out $(MAINS),$(sort $(shell find src -name '*.cpp')))
 FAKE_MAIN    := tests/fakes/fake_sparrow_main.cpp
 FAKE_SRCS    := $(filter-out $(FAKE_MAIN),$(sort $(wildcard tests/fakes/*.cpp)))
@@ -45,13 +47,14 @@ FAKES_LIB := $(BUILD)/libfakes.a
 BIN       := $(BUILD)/bin
 PROGRAMS  := $(if $(wildcard src/main.cpp),$(BIN)/phoneverify-fcgi) \
              $(if $(wildcard src/dispatcher_main.cpp),$(BIN)/phoneverify-dispatcher) \
+             $(BIN)/phoneverify-admin \
              $(BIN)/unit_tests \
              $(if $(INTEG_SRCS),$(BIN)/integration_tests) \
              $(if $(wildcard $(FAKE_MAIN)),$(BIN)/fake-sparrow)
 
 ALL_OBJS := $(call obj,$(LIB_SRCS) $(MAINS) $(FAKE_SRCS) $(FAKE_MAIN) $(UNIT_SRCS) $(INTEG_SRCS))
 
-.PHONY: all asan run test bench deps clean FORCE
+.PHONY: all asan run test bench deps install clean FORCE
 .DEFAULT_GOAL := all
 
 all: $(PROGRAMS)
@@ -82,6 +85,9 @@ $(BIN)/phoneverify-fcgi: $(call obj,src/main.cpp) $(LIB)
 	$(Q)$(call link,$^)
 
 $(BIN)/phoneverify-dispatcher: $(call obj,src/dispatcher_main.cpp) $(LIB)
+	$(Q)$(call link,$^)
+
+$(BIN)/phoneverify-admin: $(call obj,src/admin_main.cpp) $(LIB)
 	$(Q)$(call link,$^)
 
 $(BIN)/unit_tests: $(call obj,$(UNIT_SRCS)) $(FAKES_LIB) $(LIB)
@@ -116,6 +122,22 @@ test:
 
 bench:
 	@echo "make bench: not yet implemented (issue 5)"
+
+# --- install ------------------------------------------------------------------------
+PREFIX      ?= /usr/local
+BINDIR      ?= $(PREFIX)/bin
+SBINDIR     ?= $(PREFIX)/sbin
+DATADIR     ?= $(PREFIX)/share/phoneverify
+SYSCONFDIR  ?= /etc
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+WEB_GROUP   ?= www-data
+
+install: $(BIN)/phoneverify-fcgi $(BIN)/phoneverify-dispatcher $(BIN)/phoneverify-admin
+	@DESTDIR='$(DESTDIR)' PREFIX='$(PREFIX)' BINDIR='$(BINDIR)' SBINDIR='$(SBINDIR)' \
+	  DATADIR='$(DATADIR)' SYSCONFDIR='$(SYSCONFDIR)' UNITDIR='$(UNITDIR)' \
+	  SYSUSERSDIR='$(SYSUSERSDIR)' WEB_GROUP='$(WEB_GROUP)' BUILD_BIN='$(BIN)' \
+	  src/ops/install.sh
 
 clean:
 	rm -rf build build-asan

@@ -1,9 +1,12 @@
 // phoneverify-dispatcher: drains the SMS outbox through the configured gateway until
-// SIGTERM/SIGINT. Wiring only; the logic lives in sms::Dispatcher.
+// SIGTERM/SIGINT. SIGHUP reopens the log and reloads the configuration (gateway,
+// database, dispatcher settings; an invalid configuration is logged and the running one
+// kept; log_file needs a restart). Wiring only; the logic lives in sms::Dispatcher.
 //
 //   phoneverify-dispatcher [--config PATH]
 //
-// PATH defaults to $PHONEVERIFY_CONFIG, else conf/phoneverify.conf (optional then).
+// PATH defaults to $PHONEVERIFY_CONFIG, else conf/phoneverify.conf or
+// /etc/phoneverify/phoneverify.conf (see util/config_loader.h).
 // Exit status: 0 after a clean stop, 2 on bad arguments or configuration, 1 otherwise.
 #include <signal.h>
 
@@ -13,6 +16,7 @@
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -24,89 +28,72 @@
 #include "storage/outbox_repository.h"
 #include "util/clock.h"
 #include "util/config.h"
+#include "util/config_loader.h"
 #include "util/crypto.h"
 #include "util/logger.h"
 #include "util/random.h"
 
-extern char** environ;
-
 namespace phoneverify {
 namespace {
 
-constexpr const char* kDefaultConfig = "conf/phoneverify.conf";
+constexpr const char* kProgram = "phoneverify-dispatcher";
 constexpr int64_t kMinLeaseSeconds = 30;
 constexpr int kBatchSize = 10;
 
-// The one global: a signal handler can reach nothing else.
+// Set by signal handlers, which can reach nothing else. g_wake ends the current
+// Dispatcher::Run (a batch in progress hands its unsent rest back to the outbox); then
+// g_stop says whether to stop or, after SIGHUP, to reload.
 std::atomic<bool> g_stop{false};
+std::atomic<bool> g_wake{false};
 
-void OnStopSignal(int /*signal*/) { g_stop.store(true); }
+void OnStopSignal(int /*signal*/) {
+  g_stop.store(true);
+  g_wake.store(true);
+}
 
-struct Args {
-  std::string config_path;
-  bool config_required = false;
-};
+void OnHangup(int /*signal*/) { g_wake.store(true); }
 
-std::optional<Args> ParseArgs(int argc, char** argv) {
-  Args args;
-  if (const char* from_env = std::getenv("PHONEVERIFY_CONFIG"); from_env && *from_env) {
-    args.config_path = from_env;
-    args.config_required = true;
-  } else {
-    args.config_path = kDefaultConfig;
-  }
+std::optional<util::ConfigSource> ParseArgs(int argc, char** argv) {
+  std::string flag_path;
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
     if (flag != "--config" || i + 1 >= argc) return std::nullopt;
-    args.config_path = argv[++i];
-    args.config_required = true;
+    flag_path = argv[++i];
   }
-  return args;
+  return util::ResolveConfigSource(flag_path);
 }
 
 bool InstallSignalHandlers() {
   struct sigaction stop {};
   stop.sa_handler = OnStopSignal;
   sigemptyset(&stop.sa_mask);
+  struct sigaction hangup {};
+  hangup.sa_handler = OnHangup;
+  sigemptyset(&hangup.sa_mask);
   struct sigaction ignore {};
   ignore.sa_handler = SIG_IGN;
   sigemptyset(&ignore.sa_mask);
   return sigaction(SIGTERM, &stop, nullptr) == 0 && sigaction(SIGINT, &stop, nullptr) == 0 &&
-         sigaction(SIGPIPE, &ignore, nullptr) == 0;
+         sigaction(SIGHUP, &hangup, nullptr) == 0 && sigaction(SIGPIPE, &ignore, nullptr) == 0;
 }
 
-std::vector<std::string> Environment() {
-  std::vector<std::string> env;
-  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
-    env.emplace_back(*entry);
-  }
-  return env;
-}
-
-std::optional<util::Config> LoadConfiguration(const Args& args) {
-  auto loaded = util::LoadConfig(args.config_path, args.config_required, Environment());
-  if (!loaded.ok()) {
-    std::cerr << "phoneverify-dispatcher: " << loaded.error().details << "\n";
+std::optional<util::Config> LoadConfiguration(const util::ConfigSource& source, std::ostream& err) {
+  auto config = util::LoadProgramConfig(kProgram, source, err);
+  if (config && config->outbox_key_bytes.size() != util::kKeyBytes) {
+    err << kProgram << ": outbox_key is required (64 hex characters)\n";
     return std::nullopt;
   }
-  for (const auto& warning : loaded.value().warnings) {
-    std::cerr << "phoneverify-dispatcher: warning: " << warning << "\n";
-  }
-  if (loaded.value().config.outbox_key_bytes.size() != util::kKeyBytes) {
-    std::cerr << "phoneverify-dispatcher: outbox_key is required (64 hex characters)\n";
-    return std::nullopt;
-  }
-  return std::move(loaded).value().config;
+  return config;
 }
 
-std::unique_ptr<sms::SmsGateway> MakeGateway(const util::Config& config) {
+std::unique_ptr<sms::SmsGateway> MakeGateway(const util::Config& config, std::ostream& err) {
   if (config.sms_backend == "console") {
     return std::make_unique<sms::ConsoleGateway>(config.sms_log);
   }
   auto sparrow = std::make_unique<sms::SparrowGateway>(config.sparrow_url, config.sparrow_token,
                                                        config.sparrow_from, config.sparrow_timeout);
   if (!sparrow->ok()) {
-    std::cerr << "phoneverify-dispatcher: sparrow gateway: " << sparrow->init_error() << "\n";
+    err << kProgram << ": sparrow gateway: " << sparrow->init_error() << "\n";
     return nullptr;
   }
   return sparrow;
@@ -124,7 +111,7 @@ sms::DispatcherOptions MakeOptions(const util::Config& config) {
   return options;
 }
 
-void LogStarted(util::Logger& logger, const util::Config& config,
+void LogStarted(util::Logger& logger, const char* event, const util::Config& config,
                 const sms::DispatcherOptions& options) {
   Json::Value fields(Json::objectValue);
   fields["backend"] = config.sms_backend;
@@ -132,47 +119,85 @@ void LogStarted(util::Logger& logger, const util::Config& config,
   fields["batch_size"] = options.batch_size;
   fields["lease_seconds"] = static_cast<Json::Int64>(options.lease_seconds);
   fields["max_tries"] = options.max_tries;
-  logger.Info("dispatcher started", fields);
+  logger.Info(event, fields);
 }
 
-void LogStopped(util::Logger& logger, const sms::DispatcherStats& stats) {
+void LogStopped(util::Logger& logger, const char* event, const sms::DispatcherStats& stats) {
   Json::Value fields(Json::objectValue);
   fields["delivered"] = static_cast<Json::Int64>(stats.delivered);
   fields["failed"] = static_cast<Json::Int64>(stats.failed);
   fields["retried"] = static_cast<Json::Int64>(stats.retried);
   fields["storage_errors"] = static_cast<Json::Int64>(stats.storage_errors);
-  logger.Info("dispatcher stopped", fields);
+  logger.Info(event, fields);
+}
+
+// One configuration's gateway, database and dispatcher, run until a signal wakes it.
+// False when the gateway cannot be built (the reason on `err`).
+bool RunGeneration(const util::Config& config, util::Logger& logger, const char* event,
+                   std::ostream& err) {
+  auto gateway = MakeGateway(config, err);
+  if (!gateway) return false;
+  // No logger for the Database: it logs every failed call, while the dispatcher reports
+  // storage outages itself, rate-limited (it polls several times a second).
+  storage::Database database(config);
+  storage::MysqlOutboxRepository outbox(database, int64_t{config.retention_days} * 24 * 3600);
+  util::SystemClock clock;
+  util::SodiumRandom random;
+  const sms::DispatcherOptions options = MakeOptions(config);
+  sms::Dispatcher dispatcher(outbox, *gateway, clock, random, logger, options);
+  LogStarted(logger, event, config, options);
+  dispatcher.Run(g_wake);
+  LogStopped(logger, g_stop.load() ? "dispatcher stopped" : "dispatcher reloading",
+             dispatcher.stats());
+  return true;
+}
+
+// SIGHUP: the configuration read again, or `running` when the new one is not usable.
+util::Config Reloaded(const util::ConfigSource& source, const util::Config& running,
+                      util::Logger& logger) {
+  std::ostringstream err;
+  std::optional<util::Config> config = LoadConfiguration(source, err);
+  const bool usable = config && MakeGateway(*config, err) != nullptr;
+  Json::Value fields(Json::objectValue);
+  fields["messages"] = err.str();
+  if (!usable) {
+    logger.Error("configuration reload failed; keeping the running configuration", fields);
+    return running;
+  }
+  if (!err.str().empty()) logger.Warn("configuration reload", fields);
+  if (config->log_file != running.log_file) {
+    logger.Warn("log_file changes take effect after a restart only");
+  }
+  return *config;
 }
 
 int Main(int argc, char** argv) {
   const auto args = ParseArgs(argc, argv);
   if (!args) {
-    std::cerr << "usage: phoneverify-dispatcher [--config PATH]\n";
+    std::cerr << "usage: " << kProgram << " [--config PATH]\n";
     return 2;
   }
   if (!InstallSignalHandlers()) return 1;
-  const auto config = LoadConfiguration(*args);
+  std::optional<util::Config> config = LoadConfiguration(*args, std::cerr);
   if (!config) return 2;
   if (!util::InitCrypto()) return 1;
   sms::CurlGlobal curl;
   if (!curl.ok()) {
-    std::cerr << "phoneverify-dispatcher: curl_global_init failed\n";
+    std::cerr << kProgram << ": curl_global_init failed\n";
     return 1;
   }
   util::Logger logger(config->log_file, "dispatcher");
-  auto gateway = MakeGateway(*config);
-  if (!gateway) return 2;
-  // No logger for the Database: it logs every failed call, while the dispatcher reports
-  // storage outages itself, rate-limited (it polls several times a second).
-  storage::Database database(*config);
-  storage::MysqlOutboxRepository outbox(database);
-  util::SystemClock clock;
-  util::SodiumRandom random;
-  const sms::DispatcherOptions options = MakeOptions(*config);
-  sms::Dispatcher dispatcher(outbox, *gateway, clock, random, logger, options);
-  LogStarted(logger, *config, options);
-  dispatcher.Run(g_stop);
-  LogStopped(logger, dispatcher.stats());
+  const char* event = "dispatcher started";
+  while (true) {
+    if (!RunGeneration(*config, logger, event, std::cerr)) return 2;
+    // Clear the wake-up before looking at why it came: a signal arriving from here on
+    // wakes the next Run at once instead of being lost.
+    g_wake.store(false);
+    if (g_stop.load()) break;
+    logger.Reopen();
+    config = Reloaded(*args, *config, logger);
+    event = "configuration reloaded";
+  }
   return 0;
 }
 

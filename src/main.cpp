@@ -2,15 +2,20 @@
 //
 //   phoneverify-fcgi [--config PATH] [--print-config] [--help]
 //
-// PATH defaults to $PHONEVERIFY_CONFIG, else conf/phoneverify.conf (optional then).
+// PATH defaults to $PHONEVERIFY_CONFIG, else conf/phoneverify.conf or
+// /etc/phoneverify/phoneverify.conf (see util/config_loader.h).
 // When fd 0 is a listening socket (mod_fcgid, spawn-fcgi) a single worker serves it;
 // otherwise the master opens config.fcgi_socket and supervises config.workers workers.
+// SIGHUP reopens the log and reloads the configuration (fcgi/server.h: workers are
+// replaced without dropping requests; fcgi_socket and log_file need a restart).
 // Exit status: 0 after a clean stop, 2 on bad arguments, configuration or socket, 1 when
 // crypto cannot start.
 #include <boost/program_options.hpp>
 #include <cstdlib>
 #include <iostream>
+#include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -29,11 +34,10 @@
 #include "storage/otp_repository.h"
 #include "util/clock.h"
 #include "util/config.h"
+#include "util/config_loader.h"
 #include "util/crypto.h"
 #include "util/logger.h"
 #include "util/random.h"
-
-extern char** environ;
 
 namespace phoneverify {
 namespace {
@@ -41,12 +45,10 @@ namespace {
 namespace po = boost::program_options;
 
 constexpr const char* kProgram = "phoneverify-fcgi";
-constexpr const char* kDefaultConfig = "conf/phoneverify.conf";
 constexpr int kExitUsage = 2;
 
 struct Args {
-  std::string config_path;
-  bool config_required = false;
+  util::ConfigSource config;
   bool print_config = false;
 };
 
@@ -72,45 +74,18 @@ std::optional<Args> ParseArgs(int argc, char** argv, int* exit_code) {
   }
   Args args;
   args.print_config = vars.count("print-config") > 0;
-  if (vars.count("config")) {
-    args.config_path = vars["config"].as<std::string>();
-    args.config_required = true;
-  } else if (const char* env = std::getenv("PHONEVERIFY_CONFIG"); env && *env) {
-    args.config_path = env;
-    args.config_required = true;
-  } else {
-    args.config_path = kDefaultConfig;
-  }
+  args.config = util::ResolveConfigSource(vars.count("config") ? vars["config"].as<std::string>()
+                                                               : std::string());
   return args;
 }
 
-std::vector<std::string> Environment() {
-  std::vector<std::string> env;
-  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
-    env.emplace_back(*entry);
-  }
-  return env;
-}
-
-std::optional<util::Config> LoadConfiguration(const Args& args) {
-  auto loaded = util::LoadConfig(args.config_path, args.config_required, Environment());
-  if (!loaded.ok()) {
-    std::cerr << kProgram << ": " << loaded.error().details << "\n";
-    return std::nullopt;
-  }
-  for (const auto& warning : loaded.value().warnings) {
-    std::cerr << kProgram << ": warning: " << warning << "\n";
-  }
-  return std::move(loaded).value().config;
-}
-
-bool SecretsPresent(const util::Config& config) {
+bool SecretsPresent(const util::Config& config, std::ostream& err) {
   for (auto [key, bytes] : {std::pair{"otp_hash_key", &config.otp_hash_key_bytes},
                             std::pair{"outbox_key", &config.outbox_key_bytes}}) {
     if (bytes->size() != util::kKeyBytes) {
-      std::cerr << kProgram << ": " << key
-                << " is required (64 hex characters; `make run` generates it in " << config.var_dir
-                << "/secrets.conf)\n";
+      err << kProgram << ": " << key
+          << " is required (64 hex characters; `make run` generates it in " << config.var_dir
+          << "/secrets.conf)\n";
       return false;
     }
   }
@@ -135,7 +110,7 @@ domain::OtpPolicy PolicyFrom(const util::Config& config) {
   return policy;
 }
 
-// What every worker shares read-only (built once, before forking).
+// What a worker shares read-only with its generation (built before forking).
 struct Shared {
   const util::Config& config;
   const domain::OtpPolicy& policy;
@@ -161,35 +136,79 @@ int RunWorker(const Shared& shared, int listen_fd) {
                      shared.logger);
 }
 
+// Everything one generation of workers shares read-only, built from one configuration
+// before forking. A reload (SIGHUP) builds the next one.
+struct State {
+  util::Config config;
+  domain::OtpPolicy policy;
+  http::TrustedProxies proxies;
+};
+
+// nullptr (the reason on `err`) when the configuration cannot serve.
+std::shared_ptr<const State> MakeState(util::Config config, std::ostream& err) {
+  if (!SecretsPresent(config, err)) return nullptr;
+  auto proxies = http::TrustedProxies::Parse(config.trusted_proxies);
+  if (!proxies.ok()) {
+    err << kProgram << ": " << proxies.error().details << "\n";
+    return nullptr;
+  }
+  auto state = std::make_shared<State>();
+  state->policy = PolicyFrom(config);
+  state->proxies = std::move(proxies).value();
+  state->config = std::move(config);
+  return state;
+}
+
+fcgi::WorkerMain WorkerFor(std::shared_ptr<const State> state, util::Logger& logger) {
+  return [state, &logger](int listen_fd) {
+    return RunWorker(Shared{state->config, state->policy, state->proxies, logger}, listen_fd);
+  };
+}
+
+// SIGHUP: reads the configuration again; an invalid one leaves the running workers alone.
+std::optional<fcgi::Generation> Reload(const util::ConfigSource& source,
+                                       const util::Config& started, util::Logger& logger) {
+  std::ostringstream err;
+  std::optional<util::Config> config = util::LoadProgramConfig(kProgram, source, err);
+  std::shared_ptr<const State> state = config ? MakeState(std::move(*config), err) : nullptr;
+  Json::Value fields(Json::objectValue);
+  fields["messages"] = err.str();
+  if (!state) {
+    logger.Error("configuration reload failed; keeping the running configuration", fields);
+    return std::nullopt;
+  }
+  if (!err.str().empty()) logger.Warn("configuration reload", fields);
+  if (state->config.fcgi_socket != started.fcgi_socket ||
+      state->config.log_file != started.log_file) {
+    logger.Warn("fcgi_socket and log_file changes take effect after a restart only");
+  }
+  return fcgi::Generation{state->config.workers, WorkerFor(state, logger)};
+}
+
 int Main(int argc, char** argv) {
   int exit_code = 0;
   std::optional<Args> args = ParseArgs(argc, argv, &exit_code);
   if (!args) return exit_code;
-  std::optional<util::Config> config = LoadConfiguration(*args);
+  std::optional<util::Config> config = util::LoadProgramConfig(kProgram, args->config, std::cerr);
   if (!config) return kExitUsage;
   if (args->print_config) {
     std::cout << util::DescribeConfig(*config);
     return 0;
   }
-  if (!SecretsPresent(*config)) return kExitUsage;
-  auto proxies = http::TrustedProxies::Parse(config->trusted_proxies);
-  if (!proxies.ok()) {
-    std::cerr << kProgram << ": " << proxies.error().details << "\n";
-    return kExitUsage;
-  }
+  std::shared_ptr<const State> state = MakeState(*config, std::cerr);
+  if (!state) return kExitUsage;
   if (!util::InitCrypto()) {
     std::cerr << kProgram << ": libsodium failed to initialise\n";
     return 1;
   }
   util::Logger logger(config->log_file, "fcgi");
-  domain::OtpPolicy policy = PolicyFrom(*config);
-  Shared shared{*config, policy, proxies.value(), logger};
-  fcgi::WorkerMain worker = [&shared](int listen_fd) { return RunWorker(shared, listen_fd); };
+  fcgi::WorkerMain worker = WorkerFor(state, logger);
   if (fcgi::HasInheritedSocket()) return fcgi::RunInherited(worker, logger);
   fcgi::ServerOptions options;
   options.socket_path = config->fcgi_socket;
   options.workers = config->workers;
-  return fcgi::RunMaster(options, worker, logger);
+  const fcgi::Reload reload = [&] { return Reload(args->config, *config, logger); };
+  return fcgi::RunMaster(options, worker, logger, reload);
 }
 
 }  // namespace

@@ -60,9 +60,10 @@ Json::Value PidFields(pid_t pid) {
 class Supervisor {
  public:
   Supervisor(const ServerOptions& options, const WorkerMain& worker_main, util::Logger& logger,
-             int listen_fd)
+             int listen_fd, const Reload& reload)
       : options_(options),
         worker_main_(worker_main),
+        reload_(reload),
         logger_(logger),
         listen_fd_(listen_fd),
         master_pid_(getpid()) {}
@@ -80,21 +81,35 @@ class Supervisor {
       stopping = signo == SIGTERM || signo == SIGINT || StopPending();
       if (stopping) draining_ = true;
       Reap();
-      if (signo == SIGHUP) ReopenLogs();
+      if (signo == SIGHUP && !stopping) {
+        ReopenLogs();
+        ReloadWorkers();
+      }
     }
     Drain();
   }
 
  private:
+  struct Worker {
+    int64_t started_ms = 0;
+    int generation = 0;
+  };
+
+  int CurrentWorkers() const {
+    int n = 0;
+    for (const auto& [pid, worker] : workers_) n += worker.generation == generation_;
+    return n;
+  }
+
   int64_t WaitBudgetMs() const {
-    if (static_cast<int>(workers_.size()) < options_.workers && next_spawn_ms_ > 0) {
+    if (CurrentWorkers() < options_.workers && next_spawn_ms_ > 0) {
       return std::clamp<int64_t>(next_spawn_ms_ - NowMillis(), 1, kIdleWakeMs);
     }
     return kIdleWakeMs;
   }
 
   void SpawnMissing() {
-    while (static_cast<int>(workers_.size()) < options_.workers) {
+    while (CurrentWorkers() < options_.workers) {
       if (NowMillis() < next_spawn_ms_) return;
       if (!Spawn()) return;
     }
@@ -110,8 +125,10 @@ class Supervisor {
       return false;
     }
     if (pid == 0) RunChild();  // never returns
-    workers_[pid] = NowMillis();
-    logger_.Info("worker started", PidFields(pid));
+    workers_[pid] = Worker{NowMillis(), generation_};
+    Json::Value fields = PidFields(pid);
+    fields["generation"] = generation_;
+    logger_.Info("worker started", fields);
     return true;
   }
 
@@ -136,20 +153,22 @@ class Supervisor {
       if (pid <= 0) return;
       auto it = workers_.find(pid);
       if (it == workers_.end()) continue;
-      int64_t lived = NowMillis() - it->second;
+      const int64_t lived = NowMillis() - it->second.started_ms;
+      const bool retired = it->second.generation != generation_;
       workers_.erase(it);
-      LogExit(pid, status, lived);
-      PlanRespawn(lived);
+      LogExit(pid, status, lived, retired);
+      if (!retired) PlanRespawn(lived);
     }
   }
 
-  void LogExit(pid_t pid, int status, int64_t lived_ms) {
+  void LogExit(pid_t pid, int status, int64_t lived_ms, bool retired) {
     Json::Value fields = PidFields(pid);
     if (WIFEXITED(status)) fields["exit_status"] = WEXITSTATUS(status);
     if (WIFSIGNALED(status)) fields["signal"] = WTERMSIG(status);
     fields["lived_ms"] = Json::Int64(lived_ms);
     bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-    if (draining_ && clean) {
+    if (retired) fields["retired"] = true;
+    if ((draining_ || retired) && clean) {
       logger_.Info("worker exited", fields);
     } else {
       logger_.Warn("worker exited", fields);
@@ -175,7 +194,32 @@ class Supervisor {
 
   void ReopenLogs() {
     logger_.Reopen();
-    for (const auto& [pid, started] : workers_) kill(pid, SIGHUP);
+    for (const auto& [pid, worker] : workers_) kill(pid, SIGHUP);
+  }
+
+  // A new generation first, then the old one is asked to finish and exit: some worker is
+  // always there to accept, and no request in progress is cut.
+  void ReloadWorkers() {
+    if (!reload_) return;
+    std::optional<Generation> next = reload_();
+    if (!next) return;
+    ++generation_;
+    worker_main_ = std::move(next->main);
+    options_.workers = std::max(1, next->workers);
+    quick_deaths_ = 0;
+    next_spawn_ms_ = 0;
+    SpawnMissing();
+    int retired = 0;
+    for (const auto& [pid, worker] : workers_) {
+      if (worker.generation == generation_) continue;
+      kill(pid, SIGTERM);
+      ++retired;
+    }
+    Json::Value fields(Json::objectValue);
+    fields["generation"] = generation_;
+    fields["workers"] = options_.workers;
+    fields["retiring"] = retired;
+    logger_.Info("configuration reloaded; replacing workers", fields);
   }
 
   void Drain() {
@@ -183,7 +227,7 @@ class Supervisor {
     Json::Value fields(Json::objectValue);
     fields["workers"] = static_cast<Json::Int>(workers_.size());
     logger_.Info("stopping: draining workers", fields);
-    for (const auto& [pid, started] : workers_) kill(pid, SIGTERM);
+    for (const auto& [pid, worker] : workers_) kill(pid, SIGTERM);
     int64_t deadline = NowMillis() + int64_t{options_.drain_timeout_seconds} * 1000;
     while (!workers_.empty() && NowMillis() < deadline) {
       sigset_t set;
@@ -194,7 +238,7 @@ class Supervisor {
       sigtimedwait(&set, &info, &wait);
       Reap();
     }
-    for (const auto& [pid, started] : workers_) {
+    for (const auto& [pid, worker] : workers_) {
       logger_.Warn("worker did not drain in time; killing it", PidFields(pid));
       kill(pid, SIGKILL);
       waitpid(pid, nullptr, 0);
@@ -202,12 +246,14 @@ class Supervisor {
     workers_.clear();
   }
 
-  const ServerOptions& options_;
-  const WorkerMain& worker_main_;
+  ServerOptions options_;
+  WorkerMain worker_main_;  // of the current generation
+  const fcgi::Reload& reload_;
   util::Logger& logger_;
   int listen_fd_;
   pid_t master_pid_;
-  std::map<pid_t, int64_t> workers_;  // pid -> start time (monotonic ms)
+  std::map<pid_t, Worker> workers_;  // every live worker, current and retiring
+  int generation_ = 1;
   int quick_deaths_ = 0;
   int64_t next_spawn_ms_ = 0;
   bool draining_ = false;
@@ -225,7 +271,8 @@ void BlockMasterSignals() {
 
 }  // namespace
 
-int RunMaster(const ServerOptions& options, const WorkerMain& worker_main, util::Logger& logger) {
+int RunMaster(const ServerOptions& options, const WorkerMain& worker_main, util::Logger& logger,
+              const Reload& reload) {
   // Block first: a Ctrl-C during start-up is then handled as a normal stop.
   BlockMasterSignals();
   auto socket = ListenSocket::Open(options.socket_path, options.backlog);
@@ -242,7 +289,7 @@ int RunMaster(const ServerOptions& options, const WorkerMain& worker_main, util:
   fields["pid"] = static_cast<Json::Int>(getpid());
   logger.Info("master started", fields);
 
-  Supervisor(effective, worker_main, logger, socket.value().fd()).Run();
+  Supervisor(effective, worker_main, logger, socket.value().fd(), reload).Run();
 
   socket.value().Unlink();
   logger.Info("master stopped");

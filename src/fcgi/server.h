@@ -4,8 +4,15 @@
 // that die (backing off when they die right after start). On SIGTERM or SIGINT it
 // forwards SIGTERM to the workers, waits for them to finish their in-flight request
 // (SIGKILL after drain_timeout_seconds), unlinks the socket and returns 0. SIGHUP
-// reopens the log files (master and workers). Workers die with the master
-// (PR_SET_PDEATHSIG).
+// reopens the log files (master and workers) and, when a Reload callback is given,
+// replaces the workers without dropping a request: the master asks the callback for the
+// next generation (worker count and WorkerMain, e.g. built from a freshly read
+// configuration), forks the new generation, then sends the old workers SIGTERM, which
+// they handle like a stop: an old worker finishes the request it is serving and exits,
+// an idle one exits at once. Connections wait in the shared listening socket's backlog
+// meanwhile, and are accepted by whichever worker is free. If the callback returns
+// nullopt (e.g. the new configuration is invalid), the current workers stay.
+// Workers die with the master (PR_SET_PDEATHSIG).
 //
 // Worker (Serve): accepts and serves one request at a time until SIGTERM/SIGINT.
 // Termination signals stay blocked except while the worker waits for a connection
@@ -15,11 +22,13 @@
 // goes back to waiting instead of blocking inside libfcgi.
 //
 // Inherited socket (RunInherited): when fd 0 is already a listening socket
-// (mod_fcgid, spawn-fcgi), run a single worker on it; the spawner supervises.
+// (mod_fcgid, spawn-fcgi), run a single worker on it; the spawner supervises (SIGHUP
+// reopens the log only; the spawner restarts processes to apply new configuration).
 #pragma once
 
 #include <cstddef>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "http/app.h"
@@ -38,9 +47,21 @@ struct ServerOptions {
 // connection, services, App) and calls Serve(listen_fd, ...). Returns the exit status.
 using WorkerMain = std::function<int(int listen_fd)>;
 
+// The workers to run after a reload.
+struct Generation {
+  int workers = 1;
+  WorkerMain main;
+};
+
+// Called in the master on SIGHUP. nullopt keeps the current generation (the callback
+// logs why).
+using Reload = std::function<std::optional<Generation>()>;
+
 // Returns the process exit status: 0 after a clean stop, 2 when the socket cannot be
-// opened (message on stderr and in the log).
-int RunMaster(const ServerOptions& options, const WorkerMain& worker_main, util::Logger& logger);
+// opened (message on stderr and in the log). `reload` may be empty (SIGHUP then only
+// reopens the logs).
+int RunMaster(const ServerOptions& options, const WorkerMain& worker_main, util::Logger& logger,
+              const Reload& reload = {});
 
 // True when fd 0 is a listening socket handed over by a process manager.
 bool HasInheritedSocket();

@@ -10,6 +10,9 @@
 #   src/ops/stack.sh restart-app  restarts phoneverify-fcgi and phoneverify-dispatcher only,
 #                                 with the current environment (PHONEVERIFY_* overrides)
 #   src/ops/stack.sh status       what runs; exit 0 when everything runs, 3 otherwise
+#   src/ops/stack.sh reload       SIGHUP to phoneverify-fcgi and phoneverify-dispatcher: they
+#                                 reopen their logs and re-read their configuration file
+#                                 (the environment they started with stays)
 #
 # Options: --config PATH (default: $PHONEVERIFY_CONFIG, else conf/phoneverify.conf).
 # The configuration is read through `phoneverify-fcgi --print-config`, so the scripts and
@@ -44,7 +47,7 @@ say() { echo "stack.sh: $*"; }
 die() { echo "stack.sh: error: $*" >&2; exit 1; }
 
 usage() {
-  echo "usage: src/ops/stack.sh {run|start|stop|restart-app|status} [--config PATH]" >&2
+  echo "usage: src/ops/stack.sh {run|start|stop|restart-app|status|reload} [--config PATH]" >&2
   exit 2
 }
 
@@ -59,7 +62,7 @@ parse_args() {
       *) usage ;;
     esac
   done
-  case $MODE in run | start | stop | restart-app | status) ;; *) usage ;; esac
+  case $MODE in run | start | stop | restart-app | status | reload) ;; *) usage ;; esac
   [[ $CONFIG == /* ]] || CONFIG=$ROOT/$CONFIG
 }
 
@@ -323,34 +326,12 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON \`$db\`.* TO '$user'@'localhost';
 SQL
 }
 
-# Applies each sql/NNN_name.sql once, in order, recording it in schema_migrations.
+# Applies each sql/NNN_name.sql once, in order (src/ops/migrate.sh, also installed as
+# phoneverify-migrate).
 migrate() {
-  local db=${CFG[db_name]:-phoneverify} file base version applied count=0
-  declare -A seen=()
-  sql --database="$db" <<'SQL'
-CREATE TABLE IF NOT EXISTS schema_migrations (
-  version INT NOT NULL PRIMARY KEY,
-  name VARCHAR(255) NOT NULL,
-  applied_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP
-) ENGINE=InnoDB;
-SQL
-  applied=" $(sql --database="$db" --skip-column-names -e 'SELECT version FROM schema_migrations' | tr '\n' ' ') "
-  for file in "$ROOT"/sql/*.sql; do
-    [[ -e $file ]] || continue
-    base=$(basename "$file" .sql)
-    [[ $base =~ ^[0-9]{3}_[A-Za-z0-9_]+$ ]] || die "sql/$base.sql: name must be NNN_name.sql"
-    version=$((10#${base%%_*}))
-    [[ -z ${seen[$version]:-} ]] || die "sql/: two migrations numbered ${base%%_*}"
-    seen[$version]=1
-    [[ $applied == *" $version "* ]] && continue
-    say "applying migration sql/$base.sql"
-    # DDL commits implicitly in MariaDB: a failed migration is reported, not recorded.
-    { cat "$file"; printf "\nINSERT INTO schema_migrations (version, name) VALUES (%d, '%s');\n" \
-      "$version" "$base"; } | sql --database="$db" ||
-      die "migration sql/$base.sql failed; fix the database (or remove $VAR/db) and retry"
-    count=$((count + 1))
-  done
-  say "migrations: $count applied, $(($(wc -w <<<"$applied"))) already present"
+  "$ROOT/src/ops/migrate.sh" --dir "$ROOT/sql" --database "${CFG[db_name]:-phoneverify}" -- \
+    --no-defaults --socket="$DB_SOCKET" --user="$(db_admin_user)" | sed 's/^migrate: /stack.sh: /' ||
+    die "migrations failed; fix the database (or remove $VAR/db) and retry"
 }
 
 start_app() {
@@ -437,6 +418,14 @@ stop_hint() {
   echo "${env}src/ops/stack.sh stop$config"
 }
 
+# How to run phoneverify-admin against this instance (same var_dir and config).
+admin_hint() {
+  local env="" config=""
+  [[ -n ${PHONEVERIFY_VAR_DIR:-} ]] && env="PHONEVERIFY_VAR_DIR=$PHONEVERIFY_VAR_DIR "
+  [[ $CONFIG != "$ROOT/conf/phoneverify.conf" ]] && config=" --config $CONFIG"
+  echo "${env}${BIN_DIR#"$ROOT"/}/phoneverify-admin$config COMMAND (try: stats, accounts, outbox, --help)"
+}
+
 on_setup_failure() {
   local name i
   for ((i = ${#STARTED[@]} - 1; i >= 0; i--)); do
@@ -474,6 +463,7 @@ cmd_start() {
   trap - EXIT
   unlock
   say "phoneverify is up: $URL (var_dir $VAR)"
+  say "admin tool: $(admin_hint)"
   say "stop it with: $(stop_hint)"
 }
 
@@ -486,6 +476,7 @@ cmd_run() {
   trap 'shutdown 1' EXIT
   unlock
   say "phoneverify is up: $URL (var_dir $VAR)"
+  say "admin tool: $(admin_hint)"
   say "press Ctrl-C to stop everything"
   watch_children
 }
@@ -568,6 +559,16 @@ cmd_status() {
   ((up == ${#COMPONENTS[@]})) || return 3
 }
 
+cmd_reload() {
+  load_config_for_stop
+  local name pid
+  for name in fcgi dispatcher; do
+    pid=$(running_pid "$name") || die "$name is not running in $VAR"
+    kill -HUP "$pid"
+    say "sent SIGHUP to $name (pid $pid)"
+  done
+}
+
 main() {
   parse_args "$@"
   case $MODE in
@@ -576,6 +577,7 @@ main() {
     stop) cmd_stop ;;
     restart-app) cmd_restart_app ;;
     status) cmd_status ;;
+    reload) cmd_reload ;;
   esac
 }
 

@@ -114,13 +114,15 @@ util::Result<domain::GuessContext> ReadGuessContext(Connection& conn, int64_t ac
   return context;
 }
 
-util::Status MarkVerified(Connection& conn, int64_t account_id, const std::string& phone) {
+util::Status MarkVerified(Connection& conn, int64_t account_id, const std::string& phone,
+                          int64_t now) {
   auto done = conn.Exec("UPDATE otp_codes SET consumed = 1 WHERE account_id = ? AND phone = ?",
                         {Param::Int(account_id), Param::Text(phone)});
   if (!done.ok()) return done.error();
   done = conn.Exec(
-      "UPDATE accounts SET phone = ?, phone_verified = 1, pending_phone = '' WHERE id = ?",
-      {Param::Text(phone), Param::Int(account_id)});
+      "UPDATE accounts SET phone = ?, phone_verified = 1, phone_verified_at = ?, "
+      "pending_phone = '' WHERE id = ?",
+      {Param::Text(phone), Param::Int(now), Param::Int(account_id)});
   if (done.ok()) return util::Status::Ok();
   // uq_accounts_phone: another account verified this phone first.
   if (conn.last_errno() == kErrDuplicateKey) return PhoneTaken();
@@ -128,7 +130,7 @@ util::Status MarkVerified(Connection& conn, int64_t account_id, const std::strin
 }
 
 util::Status ApplyGuess(Connection& conn, int64_t account_id, const std::string& phone,
-                        GuessOutcome outcome) {
+                        GuessOutcome outcome, int64_t now) {
   switch (outcome) {
     case GuessOutcome::kRefused:
       return util::Status::Ok();
@@ -140,7 +142,7 @@ util::Status ApplyGuess(Connection& conn, int64_t account_id, const std::string&
               {Param::Int(account_id), Param::Text(phone)})
           .status();
     case GuessOutcome::kCorrect:
-      return MarkVerified(conn, account_id, phone);
+      return MarkVerified(conn, account_id, phone, now);
   }
   return util::Error::Internal();
 }
@@ -161,13 +163,13 @@ util::Result<int64_t> MysqlOtpRepository::RecordSend(
 }
 
 util::Result<domain::GuessDecision> MysqlOtpRepository::RecordGuess(
-    int64_t account_id, const std::string& phone, int64_t /*now*/,
+    int64_t account_id, const std::string& phone, int64_t now,
     const std::function<domain::GuessDecision(const domain::GuessContext&)>& decide) {
   return db_.Transact([&](Connection& conn) -> util::Result<domain::GuessDecision> {
     auto context = ReadGuessContext(conn, account_id, phone);
     if (!context.ok()) return context.error();
     domain::GuessDecision decision = decide(context.value());
-    util::Status st = ApplyGuess(conn, account_id, phone, decision.outcome);
+    util::Status st = ApplyGuess(conn, account_id, phone, decision.outcome, now);
     if (!st.ok()) return st.error();
     return decision;
   });

@@ -10,7 +10,6 @@ namespace {
 
 constexpr size_t kErrorChars = 255;    // outbox.last_error
 constexpr int64_t kPruneBatch = 1000;  // rows deleted per table per ExpireStale
-constexpr int64_t kKeepFinished = 7 * domain::kDay;
 constexpr int64_t kLongestWindow = domain::kDay;
 
 util::Result<bool> Applied(util::Result<ExecResult> done) {
@@ -39,7 +38,7 @@ util::Result<std::vector<domain::OutboxMessage>> ReadClaimed(Connection& conn,
   return messages;
 }
 
-util::Status Prune(Connection& conn, int64_t now) {
+util::Status Prune(Connection& conn, int64_t now, int64_t keep_finished) {
   auto events = conn.Exec("DELETE FROM limit_events WHERE at <= ? LIMIT ?",
                           {Param::Int(now - kLongestWindow), Param::Int(kPruneBatch)});
   if (!events.ok()) return events.error();
@@ -47,7 +46,7 @@ util::Status Prune(Connection& conn, int64_t now) {
       .Exec(
           "DELETE FROM outbox WHERE created_at <= ? "
           "AND state IN ('sent', 'failed', 'superseded') LIMIT ?",
-          {Param::Int(now - kKeepFinished), Param::Int(kPruneBatch)})
+          {Param::Int(now - keep_finished), Param::Int(kPruneBatch)})
       .status();
 }
 
@@ -116,7 +115,7 @@ util::Result<int> MysqlOutboxRepository::ExpireStale(int64_t now) {
         "AND (state IN ('queued', 'retry') OR (state = 'sending' AND lease_until <= ?))",
         {Param::Int(now), Param::Int(now)});
     if (!done.ok()) return done.error();
-    if (util::Status st = Prune(conn, now); !st.ok()) return st.error();
+    if (util::Status st = Prune(conn, now, keep_finished_seconds_); !st.ok()) return st.error();
     return static_cast<int>(done.value().affected_rows);
   });
 }

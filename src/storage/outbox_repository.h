@@ -7,6 +7,7 @@
 // held by one claim token at a time, and a claim whose lease ran out can be taken over.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -18,7 +19,10 @@ class Database;
 
 class MysqlOutboxRepository final : public domain::OutboxRepository {
  public:
-  explicit MysqlOutboxRepository(Database& db) : db_(db) {}
+  // ExpireStale prunes finished rows older than `keep_finished_seconds` (the
+  // retention_days setting; phoneverify-admin purge does the same in bulk).
+  explicit MysqlOutboxRepository(Database& db, int64_t keep_finished_seconds = 30 * 24 * 3600)
+      : db_(db), keep_finished_seconds_(keep_finished_seconds) {}
 
   // Claims up to `max` rows, oldest first: queued/retry with next_attempt_at <= now, or
   // sending with lease_until <= now; only rows with expires_at > now. Each claimed row gets
@@ -37,12 +41,14 @@ class MysqlOutboxRepository final : public domain::OutboxRepository {
                                 const std::string& error) override;
   // Fails ("expired") and erases undelivered rows with expires_at <= now (a 'sending' row
   // only once its lease has run out too). Returns how many. Also prunes, a bounded batch
-  // per call: limit_events older than 24 h and finished outbox rows older than 7 days.
+  // per call: limit_events older than 24 h and finished outbox rows older than the
+  // retention (keep_finished_seconds).
   util::Result<int> ExpireStale(int64_t now) override;
   util::Result<int> Depth() override;
 
  private:
   Database& db_;
+  int64_t keep_finished_seconds_;
 };
 
 }  // namespace phoneverify::storage

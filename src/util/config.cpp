@@ -142,6 +142,10 @@ std::string HttpUrl(const std::string& value) {
   return "must be an http:// or https:// URL";
 }
 
+std::string OptionalHttpUrl(const std::string& value) {
+  return value.empty() ? "" : HttpUrl(value);
+}
+
 // Database and user names end up in the set-up SQL of src/ops/stack.sh.
 std::string SqlIdentifier(const std::string& value) {
   bool ok = !value.empty() && value.size() <= 64 &&
@@ -231,6 +235,8 @@ const std::vector<KeySpec>& Keys() {
       {"sms_max_tries", "8", false, Int(&C::sms_max_tries, 1, 1000)},
       {"dispatcher_poll_ms", "500", false, Int(&C::dispatcher_poll_ms, 1, 60'000)},
       {"max_body_bytes", "16384", false, Int(&C::max_body_bytes, 1, 16 * 1024 * 1024)},
+      {"retention_days", "30", false, Int(&C::retention_days, 1, 36500)},
+      {"sparrow_credit_url", "", false, Text(&C::sparrow_credit_url, OptionalHttpUrl)},
   };
   return keys;
 }
@@ -388,6 +394,13 @@ Status CheckCombination(const Config& config) {
   return Status::Ok();
 }
 
+// Sparrow's credit endpoint lives beside its send endpoint: scheme://host[:port]/v2/credit/.
+std::string DefaultCreditUrl(const std::string& sparrow_url) {
+  const size_t host = sparrow_url.find("://");
+  const size_t path = sparrow_url.find('/', host == std::string::npos ? 0 : host + 3);
+  return sparrow_url.substr(0, path) + "/v2/credit/";
+}
+
 void ResolveDefaults(Config& config) {
   config.var_dir = StripTrailingSlashes(config.var_dir);
   if (config.workers == 0) {
@@ -398,12 +411,16 @@ void ResolveDefaults(Config& config) {
   if (config.db_socket.empty()) config.db_socket = var + "/run/mysqld.sock";
   if (config.log_file.empty()) config.log_file = var + "/log/phoneverify.log";
   if (config.sms_log.empty()) config.sms_log = var + "/sms.log";
+  if (config.sparrow_credit_url.empty()) {
+    config.sparrow_credit_url = DefaultCreditUrl(config.sparrow_url);
+  }
   // Validation guarantees 64 hex characters, so decoding cannot fail here.
   config.otp_hash_key_bytes = HexDecode(config.otp_hash_key).value_or("");
   config.outbox_key_bytes = HexDecode(config.outbox_key).value_or("");
 }
 
 Status ApplyConfigFile(const std::string& path, bool path_required, Config& config) {
+  if (path.empty() && !path_required) return Status::Ok();  // no file: defaults only
   std::string text;
   ReadOutcome outcome = ReadFile(path, text);
   if (outcome == ReadOutcome::kMissing && !path_required) return Status::Ok();

@@ -56,6 +56,8 @@ struct Config {
   int sms_max_tries = 8;           // transient failures before a message is failed
   int dispatcher_poll_ms = 500;    // idle sleep between outbox polls
   int max_body_bytes = 16384;
+  int retention_days = 30;         // finished outbox rows kept this long (admin purge)
+  std::string sparrow_credit_url;  // default <scheme://host of sparrow_url>/v2/credit/
 
   // Resolved secrets as raw bytes (decoded from hex by Load).
   std::string otp_hash_key_bytes;

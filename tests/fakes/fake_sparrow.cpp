@@ -26,6 +26,7 @@ constexpr const char* kCreditPath = "/v2/credit/";
 struct HttpRequest {
   std::string method;
   std::string path;
+  std::string query;  // after '?', "" when none
   std::map<std::string, std::string> headers;  // names lower-cased
   std::string body;
 };
@@ -104,7 +105,9 @@ bool ParseHead(const std::string& head, HttpRequest& request) {
   if (sp1 == std::string::npos || sp2 == std::string::npos) return false;
   request.method = first.substr(0, sp1);
   request.path = first.substr(sp1 + 1, sp2 - sp1 - 1);
-  request.path = request.path.substr(0, request.path.find('?'));
+  const size_t question = request.path.find('?');
+  if (question != std::string::npos) request.query = request.path.substr(question + 1);
+  request.path = request.path.substr(0, question);
   while (line_end != std::string::npos && line_end + 2 < head.size()) {
     const size_t next = head.find("\r\n", line_end + 2);
     const std::string line = head.substr(line_end + 2, next - line_end - 2);
@@ -309,7 +312,14 @@ void FakeSparrow::Serve(int fd) {
   if (!request) return;
   const bool sms_path = request->path == kSmsPath || request->path == "/v2/sms";
   if (request->method == "GET" && (request->path == kCreditPath || request->path == "/v2/credit")) {
-    RespondCredit(fd);
+    const std::string token = ParseForm(request->query)["token"];
+    if (token.empty()) {
+      RespondSparrowError(fd, 1000);
+    } else if (!options_.expected_token.empty() && token != options_.expected_token) {
+      RespondSparrowError(fd, 1002);
+    } else {
+      RespondCredit(fd);
+    }
   } else if (sms_path && request->method == "POST") {
     SparrowRequest sms;
     sms.method = request->method;

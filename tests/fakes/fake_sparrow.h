@@ -4,7 +4,8 @@
 //   POST /v2/sms/    form-encoded token, from, to, text: recorded, then answered per the
 //                    current reply mode (see Reply). Missing token/to/text -> 403 1000;
 //                    a token other than Options::expected_token (when set) -> 403 1002.
-//   GET /v2/credit/  200 {"credits_available": 1000, ...}
+//   GET /v2/credit/  ?token=...: 200 {"credits_available": 1000, ...}; missing token ->
+//                    403 1000; a token other than Options::expected_token -> 403 1002
 //   anything else    404
 //
 // All public methods are thread-safe. The destructor stops the server and joins every

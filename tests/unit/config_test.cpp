@@ -110,6 +110,7 @@ BOOST_AUTO_TEST_CASE(table_defaults_agree_with_the_struct_initialisers) {
   // Undo what LoadConfig resolves so only the defaults are compared.
   from_table.workers = 0;
   from_table.fcgi_socket = from_table.db_socket = from_table.log_file = from_table.sms_log = "";
+  from_table.sparrow_credit_url = "";
   BOOST_TEST(DescribeConfig(from_table) == DescribeConfig(from_struct));
 }
 
@@ -124,6 +125,22 @@ BOOST_AUTO_TEST_CASE(derived_defaults_are_resolved_under_var_dir) {
   BOOST_TEST(c.log_file == "/srv/pv/log/phoneverify.log");
   BOOST_TEST(c.sms_log == "/srv/pv/sms.log");
   BOOST_TEST(c.workers == static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+}
+
+BOOST_AUTO_TEST_CASE(credit_url_defaults_to_the_send_hosts_credit_path) {
+  TempDir dir;
+  auto loaded = Load(dir, {"PHONEVERIFY_SPARROW_URL=https://sms.example:8443/v2/sms/?x=1"});
+  BOOST_REQUIRE(loaded.ok());
+  BOOST_TEST(loaded.value().config.sparrow_credit_url == "https://sms.example:8443/v2/credit/");
+  BOOST_TEST(loaded.value().config.retention_days == 30);
+  auto plain = Load(dir, {"PHONEVERIFY_SPARROW_URL=http://127.0.0.1:9"});
+  BOOST_REQUIRE(plain.ok());
+  BOOST_TEST(plain.value().config.sparrow_credit_url == "http://127.0.0.1:9/v2/credit/");
+  auto own = Load(dir, {"PHONEVERIFY_SPARROW_CREDIT_URL=http://credit.example/c"});
+  BOOST_REQUIRE(own.ok());
+  BOOST_TEST(own.value().config.sparrow_credit_url == "http://credit.example/c");
+  CheckNamesKey(ApplyError("sparrow_credit_url = ftp://x/"), "sparrow_credit_url");
+  CheckNamesKey(ApplyError("retention_days = 0"), "retention_days");
 }
 
 BOOST_AUTO_TEST_CASE(explicit_paths_and_workers_are_kept) {
