@@ -194,6 +194,21 @@ util::Result<Account> AccountService::Get(int64_t account_id) {
   return *account.value();
 }
 
+util::Result<std::string> AccountService::SetPendingPhone(int64_t account_id,
+                                                         const std::string& raw_phone) {
+  if (raw_phone.empty()) {
+    return Error::Make(ErrorKind::kInvalidInput, "missing_field", "This field is required.",
+                       "phone");
+  }
+  auto phone = PhoneNumber::Parse(raw_phone, policy_.allowed_prefixes);
+  if (!phone.ok()) return phone.error();
+  const std::string& national = phone.value().national();
+  if (util::Status st = accounts_.SetPendingPhone(account_id, national); !st.ok()) {
+    return st.error();
+  }
+  return national;
+}
+
 const std::string& AccountService::DummyHash() {
   if (dummy_hash_.empty()) {
     auto hash = util::HashPassword(random_.Hex(16));

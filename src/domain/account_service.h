@@ -46,6 +46,10 @@ class AccountService {
   util::Status Logout(const std::string& token);
   util::Result<Account> Get(int64_t account_id);
 
+  // Parses `raw_phone` and remembers it as the number the account is to verify; returns
+  // the national number. 400 invalid_phone, missing_field.
+  util::Result<std::string> SetPendingPhone(int64_t account_id, const std::string& raw_phone);
+
   // Case folding used for the username uniqueness key.
   static std::string UsernameKey(const std::string& username);
 
