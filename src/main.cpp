@@ -16,9 +16,12 @@
 
 #include "domain/account_service.h"
 #include "domain/otp_policy.h"
+#include "domain/session_service.h"
 #include "domain/verification_service.h"
 #include "fcgi/server.h"
+#include "handlers/page_handlers.h"
 #include "handlers/routes.h"
+#include "handlers/view.h"
 #include "http/app.h"
 #include "http/client_ip.h"
 #include "http/router.h"
@@ -27,6 +30,7 @@
 #include "storage/health_check.h"
 #include "storage/limit_repository.h"
 #include "storage/otp_repository.h"
+#include "storage/session_repository.h"
 #include "util/clock.h"
 #include "util/config.h"
 #include "util/crypto.h"
@@ -106,7 +110,8 @@ std::optional<util::Config> LoadConfiguration(const Args& args) {
 
 bool SecretsPresent(const util::Config& config) {
   for (auto [key, bytes] : {std::pair{"otp_hash_key", &config.otp_hash_key_bytes},
-                            std::pair{"outbox_key", &config.outbox_key_bytes}}) {
+                            std::pair{"outbox_key", &config.outbox_key_bytes},
+                            std::pair{"session_key", &config.session_key_bytes}}) {
     if (bytes->size() != util::kKeyBytes) {
       std::cerr << kProgram << ": " << key
                 << " is required (64 hex characters; `make run` generates it in " << config.var_dir
@@ -135,10 +140,17 @@ domain::OtpPolicy PolicyFrom(const util::Config& config) {
   return policy;
 }
 
+domain::SessionPolicy SessionPolicyFrom(const util::Config& config) {
+  return domain::SessionPolicy{config.session_idle_timeout, config.session_max_age,
+                               config.session_key_bytes};
+}
+
 // What every worker shares read-only (built once, before forking).
 struct Shared {
   const util::Config& config;
   const domain::OtpPolicy& policy;
+  const domain::SessionPolicy& session_policy;
+  const handlers::View& view;
   const http::TrustedProxies& proxies;
   util::Logger& logger;
 };
@@ -151,11 +163,16 @@ int RunWorker(const Shared& shared, int listen_fd) {
   storage::MysqlLimitRepository limits(database);
   storage::MysqlOtpRepository otps(database);
   storage::MysqlHealthCheck health(database);
+  storage::MysqlSessionRepository sessions(database);
   util::SystemClock clock;
   util::SodiumRandom random;
   domain::AccountService account_service(accounts, limits, shared.policy, clock, random);
   domain::VerificationService verification(otps, shared.policy, clock, random);
-  http::Router router(handlers::BuildRoutes({account_service, verification, health}));
+  domain::SessionService session_service(sessions, shared.session_policy, clock, random);
+  handlers::PageHandlers pages(account_service, verification, session_service, shared.view,
+                               clock, shared.config.otp_length);
+  http::Router router(
+      handlers::BuildRoutes({account_service, verification, health, &pages}));
   http::App app(router, shared.proxies, clock, random, shared.logger);
   return fcgi::Serve(listen_fd, app, static_cast<size_t>(shared.config.max_body_bytes),
                      shared.logger);
@@ -181,9 +198,16 @@ int Main(int argc, char** argv) {
     std::cerr << kProgram << ": libsodium failed to initialise\n";
     return 1;
   }
+  auto view = handlers::View::Load(config->www_dir + "/templates",
+                                   handlers::PageHandlers::Templates());
+  if (!view.ok()) {
+    std::cerr << kProgram << ": www_dir: " << view.error().details << "\n";
+    return kExitUsage;
+  }
   util::Logger logger(config->log_file, "fcgi");
   domain::OtpPolicy policy = PolicyFrom(*config);
-  Shared shared{*config, policy, proxies.value(), logger};
+  domain::SessionPolicy session_policy = SessionPolicyFrom(*config);
+  Shared shared{*config, policy, session_policy, view.value(), proxies.value(), logger};
   fcgi::WorkerMain worker = [&shared](int listen_fd) { return RunWorker(shared, listen_fd); };
   if (fcgi::HasInheritedSocket()) return fcgi::RunInherited(worker, logger);
   fcgi::ServerOptions options;

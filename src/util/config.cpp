@@ -231,6 +231,10 @@ const std::vector<KeySpec>& Keys() {
       {"sms_max_tries", "8", false, Int(&C::sms_max_tries, 1, 1000)},
       {"dispatcher_poll_ms", "500", false, Int(&C::dispatcher_poll_ms, 1, 60'000)},
       {"max_body_bytes", "16384", false, Int(&C::max_body_bytes, 1, 16 * 1024 * 1024)},
+      {"www_dir", "www", false, Text(&C::www_dir, NonEmpty)},
+      {"session_idle_timeout", "3600", false, Int(&C::session_idle_timeout, 1, kBig)},
+      {"session_max_age", "86400", false, Int(&C::session_max_age, 1, kBig)},
+      {"session_key", "", true, Text(&C::session_key, HexKey)},
   };
   return keys;
 }
@@ -401,6 +405,7 @@ void ResolveDefaults(Config& config) {
   // Validation guarantees 64 hex characters, so decoding cannot fail here.
   config.otp_hash_key_bytes = HexDecode(config.otp_hash_key).value_or("");
   config.outbox_key_bytes = HexDecode(config.outbox_key).value_or("");
+  config.session_key_bytes = HexDecode(config.session_key).value_or("");
 }
 
 Status ApplyConfigFile(const std::string& path, bool path_required, Config& config) {

@@ -56,10 +56,16 @@ struct Config {
   int sms_max_tries = 8;           // transient failures before a message is failed
   int dispatcher_poll_ms = 500;    // idle sleep between outbox polls
   int max_body_bytes = 16384;
+  // HTML pages (contract section 5).
+  std::string www_dir = "www";     // templates/ and static/ of the pages
+  int session_idle_timeout = 3600;  // seconds without a request before a session ends
+  int session_max_age = 86400;      // seconds after sign-in when a session ends regardless
+  std::string session_key;          // secret, 64 hex chars (CSRF tokens)
 
   // Resolved secrets as raw bytes (decoded from hex by Load).
   std::string otp_hash_key_bytes;
   std::string outbox_key_bytes;
+  std::string session_key_bytes;
 };
 
 struct LoadResult {
