@@ -478,6 +478,30 @@ BOOST_AUTO_TEST_CASE(json_api_is_unchanged_beside_the_pages) {
   BOOST_TEST(!r.FindHeader("Set-Cookie"));
 }
 
+BOOST_AUTO_TEST_CASE(the_api_send_takes_an_optional_sms_language) {
+  auto signed_up = account_service.SignUp({"api_lang", "correct horse", "", "", "", ""}, "1");
+  BOOST_REQUIRE(signed_up.ok());
+  auto token = account_service.Login("api_lang", "correct horse");
+  BOOST_REQUIRE(token.ok());
+  auto send = [&](const std::string& json) {
+    http::Request request;
+    request.method = "POST";
+    request.path = "/api/v1/phone/send-otp";
+    request.content_type = "application/json";
+    request.authorization = "Token " + token.value();
+    request.body = json;
+    clock.Advance(3600);  // past the cooldown
+    return app.Handle(request);
+  };
+  BOOST_TEST(send(R"({"phone":"9841234000"})").status == 202);
+  BOOST_TEST(LastSms().find("Your phoneverify code is") == 0u);
+  BOOST_TEST(send(R"({"phone":"9841234000","lang":"ne"})").status == 202);
+  BOOST_TEST(LastSms().find("phoneverify कोड") == 0u);
+  http::Response bad = send(R"({"phone":"9841234000","lang":"fr"})");
+  BOOST_TEST(bad.status == 400);
+  BOOST_TEST(bad.body.find("\"field\":\"lang\"") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace phoneverify::handlers
