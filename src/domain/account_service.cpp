@@ -99,18 +99,27 @@ std::string AccountService::UsernameKey(const std::string& username) {
   return key;
 }
 
-util::Result<Account> AccountService::SignUp(const SignUpInput& in,
-                                             const std::string& client_ip) {
+std::vector<util::Error> AccountService::ValidateSignUp(const SignUpInput& in) const {
+  std::vector<util::Error> problems;
   for (const util::Status& s :
        {ValidateUsername(in.username), ValidatePassword(in.password), ValidateEmail(in.email),
         ValidateName(in.first_name, "first_name"), ValidateName(in.last_name, "last_name")}) {
-    if (!s.ok()) return s.error();
+    if (!s.ok()) problems.push_back(s.error());
   }
-  std::string pending_phone;
   if (!in.phone.empty()) {
     auto phone = PhoneNumber::Parse(in.phone, policy_.allowed_prefixes);
-    if (!phone.ok()) return phone.error();
-    pending_phone = phone.value().national();
+    if (!phone.ok()) problems.push_back(phone.error());
+  }
+  return problems;
+}
+
+util::Result<Account> AccountService::SignUp(const SignUpInput& in,
+                                             const std::string& client_ip) {
+  std::vector<util::Error> problems = ValidateSignUp(in);
+  if (!problems.empty()) return problems.front();
+  std::string pending_phone;
+  if (!in.phone.empty()) {
+    pending_phone = PhoneNumber::Parse(in.phone, policy_.allowed_prefixes).value().national();
   }
   auto hash = util::HashPassword(in.password);
   if (!hash.ok()) return hash.error();

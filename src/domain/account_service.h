@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "domain/account.h"
 #include "domain/otp_policy.h"
@@ -33,6 +34,10 @@ class AccountService {
   // 400 invalid_username / weak_password / invalid_email / invalid_phone,
   // 409 username_taken, 429 too_many_requests (per-IP sign-ups).
   util::Result<Account> SignUp(const SignUpInput& input, const std::string& client_ip);
+
+  // Every 400 SignUp would find in `input`, one per field at fault, in the order SignUp
+  // checks them (it answers the first); empty when the input is valid.
+  std::vector<util::Error> ValidateSignUp(const SignUpInput& input) const;
 
   // Returns a new API token (64 hex chars). 401 invalid_credentials, 429 too_many_requests.
   util::Result<std::string> Login(const std::string& username, const std::string& password);

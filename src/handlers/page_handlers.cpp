@@ -161,27 +161,29 @@ util::Result<http::Response> PageHandlers::Serve(const http::Request& request, P
       request.accept_language);
   ctx.remember_language = domain::LanguageFromCode(lang_param).has_value();
   ctx.next = SafeNextPath(Field(ctx.query, "next"));
-  util::Result<http::Response> result = Begin(ctx);
-  if (result.ok() && result.value().status == 0) result = (this->*page)(ctx);
+  const util::Status resumed = ResumeSession(ctx);
+  util::Result<http::Response> result =
+      resumed.ok() ? (this->*page)(ctx) : util::Result<http::Response>(resumed.error());
   http::Response response =
       result.ok() ? std::move(result).value() : ErrorPage(ctx, result.error());
   Finish(ctx, response);
   return response;
 }
 
-// Resolves the session cookie. Answers status 0 to mean "go on".
-util::Result<http::Response> PageHandlers::Begin(Context& ctx) {
+// The browser's id from the session cookie (a new visitor id when it brought none) and,
+// when the id names a live session, the signed-in account.
+util::Status PageHandlers::ResumeSession(Context& ctx) {
   const std::string id = http::CookieValue(ctx.request.cookie, kSessionCookie).value_or("");
   if (!domain::SessionService::IsWellFormedId(id)) {
     ctx.session_id = sessions_.NewVisitorId();
     ctx.new_id = true;
-    return http::EmptyResponse(0);
+    return util::Status::Ok();
   }
   ctx.session_id = id;
   auto account = sessions_.Resume(id);
   if (!account.ok()) return account.error();
   ctx.account = account.value();
-  return http::EmptyResponse(0);
+  return util::Status::Ok();
 }
 
 void PageHandlers::Finish(const Context& ctx, http::Response& response) const {
@@ -300,12 +302,16 @@ util::Result<http::Response> PageHandlers::DoSignup(Context& ctx) {
   const http::Fields& f = fields.value();
   FormState form;
   for (const char* name : {"username", "phone", "email"}) form.values.Set(name, Field(f, name));
+  const domain::SignUpInput input{Field(f, "username"), Field(f, "password"), Field(f, "email"),
+                                  "", "", Field(f, "phone")};
+  // Every field at fault at once, not one per attempt.
+  for (const Error& problem : accounts_.ValidateSignUp(input)) {
+    form.Fail(ctx.language, problem, otp_length_, {"username", "password", "phone", "email"});
+  }
   for (const char* name : {"username", "password", "phone"}) {
     if (Field(f, name).empty()) form.Missing(ctx.language, name);
   }
   if (form.failed()) return FormPage(ctx, "signup", "signup_title", std::move(form));
-  const domain::SignUpInput input{Field(f, "username"), Field(f, "password"), Field(f, "email"),
-                                  "", "", Field(f, "phone")};
   auto account = accounts_.SignUp(input, ctx.request.client_ip);
   if (!account.ok()) {
     form.Fail(ctx.language, account.error(), otp_length_,

@@ -2,7 +2,7 @@
 // /account, /logout, and GET /auth/check for nginx auth_request.
 //
 // Every page request passes through the same stages:
-//   begin (language, session cookie -> signed-in account, ?next=) -> the page
+//   begin (language, ?next=) -> resume the session (cookie -> signed-in account) -> the page
 //   -> errors become pages (403 for a bad CSRF token, 503 when storage is down)
 //   -> finish (cookies: session id, language, one-shot notice).
 // Pages are rendered from the templates by View; all text comes from page_text.h in the
@@ -84,7 +84,7 @@ class PageHandlers {
   using Page = util::Result<http::Response> (PageHandlers::*)(Context&);
 
   util::Result<http::Response> Serve(const http::Request& request, Page page);
-  util::Result<http::Response> Begin(Context& ctx);
+  util::Status ResumeSession(Context& ctx);
   void Finish(const Context& ctx, http::Response& response) const;
   util::Result<http::Fields> Posted(Context& ctx);
   util::Status SignIn(Context& ctx, const domain::Account& account);

@@ -247,6 +247,17 @@ BOOST_AUTO_TEST_CASE(form_errors_rerender_with_400_keeping_input_but_not_the_pas
   BOOST_TEST(store.accounts.empty());
 }
 
+BOOST_AUTO_TEST_CASE(every_invalid_field_is_named_at_once) {
+  http::Response r = Post("/signup",
+                          {{"username", "bad name"}, {"password", "1234"}, {"phone", "12345"},
+                           {"email", "not-an-email"}},
+                          "/signup");
+  BOOST_TEST(r.status == 400);
+  for (const char* field : {"username", "password", "phone", "email"}) {
+    BOOST_TEST(r.body.find(std::string("id=\"") + field + "-error\"") != std::string::npos, field);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(every_missing_field_is_named_at_once) {
   http::Response r = Post("/signup", {{"email", ""}}, "/signup");
   BOOST_TEST(r.status == 400);
