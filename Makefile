@@ -29,7 +29,7 @@ LDOPT_asan  := -fsanitize=address,undefined
 CPPFLAGS_ALL := -Isrc -Itests $(PKG_CFLAGS) -DBOOST_TEST_DYN_LINK
 CXXFLAGS_ALL := -std=c++20 -Wall -Wextra -Werror $(OPT_$(VARIANT)) $(CXXFLAGS)
 LDFLAGS_ALL  := $(LDOPT_$(VARIANT)) $(LDFLAGS)
-LIBS         := $(PKG_LIBS) -lfcgi -lboost_program_options -lpthread
+LIBS         := $(PKG_LIBS) -lfcgi -lmstch -lboost_program_options -lpthread
 TEST_LIBS    := -lboost_unit_test_framework
 
 # --- sources ------------------------------------------------------------------------

@@ -21,9 +21,12 @@
 
 #include "domain/account_service.h"
 #include "domain/otp_policy.h"
+#include "domain/session_service.h"
 #include "domain/verification_service.h"
 #include "fcgi/server.h"
+#include "handlers/page_handlers.h"
 #include "handlers/routes.h"
+#include "handlers/view.h"
 #include "http/app.h"
 #include "http/client_ip.h"
 #include "http/router.h"
@@ -32,6 +35,7 @@
 #include "storage/health_check.h"
 #include "storage/limit_repository.h"
 #include "storage/otp_repository.h"
+#include "storage/session_repository.h"
 #include "util/clock.h"
 #include "util/config.h"
 #include "util/config_loader.h"
@@ -81,7 +85,8 @@ std::optional<Args> ParseArgs(int argc, char** argv, int* exit_code) {
 
 bool SecretsPresent(const util::Config& config, std::ostream& err) {
   for (auto [key, bytes] : {std::pair{"otp_hash_key", &config.otp_hash_key_bytes},
-                            std::pair{"outbox_key", &config.outbox_key_bytes}}) {
+                            std::pair{"outbox_key", &config.outbox_key_bytes},
+                            std::pair{"session_key", &config.session_key_bytes}}) {
     if (bytes->size() != util::kKeyBytes) {
       err << kProgram << ": " << key
           << " is required (64 hex characters; `make run` generates it in " << config.var_dir
@@ -110,10 +115,17 @@ domain::OtpPolicy PolicyFrom(const util::Config& config) {
   return policy;
 }
 
+domain::SessionPolicy SessionPolicyFrom(const util::Config& config) {
+  return domain::SessionPolicy{config.session_idle_timeout, config.session_max_age,
+                               config.session_key_bytes};
+}
+
 // What a worker shares read-only with its generation (built before forking).
 struct Shared {
   const util::Config& config;
   const domain::OtpPolicy& policy;
+  const domain::SessionPolicy& session_policy;
+  const handlers::View& view;
   const http::TrustedProxies& proxies;
   util::Logger& logger;
 };
@@ -126,11 +138,16 @@ int RunWorker(const Shared& shared, int listen_fd) {
   storage::MysqlLimitRepository limits(database);
   storage::MysqlOtpRepository otps(database);
   storage::MysqlHealthCheck health(database);
+  storage::MysqlSessionRepository sessions(database);
   util::SystemClock clock;
   util::SodiumRandom random;
   domain::AccountService account_service(accounts, limits, shared.policy, clock, random);
   domain::VerificationService verification(otps, shared.policy, clock, random);
-  http::Router router(handlers::BuildRoutes({account_service, verification, health}));
+  domain::SessionService session_service(sessions, shared.session_policy, clock, random);
+  handlers::PageHandlers pages(account_service, verification, session_service, shared.view,
+                               clock, shared.config.otp_length);
+  http::Router router(
+      handlers::BuildRoutes({account_service, verification, health, &pages}));
   http::App app(router, shared.proxies, clock, random, shared.logger);
   return fcgi::Serve(listen_fd, app, static_cast<size_t>(shared.config.max_body_bytes),
                      shared.logger);
@@ -141,6 +158,8 @@ int RunWorker(const Shared& shared, int listen_fd) {
 struct State {
   util::Config config;
   domain::OtpPolicy policy;
+  domain::SessionPolicy session_policy;
+  std::optional<handlers::View> view;  // always set once MakeState succeeded
   http::TrustedProxies proxies;
 };
 
@@ -152,8 +171,16 @@ std::shared_ptr<const State> MakeState(util::Config config, std::ostream& err) {
     err << kProgram << ": " << proxies.error().details << "\n";
     return nullptr;
   }
+  auto view = handlers::View::Load(config.www_dir + "/templates",
+                                   handlers::PageHandlers::Templates());
+  if (!view.ok()) {
+    err << kProgram << ": www_dir: " << view.error().details << "\n";
+    return nullptr;
+  }
   auto state = std::make_shared<State>();
   state->policy = PolicyFrom(config);
+  state->session_policy = SessionPolicyFrom(config);
+  state->view = std::move(view).value();
   state->proxies = std::move(proxies).value();
   state->config = std::move(config);
   return state;
@@ -161,7 +188,9 @@ std::shared_ptr<const State> MakeState(util::Config config, std::ostream& err) {
 
 fcgi::WorkerMain WorkerFor(std::shared_ptr<const State> state, util::Logger& logger) {
   return [state, &logger](int listen_fd) {
-    return RunWorker(Shared{state->config, state->policy, state->proxies, logger}, listen_fd);
+    return RunWorker(Shared{state->config, state->policy, state->session_policy, *state->view,
+                            state->proxies, logger},
+                     listen_fd);
   };
 }
 

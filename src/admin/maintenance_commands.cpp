@@ -67,15 +67,14 @@ int Purge(Context& ctx, const Vars& vars) {
   const int days =
       vars.count("retention-days") ? vars["retention-days"].as<int>() : ctx.config.retention_days;
   const int64_t now = ctx.clock.NowSeconds();
-  auto counts = ctx.repo.Purge(now, now - days * kDay);
+  auto counts = ctx.repo.Purge(now, now - days * kDay, ctx.config.session_idle_timeout,
+                               ctx.config.session_max_age);
   if (!counts.ok()) return StorageFailure(ctx, counts.error());
   const storage::PurgeCounts& c = counts.value();
   ctx.out << "expired codes: " << c.codes << "\n"
           << "finished outbox rows older than " << days << " days: " << c.outbox << "\n"
           << "limit events older than 24 h: " << c.limit_events << "\n"
-          << "expired web sessions: "
-          << (c.sessions_table ? std::to_string(c.sessions) : "skipped (no sessions table)")
-          << "\n";
+          << "expired web sessions: " << c.sessions << "\n";
   return kExitOk;
 }
 

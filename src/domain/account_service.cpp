@@ -99,18 +99,27 @@ std::string AccountService::UsernameKey(const std::string& username) {
   return key;
 }
 
-util::Result<Account> AccountService::SignUp(const SignUpInput& in,
-                                             const std::string& client_ip) {
+std::vector<util::Error> AccountService::ValidateSignUp(const SignUpInput& in) const {
+  std::vector<util::Error> problems;
   for (const util::Status& s :
        {ValidateUsername(in.username), ValidatePassword(in.password), ValidateEmail(in.email),
         ValidateName(in.first_name, "first_name"), ValidateName(in.last_name, "last_name")}) {
-    if (!s.ok()) return s.error();
+    if (!s.ok()) problems.push_back(s.error());
   }
-  std::string pending_phone;
   if (!in.phone.empty()) {
     auto phone = PhoneNumber::Parse(in.phone, policy_.allowed_prefixes);
-    if (!phone.ok()) return phone.error();
-    pending_phone = phone.value().national();
+    if (!phone.ok()) problems.push_back(phone.error());
+  }
+  return problems;
+}
+
+util::Result<Account> AccountService::SignUp(const SignUpInput& in,
+                                             const std::string& client_ip) {
+  std::vector<util::Error> problems = ValidateSignUp(in);
+  if (!problems.empty()) return problems.front();
+  std::string pending_phone;
+  if (!in.phone.empty()) {
+    pending_phone = PhoneNumber::Parse(in.phone, policy_.allowed_prefixes).value().national();
   }
   auto hash = util::HashPassword(in.password);
   if (!hash.ok()) return hash.error();
@@ -192,6 +201,21 @@ util::Result<Account> AccountService::Get(int64_t account_id) {
   if (!account.ok()) return account.error();
   if (!account.value()) return NotAuthenticated();
   return *account.value();
+}
+
+util::Result<std::string> AccountService::SetPendingPhone(int64_t account_id,
+                                                         const std::string& raw_phone) {
+  if (raw_phone.empty()) {
+    return Error::Make(ErrorKind::kInvalidInput, "missing_field", "This field is required.",
+                       "phone");
+  }
+  auto phone = PhoneNumber::Parse(raw_phone, policy_.allowed_prefixes);
+  if (!phone.ok()) return phone.error();
+  const std::string& national = phone.value().national();
+  if (util::Status st = accounts_.SetPendingPhone(account_id, national); !st.ok()) {
+    return st.error();
+  }
+  return national;
 }
 
 const std::string& AccountService::DummyHash() {

@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "domain/account.h"
 #include "domain/otp_policy.h"
@@ -34,6 +35,10 @@ class AccountService {
   // 409 username_taken, 429 too_many_requests (per-IP sign-ups).
   util::Result<Account> SignUp(const SignUpInput& input, const std::string& client_ip);
 
+  // Every 400 SignUp would find in `input`, one per field at fault, in the order SignUp
+  // checks them (it answers the first); empty when the input is valid.
+  std::vector<util::Error> ValidateSignUp(const SignUpInput& input) const;
+
   // Returns a new API token (64 hex chars). 401 invalid_credentials, 429 too_many_requests.
   util::Result<std::string> Login(const std::string& username, const std::string& password);
 
@@ -45,6 +50,10 @@ class AccountService {
   util::Result<Account> Authenticate(const std::string& token);
   util::Status Logout(const std::string& token);
   util::Result<Account> Get(int64_t account_id);
+
+  // Parses `raw_phone` and remembers it as the number the account is to verify; returns
+  // the national number. 400 invalid_phone, missing_field.
+  util::Result<std::string> SetPendingPhone(int64_t account_id, const std::string& raw_phone);
 
   // Case folding used for the username uniqueness key.
   static std::string UsernameKey(const std::string& username);

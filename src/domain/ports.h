@@ -76,6 +76,33 @@ class AccountRepository {
       const std::string& token_hash) = 0;
   // Deletes the token; false when it did not exist.
   virtual util::Result<bool> DeleteToken(const std::string& token_hash) = 0;
+
+  // Remembers `phone` (national number) as the one the account is to verify.
+  virtual util::Status SetPendingPhone(int64_t account_id, const std::string& phone) = 0;
+};
+
+// ---- web sessions -----------------------------------------------------------------
+
+// A signed-in browser session, stored only as Hash(session id) (32 raw bytes).
+struct SessionRecord {
+  Account account;  // the owner (only active accounts have sessions that resolve)
+  int64_t created_at = 0;
+  int64_t last_seen_at = 0;
+};
+
+class SessionRepository {
+ public:
+  virtual ~SessionRepository() = default;
+  virtual util::Status Create(const std::string& id_hash, int64_t account_id, int64_t now) = 0;
+  // The session and its active owner, or nullopt (unknown id, or inactive account).
+  virtual util::Result<std::optional<SessionRecord>> Find(const std::string& id_hash) = 0;
+  virtual util::Status Touch(const std::string& id_hash, int64_t now) = 0;
+  // Deletes the session; false when it did not exist.
+  virtual util::Result<bool> Delete(const std::string& id_hash) = 0;
+  // Deletes up to `max` sessions seen last before `idle_before` or created before
+  // `created_before`; returns how many went.
+  virtual util::Result<int> DeleteExpired(int64_t idle_before, int64_t created_before,
+                                          int max) = 0;
 };
 
 // ---- generic limits (login throttling) ----------------------------------------------

@@ -106,7 +106,8 @@ util::Status VerificationService::DecideSend(const Account& account,
 util::Result<SendReceipt> VerificationService::SendCode(const Account& account,
                                                         const std::string& raw_phone,
                                                         const std::string& client_ip,
-                                                        const std::string& request_id) {
+                                                        const std::string& request_id,
+                                                        Language language) {
   if (raw_phone.empty()) return MissingField("phone");
   auto parsed = PhoneNumber::Parse(raw_phone, policy_.allowed_prefixes);
   if (!parsed.ok()) return parsed.error();
@@ -119,7 +120,7 @@ util::Result<SendReceipt> VerificationService::SendCode(const Account& account,
   new_code.record = OtpRecord{CodeHash(policy_.otp_hash_key, account.id, phone.national(), code),
                               now, now + policy_.otp_ttl, 0, policy_.otp_max_attempts, false};
   new_code.sealed_text =
-      util::Seal(policy_.outbox_key, VerificationSmsText(code, policy_.otp_ttl));
+      util::Seal(policy_.outbox_key, VerificationSmsText(code, policy_.otp_ttl, language));
   new_code.message_expires_at = now + policy_.otp_ttl;
   new_code.request_id = request_id;
 

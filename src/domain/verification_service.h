@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "domain/account.h"
+#include "domain/language.h"
 #include "domain/otp_policy.h"
 #include "domain/ports.h"
 #include "util/clock.h"
@@ -46,9 +47,11 @@ class VerificationService {
 
   // 400 invalid_phone/missing_field, 403 phone_already_verified, 409 phone_taken,
   // 429 resend_too_soon/send_limit_reached, 503 sms_budget_exhausted.
+  // The SMS is written in `language`.
   util::Result<SendReceipt> SendCode(const Account& account, const std::string& raw_phone,
                                      const std::string& client_ip,
-                                     const std::string& request_id);
+                                     const std::string& request_id,
+                                     Language language = Language::kEnglish);
 
   // 400 invalid_phone/missing_field/invalid_field/otp_not_requested/otp_invalid,
   // 403 phone_already_verified, 409 phone_taken, 410 otp_expired, 429 too_many_attempts.

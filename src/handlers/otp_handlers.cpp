@@ -1,5 +1,8 @@
 #include "handlers/otp_handlers.h"
 
+#include <optional>
+
+#include "domain/language.h"
 #include "handlers/common.h"
 #include "http/fields.h"
 
@@ -13,8 +16,16 @@ util::Result<http::Response> SendOtp(domain::AccountService& accounts,
   auto fields = http::ParseFields(request);
   if (!fields.ok()) return fields.error();
   if (auto st = RequireFields(fields.value(), {"phone"}); !st.ok()) return st.error();
+  // Optional `lang` ("en", the default, or "ne"): the language of the SMS.
+  const std::string lang = FieldOr(fields.value(), "lang");
+  const auto language =
+      lang.empty() ? std::optional(domain::Language::kEnglish) : domain::LanguageFromCode(lang);
+  if (!language) {
+    return util::Error::Make(util::ErrorKind::kInvalidInput, "invalid_field",
+                             "lang must be \"en\" or \"ne\".", "lang");
+  }
   auto sent = verification.SendCode(account.value(), FieldOr(fields.value(), "phone"),
-                                    request.client_ip, request.request_id);
+                                    request.client_ip, request.request_id, *language);
   if (!sent.ok()) return sent.error();
   const domain::SendReceipt& r = sent.value();
   Json::Value body(Json::objectValue);

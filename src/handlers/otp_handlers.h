@@ -11,6 +11,7 @@
 namespace phoneverify::handlers {
 
 // 202 {"status":202,"details","phone","operator","expires_in","resend_in","sends_left"}.
+// Fields: phone, optional lang ("en" default, "ne"; else 400 invalid_field) for the SMS.
 util::Result<http::Response> SendOtp(domain::AccountService& accounts,
                                      domain::VerificationService& verification,
                                      const http::Request& request);

@@ -11,7 +11,7 @@ std::vector<http::Route> BuildRoutes(const Services& services) {
   domain::VerificationService& ver = services.verification;
   domain::HealthCheck& health = services.health;
   using R = const http::Request&;
-  return {
+  std::vector<http::Route> routes = {
       {"POST", "/api/v1/accounts", [&acc](R r) { return CreateAccount(acc, r); }},
       {"POST", "/api/v1/auth/token", [&acc](R r) { return CreateToken(acc, r); }},
       {"DELETE", "/api/v1/auth/token", [&acc](R r) { return DeleteToken(acc, r); }},
@@ -21,6 +21,22 @@ std::vector<http::Route> BuildRoutes(const Services& services) {
       {"GET", "/api/v1/phone/otp", [&acc, &ver](R r) { return OtpStatus(acc, ver, r); }},
       {"GET", "/healthz", [&health](R r) { return Health(health, r); }},
   };
+  if (services.pages == nullptr) return routes;
+  PageHandlers& pages = *services.pages;
+  std::vector<http::Route> page_routes = {
+      {"GET", "/signup", [&pages](R r) { return pages.SignupForm(r); }},
+      {"POST", "/signup", [&pages](R r) { return pages.Signup(r); }},
+      {"GET", "/login", [&pages](R r) { return pages.LoginForm(r); }},
+      {"POST", "/login", [&pages](R r) { return pages.Login(r); }},
+      {"GET", "/verify", [&pages](R r) { return pages.VerifyForm(r); }},
+      {"POST", "/verify", [&pages](R r) { return pages.Verify(r); }},
+      {"POST", "/verify/resend", [&pages](R r) { return pages.Resend(r); }},
+      {"GET", "/account", [&pages](R r) { return pages.Account(r); }},
+      {"POST", "/logout", [&pages](R r) { return pages.Logout(r); }},
+      {"GET", "/auth/check", [&pages](R r) { return pages.AuthCheck(r); }},
+  };
+  routes.insert(routes.end(), page_routes.begin(), page_routes.end());
+  return routes;
 }
 
 }  // namespace phoneverify::handlers

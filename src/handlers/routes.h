@@ -1,4 +1,4 @@
-// Every route of the service in one table (contract section 4).
+// Every route of the service in one table (contract sections 4 and 5).
 #pragma once
 
 #include <vector>
@@ -6,6 +6,7 @@
 #include "domain/account_service.h"
 #include "domain/ports.h"
 #include "domain/verification_service.h"
+#include "handlers/page_handlers.h"
 #include "http/router.h"
 
 namespace phoneverify::handlers {
@@ -15,6 +16,7 @@ struct Services {
   domain::AccountService& accounts;
   domain::VerificationService& verification;
   domain::HealthCheck& health;
+  PageHandlers* pages = nullptr;  // the HTML pages; their routes are left out when null
 };
 
 std::vector<http::Route> BuildRoutes(const Services& services);

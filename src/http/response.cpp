@@ -52,6 +52,26 @@ Response EmptyResponse(int status) {
   return response;
 }
 
+Response HtmlResponse(int status, std::string html) {
+  Response response;
+  response.status = status;
+  response.SetHeader("Content-Type", kHtmlContentType);
+  response.SetHeader("Content-Security-Policy",
+                     "default-src 'none'; style-src 'self'; img-src 'self'; "
+                     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
+  response.SetHeader("X-Frame-Options", "DENY");
+  response.SetHeader("Referrer-Policy", "same-origin");
+  response.body = std::move(html);
+  return response;
+}
+
+Response SeeOther(std::string location) {
+  Response response;
+  response.status = 303;
+  response.SetHeader("Location", std::move(location));
+  return response;
+}
+
 const char* ReasonPhrase(int status) {
   static constexpr std::pair<int, const char*> kPhrases[] = {
       {200, "OK"},

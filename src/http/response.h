@@ -12,6 +12,7 @@
 namespace phoneverify::http {
 
 inline constexpr char kJsonContentType[] = "application/json; charset=utf-8";
+inline constexpr char kHtmlContentType[] = "text/html; charset=utf-8";
 
 struct Response {
   int status = 200;
@@ -32,6 +33,12 @@ std::string WriteJson(const Json::Value& value);
 Response JsonResponse(int status, const Json::Value& body);
 // `status` with no body and no Content-Type (204).
 Response EmptyResponse(int status);
+// `status` with an HTML body, Content-Type text/html; charset=utf-8, and the headers every
+// page carries: a Content-Security-Policy that allows no script and only our own
+// stylesheet, forms and images; no framing; same-origin referrers.
+Response HtmlResponse(int status, std::string html);
+// 303 See Other to `location` (a path on this site), empty body.
+Response SeeOther(std::string location);
 // "OK", "Not Found", ...; "Unknown" for codes not listed.
 const char* ReasonPhrase(int status);
 // ASCII case-insensitive equality (header names, media types).

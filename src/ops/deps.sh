@@ -7,7 +7,10 @@ set -euo pipefail
 packages=(
   g++ make pkg-config libfcgi-dev default-libmysqlclient-dev mariadb-server mariadb-client
   nginx libcurl4-openssl-dev libjsoncpp-dev libboost-test-dev libboost-program-options-dev
-  libsodium-dev curl ca-certificates logrotate
+  libsodium-dev curl ca-certificates libmstch-dev logrotate
+  # The browser test of make test: headless Chromium driven from Node, and a font with
+  # Devanagari so the Nepali pages render in its screenshots.
+  chromium npm fonts-noto-ui-core
 )
 # Any of these provides the nginx binary; the first is what we install.
 nginx_flavours=(nginx nginx-light nginx-core nginx-full nginx-extras)
@@ -18,6 +21,8 @@ installed() {
 
 missing=()
 for package in "${packages[@]}"; do
+  # Node's own packages (nodesource) ship npm inside nodejs: any working npm will do.
+  if [[ $package == npm ]] && command -v npm >/dev/null 2>&1; then continue; fi
   if [[ $package == nginx ]]; then
     found=no
     for flavour in "${nginx_flavours[@]}"; do

@@ -164,4 +164,14 @@ util::Result<bool> MysqlAccountRepository::DeleteToken(const std::string& token_
   });
 }
 
+util::Status MysqlAccountRepository::SetPendingPhone(int64_t account_id,
+                                                     const std::string& phone) {
+  return db_.Run([&](Connection& conn) {
+    return conn
+        .Exec("UPDATE accounts SET pending_phone = ? WHERE id = ?",
+              {Param::Text(phone), Param::Int(account_id)})
+        .status();
+  });
+}
+
 }  // namespace phoneverify::storage

@@ -32,6 +32,7 @@ class MysqlAccountRepository final : public domain::AccountRepository {
   util::Result<std::optional<domain::Account>> FindByTokenHash(
       const std::string& token_hash) override;
   util::Result<bool> DeleteToken(const std::string& token_hash) override;
+  util::Status SetPendingPhone(int64_t account_id, const std::string& phone) override;
 
  private:
   Database& db_;

@@ -69,27 +69,7 @@ util::Result<int64_t> Affected(util::Result<ExecResult> done) {
   return static_cast<int64_t>(done.value().affected_rows);
 }
 
-// Column names of the web sessions table, empty when there is none (the pages may not
-// have created it on this installation).
-util::Result<std::vector<std::string>> SessionColumns(Connection& conn) {
-  auto rows = conn.Query(
-      "SELECT COLUMN_NAME FROM information_schema.COLUMNS "
-      "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'sessions'",
-      {});
-  if (!rows.ok()) return rows.error();
-  std::vector<std::string> names;
-  for (const Row& row : rows.value()) names.push_back(row.Text(0));
-  return names;
-}
-
-bool Has(const std::vector<std::string>& names, const char* name) {
-  return std::find(names.begin(), names.end(), name) != names.end();
-}
-
 util::Result<int64_t> EndSessions(Connection& conn, int64_t account_id) {
-  auto columns = SessionColumns(conn);
-  if (!columns.ok()) return columns.error();
-  if (!Has(columns.value(), "account_id")) return int64_t{0};
   return Affected(conn.Exec("DELETE FROM sessions WHERE account_id = ?", {Param::Int(account_id)}));
 }
 
@@ -205,14 +185,6 @@ util::Result<int64_t> DeleteInBatches(Database& db, const char* sql, std::vector
     total += done.value();
     if (done.value() < kPurgeBatch) return total;
   }
-}
-
-util::Result<bool> SessionsExpire(Database& db) {
-  return db.Run([&](Connection& conn) -> util::Result<bool> {
-    auto columns = SessionColumns(conn);
-    if (!columns.ok()) return columns.error();
-    return Has(columns.value(), "expires_at");
-  });
 }
 
 // ---- figures ------------------------------------------------------------------------
@@ -415,7 +387,8 @@ util::Result<RetryOutcome> AdminRepository::Retry(int64_t message_id, int64_t no
   return db_.Transact([&](Connection& conn) { return RetryLocked(conn, message_id, now); });
 }
 
-util::Result<PurgeCounts> AdminRepository::Purge(int64_t now, int64_t outbox_before) {
+util::Result<PurgeCounts> AdminRepository::Purge(int64_t now, int64_t outbox_before,
+                                                 int64_t session_idle, int64_t session_max_age) {
   PurgeCounts counts;
   auto codes = DeleteInBatches(db_, "DELETE FROM otp_codes WHERE expires_at <= ? LIMIT ?",
                                {Param::Int(now)});
@@ -431,12 +404,11 @@ util::Result<PurgeCounts> AdminRepository::Purge(int64_t now, int64_t outbox_bef
                                 {Param::Int(now - kDaySeconds)});
   if (!events.ok()) return events.error();
   counts.limit_events = events.value();
-  auto has_sessions = SessionsExpire(db_);
-  if (!has_sessions.ok()) return has_sessions.error();
-  counts.sessions_table = has_sessions.value();
-  if (!counts.sessions_table) return counts;
-  auto sessions =
-      DeleteInBatches(db_, "DELETE FROM sessions WHERE expires_at <= ? LIMIT ?", {Param::Int(now)});
+  // A session ends after session_idle_timeout without a request or session_max_age after
+  // sign-in (src/domain/session_service.cpp); rows past either are dead.
+  auto sessions = DeleteInBatches(
+      db_, "DELETE FROM sessions WHERE last_seen_at <= ? OR created_at <= ? LIMIT ?",
+      {Param::Int(now - session_idle), Param::Int(now - session_max_age)});
   if (!sessions.ok()) return sessions.error();
   counts.sessions = sessions.value();
   return counts;

@@ -1,5 +1,5 @@
 // What phoneverify-admin reads and changes, over MariaDB: accounts, tokens, codes, limit
-// gates and events, the outbox, and (when the table exists) web sessions. Every multi-step
+// gates and events, the outbox, and web sessions. Every multi-step
 // change is one transaction. Prepared statements only; no SQL text is built from input.
 //
 // Errors: Error::Unavailable() when the database cannot be reached, Error::Internal()
@@ -63,7 +63,7 @@ struct AdminMessage {
 struct ActivationChange {
   bool changed = false;            // false: the account already had that state
   int64_t tokens_revoked = 0;      // deactivation only
-  int64_t sessions_ended = 0;      // deactivation only (0 without a sessions table)
+  int64_t sessions_ended = 0;      // deactivation only
   int64_t messages_cancelled = 0;  // deactivation only: undelivered SMS failed
 };
 
@@ -91,7 +91,6 @@ struct PurgeCounts {
   int64_t outbox = 0;
   int64_t limit_events = 0;
   int64_t sessions = 0;
-  bool sessions_table = false;  // false: no sessions table (with expires_at) to purge
 };
 
 struct FailureCount {
@@ -146,9 +145,11 @@ class AdminRepository {
   // the account's current, unverified code for that phone, once.
   util::Result<RetryOutcome> Retry(int64_t message_id, int64_t now);
 
-  // Deletes, in batches: codes expired by `now`, sessions expired by `now`, finished
-  // outbox rows created before `outbox_before`, limit events older than a day.
-  util::Result<PurgeCounts> Purge(int64_t now, int64_t outbox_before);
+  // Deletes, in batches: codes expired by `now`, sessions idle for `session_idle` or older
+  // than `session_max_age`, finished outbox rows created before `outbox_before`, limit
+  // events older than a day.
+  util::Result<PurgeCounts> Purge(int64_t now, int64_t outbox_before, int64_t session_idle,
+                                  int64_t session_max_age);
 
   // Figures for [from, to).
   util::Result<DayFigures> Figures(int64_t from, int64_t to);

@@ -237,6 +237,10 @@ const std::vector<KeySpec>& Keys() {
       {"max_body_bytes", "16384", false, Int(&C::max_body_bytes, 1, 16 * 1024 * 1024)},
       {"retention_days", "30", false, Int(&C::retention_days, 1, 36500)},
       {"sparrow_credit_url", "", false, Text(&C::sparrow_credit_url, OptionalHttpUrl)},
+      {"www_dir", "www", false, Text(&C::www_dir, NonEmpty)},
+      {"session_idle_timeout", "3600", false, Int(&C::session_idle_timeout, 1, kBig)},
+      {"session_max_age", "86400", false, Int(&C::session_max_age, 1, kBig)},
+      {"session_key", "", true, Text(&C::session_key, HexKey)},
   };
   return keys;
 }
@@ -417,6 +421,7 @@ void ResolveDefaults(Config& config) {
   // Validation guarantees 64 hex characters, so decoding cannot fail here.
   config.otp_hash_key_bytes = HexDecode(config.otp_hash_key).value_or("");
   config.outbox_key_bytes = HexDecode(config.outbox_key).value_or("");
+  config.session_key_bytes = HexDecode(config.session_key).value_or("");
 }
 
 Status ApplyConfigFile(const std::string& path, bool path_required, Config& config) {

@@ -58,10 +58,16 @@ struct Config {
   int max_body_bytes = 16384;
   int retention_days = 30;         // finished outbox rows kept this long (admin purge)
   std::string sparrow_credit_url;  // default <scheme://host of sparrow_url>/v2/credit/
+  // HTML pages (contract section 5).
+  std::string www_dir = "www";     // templates/ and static/ of the pages
+  int session_idle_timeout = 3600;  // seconds without a request before a session ends
+  int session_max_age = 86400;      // seconds after sign-in when a session ends regardless
+  std::string session_key;          // secret, 64 hex chars (CSRF tokens)
 
   // Resolved secrets as raw bytes (decoded from hex by Load).
   std::string otp_hash_key_bytes;
   std::string outbox_key_bytes;
+  std::string session_key_bytes;
 };
 
 struct LoadResult {

@@ -107,6 +107,58 @@ util::Result<bool> MemoryAccountRepository::DeleteToken(const std::string& hash)
   return s_.tokens.erase(hash) > 0;
 }
 
+util::Status MemoryAccountRepository::SetPendingPhone(int64_t account_id,
+                                                      const std::string& phone) {
+  if (s_.TakeFailure()) return util::Error::Unavailable();
+  auto it = s_.accounts.find(account_id);
+  if (it != s_.accounts.end()) it->second.account.pending_phone = phone;
+  return util::Status::Ok();
+}
+
+util::Status MemorySessionRepository::Create(const std::string& id_hash, int64_t account_id,
+                                             int64_t now) {
+  if (s_.TakeFailure()) return util::Error::Unavailable();
+  s_.sessions[id_hash] = MemoryStore::SessionRow{account_id, now, now};
+  return util::Status::Ok();
+}
+
+util::Result<std::optional<domain::SessionRecord>> MemorySessionRepository::Find(
+    const std::string& id_hash) {
+  using Found = std::optional<domain::SessionRecord>;
+  if (s_.TakeFailure()) return util::Error::Unavailable();
+  auto it = s_.sessions.find(id_hash);
+  if (it == s_.sessions.end()) return Found();
+  auto owner = s_.accounts.find(it->second.account_id);
+  if (owner == s_.accounts.end() || !owner->second.account.is_active) return Found();
+  return Found(domain::SessionRecord{owner->second.account, it->second.created_at,
+                                     it->second.last_seen_at});
+}
+
+util::Status MemorySessionRepository::Touch(const std::string& id_hash, int64_t now) {
+  if (s_.TakeFailure()) return util::Error::Unavailable();
+  auto it = s_.sessions.find(id_hash);
+  if (it != s_.sessions.end()) it->second.last_seen_at = std::max(it->second.last_seen_at, now);
+  return util::Status::Ok();
+}
+
+util::Result<bool> MemorySessionRepository::Delete(const std::string& id_hash) {
+  if (s_.TakeFailure()) return util::Error::Unavailable();
+  return s_.sessions.erase(id_hash) > 0;
+}
+
+util::Result<int> MemorySessionRepository::DeleteExpired(int64_t idle_before,
+                                                         int64_t created_before, int max) {
+  if (s_.TakeFailure()) return util::Error::Unavailable();
+  int deleted = 0;
+  for (auto it = s_.sessions.begin(); it != s_.sessions.end() && deleted < max;) {
+    const bool expired =
+        it->second.last_seen_at <= idle_before || it->second.created_at <= created_before;
+    it = expired ? s_.sessions.erase(it) : std::next(it);
+    deleted += expired;
+  }
+  return deleted;
+}
+
 util::Result<std::vector<WindowUsage>> MemoryLimitRepository::Usage(
     const std::vector<WindowLimit>& limits, int64_t now) {
   if (s_.TakeFailure()) return util::Error::Unavailable();

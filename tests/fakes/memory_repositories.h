@@ -31,6 +31,12 @@ struct MemoryStore {
   };
   std::map<int64_t, AccountRow> accounts;
   std::map<std::string, int64_t> tokens;  // token hash -> account id
+  struct SessionRow {
+    int64_t account_id = 0;
+    int64_t created_at = 0;
+    int64_t last_seen_at = 0;
+  };
+  std::map<std::string, SessionRow> sessions;  // id hash -> row
   std::map<std::pair<std::string, std::string>, std::vector<int64_t>> events;
   std::map<std::string, int64_t> last_send;  // phone -> time
   std::map<std::pair<int64_t, std::string>, domain::OtpRecord> codes;
@@ -60,6 +66,20 @@ class MemoryAccountRepository final : public domain::AccountRepository {
   util::Result<std::optional<domain::Account>> FindByTokenHash(
       const std::string& token_hash) override;
   util::Result<bool> DeleteToken(const std::string& token_hash) override;
+  util::Status SetPendingPhone(int64_t account_id, const std::string& phone) override;
+
+ private:
+  MemoryStore& s_;
+};
+
+class MemorySessionRepository final : public domain::SessionRepository {
+ public:
+  explicit MemorySessionRepository(MemoryStore& store) : s_(store) {}
+  util::Status Create(const std::string& id_hash, int64_t account_id, int64_t now) override;
+  util::Result<std::optional<domain::SessionRecord>> Find(const std::string& id_hash) override;
+  util::Status Touch(const std::string& id_hash, int64_t now) override;
+  util::Result<bool> Delete(const std::string& id_hash) override;
+  util::Result<int> DeleteExpired(int64_t idle_before, int64_t created_before, int max) override;
 
  private:
   MemoryStore& s_;

@@ -49,10 +49,11 @@ std::string WaitForCode(const std::string& phone, size_t n) {
     size_t seen = 0;
     for (const auto& r : Stack::Get().Sparrow().Requests()) {
       if (r.to != phone || ++seen != n) continue;
-      const size_t at = r.text.find("code is ");
+      // The code is the first run of ASCII digits, in English and in Nepali texts.
+      const size_t at = r.text.find_first_of("0123456789");
       if (at == std::string::npos) return "";
-      const size_t end = r.text.find_first_not_of("0123456789", at + 8);
-      return r.text.substr(at + 8, end - (at + 8));
+      const size_t end = r.text.find_first_not_of("0123456789", at);
+      return r.text.substr(at, end - at);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }

@@ -26,7 +26,7 @@ TestUser NewUser(const HttpClient& client);
 // Number of SMS the fake gateway has received for `phone`.
 size_t SmsCountFor(const std::string& phone);
 // Waits until the fake gateway received message number `n` (1-based) for `phone` and
-// returns the code in its text; "" after a timeout.
+// returns the code in its text (English or Nepali); "" after a timeout.
 std::string WaitForCode(const std::string& phone, size_t n);
 
 // POST send-otp, expect 202, return the code that arrives by SMS.
