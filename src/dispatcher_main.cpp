@@ -121,6 +121,11 @@ sms::DispatcherOptions MakeOptions(const util::Config& config) {
   options.batch_size = kBatchSize;
   options.max_tries = config.sms_max_tries;
   options.poll_ms = config.dispatcher_poll_ms;
+  options.base_backoff_seconds = config.sms_retry_base;
+  options.max_backoff_seconds = config.sms_retry_max;
+  options.breaker_failures = config.sms_breaker_failures;
+  options.breaker_cooloff_ms = int64_t{config.sms_breaker_cooloff} * 1000;
+  options.credit_pause_seconds = config.sms_credit_pause;
   return options;
 }
 
@@ -140,6 +145,7 @@ void LogStopped(util::Logger& logger, const sms::DispatcherStats& stats) {
   fields["delivered"] = static_cast<Json::Int64>(stats.delivered);
   fields["failed"] = static_cast<Json::Int64>(stats.failed);
   fields["retried"] = static_cast<Json::Int64>(stats.retried);
+  fields["circuit_opened"] = static_cast<Json::Int64>(stats.circuit_opened);
   fields["storage_errors"] = static_cast<Json::Int64>(stats.storage_errors);
   logger.Info("dispatcher stopped", fields);
 }

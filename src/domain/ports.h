@@ -197,6 +197,10 @@ class OutboxRepository {
                                        int64_t next_attempt_at, const std::string& error) = 0;
   virtual util::Result<bool> MarkFailed(int64_t id, const std::string& claim_token,
                                         int64_t now, const std::string& error) = 0;
+  // Hands a claimed row back unsent (lease running out, stop, gateway circuit open): due
+  // again at once, the claim's try given back, last_error kept. False when the claim was
+  // lost.
+  virtual util::Result<bool> Release(int64_t id, const std::string& claim_token) = 0;
   // Undelivered rows past their expiry become failed("expired") and are erased.
   virtual util::Result<int> ExpireStale(int64_t now) = 0;
   // Rows queued, retrying or sending.

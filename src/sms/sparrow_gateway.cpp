@@ -19,6 +19,8 @@ constexpr int kDefaultTimeoutSeconds = 10;
 constexpr int kMaxConnectSeconds = 5;
 constexpr int kFirstSparrowError = 1000;
 constexpr int kLastSparrowError = 1013;
+constexpr int kNoCredits = 1012;            // "No Credits Available"
+constexpr int kInsufficientCredits = 1013;  // "Insufficient Credits"
 
 using EscapedPtr = std::unique_ptr<char, decltype(&curl_free)>;
 
@@ -94,7 +96,9 @@ std::string ResponseText(const Json::Value& reply) {
 SendResult SparrowError(int code, const std::string& text) {
   std::string detail = "sparrow " + std::to_string(code);
   if (!text.empty()) detail += ": " + text;
-  return Make(SendResult::Kind::kPermanent, code, std::move(detail));
+  SendResult result = Make(SendResult::Kind::kPermanent, code, std::move(detail));
+  result.out_of_credit = code == kNoCredits || code == kInsufficientCredits;
+  return result;
 }
 
 // Appends "&name=value" (no '&' first), value percent-encoded by libcurl.

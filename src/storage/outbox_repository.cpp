@@ -108,6 +108,16 @@ util::Result<bool> MysqlOutboxRepository::MarkFailed(int64_t id, const std::stri
   });
 }
 
+util::Result<bool> MysqlOutboxRepository::Release(int64_t id, const std::string& claim_token) {
+  return db_.Run([&](Connection& conn) {
+    return Applied(conn.Exec(
+        "UPDATE outbox SET state = 'retry', tries = GREATEST(tries - 1, 0), "
+        "claim_token = NULL, lease_until = 0 "
+        "WHERE id = ? AND claim_token = ? AND state = 'sending'",
+        {Param::Int(id), Param::Bytes(claim_token)}));
+  });
+}
+
 util::Result<int> MysqlOutboxRepository::ExpireStale(int64_t now) {
   return db_.Run([&](Connection& conn) -> util::Result<int> {
     auto done = conn.Exec(

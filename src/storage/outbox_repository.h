@@ -38,6 +38,7 @@ class MysqlOutboxRepository final : public domain::OutboxRepository {
   // Fails ("expired") and erases undelivered rows with expires_at <= now (a 'sending' row
   // only once its lease has run out too). Returns how many. Also prunes, a bounded batch
   // per call: limit_events older than 24 h and finished outbox rows older than 7 days.
+  util::Result<bool> Release(int64_t id, const std::string& claim_token) override;
   util::Result<int> ExpireStale(int64_t now) override;
   util::Result<int> Depth() override;
 

@@ -230,6 +230,11 @@ const std::vector<KeySpec>& Keys() {
       {"sparrow_timeout", "10", false, Int(&C::sparrow_timeout, 1, 600)},
       {"sms_max_tries", "8", false, Int(&C::sms_max_tries, 1, 1000)},
       {"dispatcher_poll_ms", "500", false, Int(&C::dispatcher_poll_ms, 1, 60'000)},
+      {"sms_retry_base", "2", false, Int(&C::sms_retry_base, 1, 3600)},
+      {"sms_retry_max", "300", false, Int(&C::sms_retry_max, 1, 86'400)},
+      {"sms_breaker_failures", "5", false, Int(&C::sms_breaker_failures, 0, 1000)},
+      {"sms_breaker_cooloff", "30", false, Int(&C::sms_breaker_cooloff, 1, 3600)},
+      {"sms_credit_pause", "300", false, Int(&C::sms_credit_pause, 1, 86'400)},
       {"max_body_bytes", "16384", false, Int(&C::max_body_bytes, 1, 16 * 1024 * 1024)},
   };
   return keys;

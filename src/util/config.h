@@ -55,6 +55,11 @@ struct Config {
   int sparrow_timeout = 10;        // seconds per gateway call
   int sms_max_tries = 8;           // transient failures before a message is failed
   int dispatcher_poll_ms = 500;    // idle sleep between outbox polls
+  int sms_retry_base = 2;          // seconds before the first retry (doubling, with jitter)
+  int sms_retry_max = 300;         // cap on the retry delay, seconds
+  int sms_breaker_failures = 5;    // consecutive gateway failures that pause sending; 0 = off
+  int sms_breaker_cooloff = 30;    // seconds the paused gateway is left alone before a probe
+  int sms_credit_pause = 300;      // seconds sending pauses after "no credits" (1012/1013)
   int max_body_bytes = 16384;
 
   // Resolved secrets as raw bytes (decoded from hex by Load).

@@ -106,6 +106,7 @@ BOOST_AUTO_TEST_CASE(sparrow_403_errors_are_permanent_with_their_code) {
     BOOST_TEST(static_cast<int>(result.kind) == static_cast<int>(Kind::kPermanent));
     BOOST_TEST(result.gateway_code == code);
     BOOST_TEST(result.detail.rfind("sparrow " + std::to_string(code) + ": ", 0) == 0);
+    BOOST_TEST(result.out_of_credit == (code == 1012 || code == 1013), "code " << code);
   }
   sparrow.SetMode(FakeSparrow::Error403(1002));
   BOOST_TEST(gateway.Send(kPhone, "text").detail == "sparrow 1002: Invalid Token");
