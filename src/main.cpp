@@ -7,7 +7,9 @@
 // otherwise the master opens config.fcgi_socket and supervises config.workers workers.
 // Exit status: 0 after a clean stop, 2 on bad arguments, configuration or socket, 1 when
 // crypto cannot start.
+#include <atomic>
 #include <boost/program_options.hpp>
+#include <cstdint>
 #include <cstdlib>
 #include <iostream>
 #include <optional>
@@ -32,6 +34,7 @@
 #include "util/crypto.h"
 #include "util/logger.h"
 #include "util/random.h"
+#include "util/shared_memory.h"
 
 extern char** environ;
 
@@ -135,18 +138,25 @@ domain::OtpPolicy PolicyFrom(const util::Config& config) {
   return policy;
 }
 
-// What every worker shares read-only (built once, before forking).
+// What the workers share read-write: a MAP_SHARED mapping the master creates before
+// forking (lock-free atomics only).
+struct SharedState {
+  std::atomic<int64_t> db_down_until{0};  // storage::Database's fail-fast latch
+};
+
+// What every worker shares (built once, before forking).
 struct Shared {
   const util::Config& config;
   const domain::OtpPolicy& policy;
   const http::TrustedProxies& proxies;
   util::Logger& logger;
+  SharedState& state;
 };
 
 // One worker: its own database connection (opened lazily, after the fork), services,
 // routes and App, all on this stack frame.
 int RunWorker(const Shared& shared, int listen_fd) {
-  storage::Database database(shared.config, &shared.logger);
+  storage::Database database(shared.config, &shared.logger, &shared.state.db_down_until);
   storage::MysqlAccountRepository accounts(database);
   storage::MysqlLimitRepository limits(database);
   storage::MysqlOtpRepository otps(database);
@@ -183,7 +193,13 @@ int Main(int argc, char** argv) {
   }
   util::Logger logger(config->log_file, "fcgi");
   domain::OtpPolicy policy = PolicyFrom(*config);
-  Shared shared{*config, policy, proxies.value(), logger};
+  auto memory = util::SharedMemory::Create(sizeof(SharedState));
+  SharedState* state = memory.ok() ? memory.value().Construct<SharedState>() : nullptr;
+  if (state == nullptr) {
+    std::cerr << kProgram << ": cannot create the shared memory for the workers\n";
+    return 1;
+  }
+  Shared shared{*config, policy, proxies.value(), logger, *state};
   fcgi::WorkerMain worker = [&shared](int listen_fd) { return RunWorker(shared, listen_fd); };
   if (fcgi::HasInheritedSocket()) return fcgi::RunInherited(worker, logger);
   fcgi::ServerOptions options;
