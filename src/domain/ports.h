@@ -105,6 +105,9 @@ struct SendSnapshot {
   std::optional<int64_t> phone_owner;  // account that verified this phone, if any
   int64_t last_send_to_phone = 0;      // latest accepted send to the phone, 0 = never
   std::vector<WindowUsage> usage;      // one per SendPlan::limits, same order
+  // Set when this idempotency key already made a send for this account and phone (a
+  // retry whose first run committed): its outbox id. Nothing is written again.
+  std::optional<int64_t> replay_of;
 };
 
 struct SendPlan {
@@ -119,16 +122,20 @@ struct NewCode {
   OtpRecord record;
   std::string sealed_text;  // Seal(outbox_key, sms text): never stored readable
   int64_t message_expires_at = 0;
-  std::string request_id;
+  std::string request_id;       // for log correlation (outbox.request_id)
+  std::string idempotency_key;  // "" = not idempotent; see OtpRepository::RecordSend
 };
+
+enum class GuessOutcome { kRefused, kWrong, kCorrect };
 
 struct GuessContext {
   std::optional<OtpRecord> otp;        // nullopt: no code requested
   std::optional<int64_t> phone_owner;  // account that verified this phone
   int64_t last_send_to_phone = 0;
+  // Set when this idempotency key already had a guess applied (a retry whose first run
+  // committed): what it was. Nothing is applied again; `otp` already counts it.
+  std::optional<GuessOutcome> replay_of;
 };
-
-enum class GuessOutcome { kRefused, kWrong, kCorrect };
 
 struct GuessDecision {
   GuessOutcome outcome = GuessOutcome::kRefused;
@@ -148,8 +155,13 @@ class OtpRepository {
   // One transaction: read the snapshot (serialised per phone and per limit key), call
   // `decide`; when it returns ok, record one event per limit, stamp the phone's last
   // send, replace the (account, phone) code row with `code.record`, cancel (erase) any
-  // earlier undelivered message for that pair, and queue the new outbox message.
-  // Returns the outbox id.
+  // earlier undelivered message for that pair, queue the new outbox message, and record
+  // code.idempotency_key as done. Returns the outbox id.
+  // Idempotent per (account, phone, code.idempotency_key) for 24 h: when that key
+  // already sent, the snapshot carries replay_of, nothing is written and that outbox id
+  // comes back (so the storage may safely run the transaction again after a COMMIT
+  // whose outcome is unknown, and so may a client that retries with the same key). An
+  // empty key is never matched.
   virtual util::Result<int64_t> RecordSend(
       const SendPlan& plan, const NewCode& code,
       const std::function<util::Status(const SendSnapshot&)>& decide) = 0;
@@ -158,8 +170,11 @@ class OtpRepository {
   // kCorrect marks the code consumed and sets the account's phone (verified) —
   // 409 phone_taken if another account verified it first; kRefused changes nothing.
   // Returns the decision that was applied (or the phone_taken error).
+  // Idempotent per (account, phone, idempotency_key) like RecordSend: a key whose guess
+  // was applied gets the context with replay_of set, and nothing is applied again.
   virtual util::Result<GuessDecision> RecordGuess(
       int64_t account_id, const std::string& phone, int64_t now,
+      const std::string& idempotency_key,
       const std::function<GuessDecision(const GuessContext&)>& decide) = 0;
 
   virtual util::Result<std::optional<CodeStatusRecord>> FindCodeStatus(

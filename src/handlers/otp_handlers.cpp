@@ -14,7 +14,8 @@ util::Result<http::Response> SendOtp(domain::AccountService& accounts,
   if (!fields.ok()) return fields.error();
   if (auto st = RequireFields(fields.value(), {"phone"}); !st.ok()) return st.error();
   auto sent = verification.SendCode(account.value(), FieldOr(fields.value(), "phone"),
-                                    request.client_ip, request.request_id);
+                                    request.client_ip, request.request_id,
+                                    request.idempotency_key);
   if (!sent.ok()) return sent.error();
   const domain::SendReceipt& r = sent.value();
   Json::Value body(Json::objectValue);
@@ -37,7 +38,8 @@ util::Result<http::Response> VerifyOtp(domain::AccountService& accounts,
   if (!fields.ok()) return fields.error();
   const http::Fields& f = fields.value();
   if (auto st = RequireFields(f, {"phone", "otp"}); !st.ok()) return st.error();
-  auto verified = verification.VerifyCode(account.value(), FieldOr(f, "phone"), FieldOr(f, "otp"));
+  auto verified = verification.VerifyCode(account.value(), FieldOr(f, "phone"), FieldOr(f, "otp"),
+                                          request.idempotency_key);
   if (!verified.ok()) return verified.error();
   Json::Value body(Json::objectValue);
   body["status"] = 200;

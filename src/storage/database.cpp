@@ -62,7 +62,7 @@ Database::Database(const util::Config& config, util::Logger* logger,
 
 Database::~Database() = default;
 
-util::Status Database::Execute(const StatusWork& work, bool transaction) {
+util::Status Database::Execute(const StatusWork& work, bool transaction, bool idempotent) {
   if (!Admit()) return util::Error::Unavailable();
   std::unique_ptr<Connection> conn = Acquire();
   const auto deadline =
@@ -81,8 +81,10 @@ util::Status Database::Execute(const StatusWork& work, bool transaction) {
       continue;
     }
     // A connection that died while idle (found dead at once, before anything that may
-    // write was sent): open a new one and run again.
-    if (IsConnectionError(err) && attempt.was_connected && !attempt.possibly_wrote &&
+    // write was sent): open a new one and run again. Idempotent work may run again even
+    // after a write or COMMIT was sent: it finds its own earlier run, if that committed.
+    const bool may_rerun = !attempt.possibly_wrote || (idempotent && transaction);
+    if (IsConnectionError(err) && (attempt.was_connected || idempotent) && may_rerun &&
         !attempt.timed_out && reconnect_left) {
       reconnect_left = false;
       continue;

@@ -3,6 +3,11 @@
 //
 //   Run(work)       autocommit: each statement commits on its own.
 //   Transact(work)  START TRANSACTION; work; COMMIT. Any error from `work` rolls back.
+//   TransactIdempotent(work)
+//                   the same, for work that finds out by itself whether an earlier run
+//                   already committed (a unique request id it records and looks up
+//                   first): after a connection lost mid-work or at COMMIT -- outcome
+//                   unknown -- it reconnects and runs `work` once more instead of failing.
 //
 // `work` is a callable `(Connection&) -> util::Status or util::Result<T>`; Run/Transact
 // return the same type. Retries, invisible to `work` except that it may run again:
@@ -79,12 +84,17 @@ class Database {
     return Call(std::forward<Work>(work), /*transaction=*/true);
   }
 
+  template <typename Work>
+  auto TransactIdempotent(Work&& work) {
+    return Call(std::forward<Work>(work), /*transaction=*/true, /*idempotent=*/true);
+  }
+
  private:
   using StatusWork = std::function<util::Status(Connection&)>;
   struct Attempt;
 
   template <typename Work>
-  auto Call(Work&& work, bool transaction) {
+  auto Call(Work&& work, bool transaction, bool idempotent = false) {
     using R = std::invoke_result_t<Work&, Connection&>;
     std::optional<R> out;
     util::Status st = Execute(
@@ -92,7 +102,7 @@ class Database {
           out.emplace(work(conn));
           return StatusOf(*out);
         },
-        transaction);
+        transaction, idempotent);
     if (st.ok()) return R(std::move(*out));
     return R(st.error());
   }
@@ -103,7 +113,7 @@ class Database {
     return result.status();
   }
 
-  util::Status Execute(const StatusWork& work, bool transaction);
+  util::Status Execute(const StatusWork& work, bool transaction, bool idempotent);
   Attempt RunOnce(Connection& conn, const StatusWork& work, bool transaction);
   std::unique_ptr<Connection> Acquire();
   void Release(std::unique_ptr<Connection> conn);

@@ -43,6 +43,9 @@ util::Status Prune(Connection& conn, int64_t now) {
   auto events = conn.Exec("DELETE FROM limit_events WHERE at <= ? LIMIT ?",
                           {Param::Int(now - kLongestWindow), Param::Int(kPruneBatch)});
   if (!events.ok()) return events.error();
+  auto requests = conn.Exec("DELETE FROM idempotency_keys WHERE created_at <= ? LIMIT ?",
+                            {Param::Int(now - kLongestWindow), Param::Int(kPruneBatch)});
+  if (!requests.ok()) return requests.error();
   return conn
       .Exec(
           "DELETE FROM outbox WHERE created_at <= ? "
