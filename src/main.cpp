@@ -132,6 +132,8 @@ domain::OtpPolicy PolicyFrom(const util::Config& config) {
   policy.ip_max_signups_per_hour = config.ip_max_signups_per_hour;
   policy.login_max_failures = config.login_max_failures;
   policy.sms_daily_budget = config.sms_daily_budget;
+  policy.prefix_max_sends_per_hour = config.prefix_max_sends_per_hour;
+  policy.prefix_digits = config.prefix_digits;
   policy.allowed_prefixes = config.allowed_prefixes;
   policy.otp_hash_key = config.otp_hash_key_bytes;
   policy.outbox_key = config.outbox_key_bytes;

@@ -23,7 +23,8 @@ namespace phoneverify::domain {
 
 // A sliding-window limit: at most `max` events per `window` seconds for (scope, key).
 // Scopes used: "phone_day", "account_day", "ip_send_hour", "ip_signup_hour",
-// "budget_day" (key ""), "login" (key = case-folded username).
+// "budget_day" (key ""), "login" (key = case-folded username), "prefix_hour" (key = the
+// phone's first prefix_digits digits).
 struct WindowLimit {
   std::string scope;
   std::string key;

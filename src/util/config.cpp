@@ -214,6 +214,8 @@ const std::vector<KeySpec>& Keys() {
        Int(&C::account_max_sends_per_day, 0, kBig)},
       {"login_max_failures", "10", false, Int(&C::login_max_failures, 0, kBig)},
       {"sms_daily_budget", "10000", false, Int(&C::sms_daily_budget, 0, kBig)},
+      {"prefix_max_sends_per_hour", "30", false, Int(&C::prefix_max_sends_per_hour, 0, kBig)},
+      {"prefix_digits", "6", false, Int(&C::prefix_digits, 4, 9)},
       {"trusted_proxies", "", false, List(&C::trusted_proxies, AddressOrCidr, true)},
       {"fcgi_socket", "", false, Text(&C::fcgi_socket, AnyText)},
       {"db_socket", "", false, Text(&C::db_socket, AnyText)},

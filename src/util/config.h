@@ -37,6 +37,9 @@ struct Config {
   int account_max_sends_per_day = 10;
   int login_max_failures = 10;
   int sms_daily_budget = 10000;
+  // SMS pumping guard: code sends to numbers sharing their first prefix_digits digits.
+  int prefix_max_sends_per_hour = 30;
+  int prefix_digits = 6;
   std::vector<std::string> trusted_proxies;
 
   // Extensions.

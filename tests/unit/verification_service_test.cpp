@@ -315,6 +315,24 @@ BOOST_AUTO_TEST_CASE(storage_failure_surfaces_as_unavailable) {
   BOOST_TEST(store.outbox.empty());
 }
 
+BOOST_AUTO_TEST_CASE(sends_to_one_number_block_are_capped_per_hour) {
+  policy.prefix_max_sends_per_hour = 2;
+  policy.prefix_digits = 6;
+  BOOST_TEST(Service().SendCode(alice, "9841230001", "10.0.0.1", "r").ok());
+  BOOST_TEST(Service().SendCode(bob, "9841230002", "10.0.0.2", "r").ok());
+  auto third = Service().SendCode(alice, "9841239999", "10.0.0.3", "r");
+  BOOST_REQUIRE(!third.ok());
+  BOOST_TEST(third.error().code == "send_limit_reached");
+  BOOST_TEST(*third.error().retry_after == 3600);
+  BOOST_TEST(Service().SendCode(alice, "9841240001", "10.0.0.1", "r").ok());  // next block
+  clock.Advance(3600);
+  BOOST_TEST(Service().SendCode(alice, "9841239999", "10.0.0.3", "r").ok());
+  policy.prefix_max_sends_per_hour = 0;  // off
+  for (int i = 0; i < 5; ++i) {
+    BOOST_TEST(Service().SendCode(bob, "984123100" + std::to_string(i), "10.0.0.4", "r").ok());
+  }
+}
+
 BOOST_AUTO_TEST_CASE(a_send_repeated_with_its_idempotency_key_is_answered_not_redone) {
   auto first = Service().SendCode(alice, "9841234567", "10.0.0.1", "r1", "key-1");
   BOOST_REQUIRE(first.ok());
