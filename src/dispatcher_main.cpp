@@ -21,6 +21,7 @@
 #include "sms/dispatcher.h"
 #include "sms/sparrow_gateway.h"
 #include "storage/database.h"
+#include "storage/metrics_store.h"
 #include "storage/outbox_repository.h"
 #include "util/clock.h"
 #include "util/config.h"
@@ -172,10 +173,11 @@ int Main(int argc, char** argv) {
   // storage outages itself, rate-limited (it polls several times a second).
   storage::Database database(*config);
   storage::MysqlOutboxRepository outbox(database);
+  storage::MysqlMetricsStore metrics(database);
   util::SystemClock clock;
   util::SodiumRandom random;
   const sms::DispatcherOptions options = MakeOptions(*config);
-  sms::Dispatcher dispatcher(outbox, *gateway, clock, random, logger, options);
+  sms::Dispatcher dispatcher(outbox, *gateway, clock, random, logger, options, &metrics);
   LogStarted(logger, *config, options);
   dispatcher.Run(g_stop);
   LogStopped(logger, dispatcher.stats());

@@ -28,9 +28,11 @@
 #include "storage/database.h"
 #include "storage/health_check.h"
 #include "storage/limit_repository.h"
+#include "storage/metrics_store.h"
 #include "storage/otp_repository.h"
 #include "util/clock.h"
 #include "util/config.h"
+#include "util/counters.h"
 #include "util/crypto.h"
 #include "util/logger.h"
 #include "util/random.h"
@@ -144,6 +146,7 @@ domain::OtpPolicy PolicyFrom(const util::Config& config) {
 // forking (lock-free atomics only).
 struct SharedState {
   std::atomic<int64_t> db_down_until{0};  // storage::Database's fail-fast latch
+  util::CounterTable counters;            // GET /metrics, added to by every worker
 };
 
 // What every worker shares (built once, before forking).
@@ -163,12 +166,17 @@ int RunWorker(const Shared& shared, int listen_fd) {
   storage::MysqlLimitRepository limits(database);
   storage::MysqlOtpRepository otps(database);
   storage::MysqlHealthCheck health(database);
+  storage::MysqlMetricsStore metrics(database);
+  util::Counters counters(shared.state.counters);
   util::SystemClock clock;
   util::SodiumRandom random;
   domain::AccountService account_service(accounts, limits, shared.policy, clock, random);
   domain::VerificationService verification(otps, shared.policy, clock, random);
-  http::Router router(handlers::BuildRoutes({account_service, verification, health}));
-  http::App app(router, shared.proxies, clock, random, shared.logger);
+  handlers::Services services{account_service, verification, health};
+  services.counters = &counters;
+  services.metrics = &metrics;
+  http::Router router(handlers::BuildRoutes(services));
+  http::App app(router, shared.proxies, clock, random, shared.logger, &counters);
   return fcgi::Serve(listen_fd, app, static_cast<size_t>(shared.config.max_body_bytes),
                      shared.logger);
 }

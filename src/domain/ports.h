@@ -223,4 +223,28 @@ class OutboxRepository {
   virtual util::Result<int> Depth() = 0;
 };
 
+// ---- operational figures (GET /metrics) -----------------------------------------------
+
+// One Prometheus series: `name{label="value",...}` (or just `name`) and its value.
+struct MetricSample {
+  std::string series;
+  double value = 0;
+};
+
+struct MetricDelta {
+  std::string series;
+  double value = 0;
+  bool gauge = false;  // false: add to the stored value; true: replace it
+};
+
+class MetricsStore {
+ public:
+  virtual ~MetricsStore() = default;
+  // All deltas in one transaction (series longer than the column are skipped).
+  virtual util::Status Add(const std::vector<MetricDelta>& deltas, int64_t now) = 0;
+  // Every stored series, plus phoneverify_outbox_depth{state="..."} for the undelivered
+  // outbox rows by state (queued, retry, sending; 0 when none).
+  virtual util::Result<std::vector<MetricSample>> Read() = 0;
+};
+
 }  // namespace phoneverify::domain

@@ -7,6 +7,7 @@
 #include "domain/ports.h"
 #include "domain/verification_service.h"
 #include "http/router.h"
+#include "util/counters.h"
 
 namespace phoneverify::handlers {
 
@@ -15,6 +16,9 @@ struct Services {
   domain::AccountService& accounts;
   domain::VerificationService& verification;
   domain::HealthCheck& health;
+  // GET /metrics (optional: their figures are left out when null).
+  const util::Counters* counters = nullptr;
+  domain::MetricsStore* metrics = nullptr;
 };
 
 std::vector<http::Route> BuildRoutes(const Services& services);

@@ -43,14 +43,15 @@ void SleepUnlessStopped(int ms, const std::atomic<bool>& stop) {
 
 Dispatcher::Dispatcher(domain::OutboxRepository& outbox, SmsGateway& gateway,
                        const util::Clock& clock, util::Random& random, util::Logger& logger,
-                       DispatcherOptions options)
+                       DispatcherOptions options, domain::MetricsStore* metrics)
     : outbox_(outbox),
       gateway_(gateway),
       clock_(clock),
       random_(random),
       logger_(logger),
       options_(std::move(options)),
-      breaker_(options_.breaker_failures, options_.breaker_cooloff_ms) {
+      breaker_(options_.breaker_failures, options_.breaker_cooloff_ms),
+      metrics_(metrics) {
   options_.max_tries = std::max(1, options_.max_tries);
   options_.batch_size = std::max(1, options_.batch_size);
   options_.base_backoff_seconds = std::max<int64_t>(1, options_.base_backoff_seconds);
@@ -59,6 +60,7 @@ Dispatcher::Dispatcher(domain::OutboxRepository& outbox, SmsGateway& gateway,
 }
 
 int Dispatcher::RunOnce() {
+  FlushMetrics(/*force=*/false);
   if (!FlushPending()) return 0;
   const int64_t now = clock_.NowSeconds();
   const auto expired = outbox_.ExpireStale(now);
@@ -67,6 +69,7 @@ int Dispatcher::RunOnce() {
     return 0;
   }
   if (expired.value() > 0) {
+    Count("phoneverify_sms_expired_total", expired.value());
     Json::Value fields(Json::objectValue);
     fields["count"] = expired.value();
     logger_.Info("outbox messages expired", fields);
@@ -100,6 +103,7 @@ void Dispatcher::Run(const std::atomic<bool>& stop) {
     SleepUnlessStopped(options_.poll_ms, stop);
   }
   FlushPending();  // best effort: what stays owed is reclaimed after its lease
+  FlushMetrics(/*force=*/true);
   stop_ = nullptr;
 }
 
@@ -129,6 +133,7 @@ void Dispatcher::Handle(const domain::OutboxMessage& message, const std::string&
   const int64_t started = clock_.MonotonicMillis();
   const SendResult result = gateway_.Send(message.phone, *text);
   const int64_t latency_ms = clock_.MonotonicMillis() - started;
+  ObserveLatency(latency_ms);
   ObserveGateway(result);
   const Applied applied = Decide(message, result);
   Apply(message, claim_token, applied);
@@ -155,6 +160,8 @@ void Dispatcher::ObserveGateway(const SendResult& result) {
   if (result.out_of_credit) {
     ++stats_.out_of_credit;
     ++stats_.circuit_opened;
+    Count("phoneverify_sms_circuit_opened_total{reason=\"out_of_credit\"}");
+    SetGauge("phoneverify_sms_sending_paused", 1);
     breaker_.Pause(now_ms, options_.credit_pause_seconds * 1000);
     LogCircuit("sms gateway out of credit: sending paused", true);
     return;
@@ -162,12 +169,59 @@ void Dispatcher::ObserveGateway(const SendResult& result) {
   if (result.kind == SendResult::Kind::kTransient) {
     if (breaker_.OnTransientFailure(now_ms)) {
       ++stats_.circuit_opened;
+      Count("phoneverify_sms_circuit_opened_total{reason=\"failures\"}");
+      SetGauge("phoneverify_sms_sending_paused", 1);
       LogCircuit("sms gateway circuit open: sending paused", true);
     }
     return;
   }
   // Any other answer (delivered, or a refusal of that one message) shows the gateway works.
-  if (breaker_.OnSuccess()) LogCircuit("sms gateway circuit closed: sending resumed", false);
+  if (breaker_.OnSuccess()) {
+    SetGauge("phoneverify_sms_sending_paused", 0);
+    LogCircuit("sms gateway circuit closed: sending resumed", false);
+  }
+}
+
+void Dispatcher::Count(const std::string& series, double value) {
+  if (metrics_ == nullptr) return;
+  domain::MetricDelta& delta = metric_deltas_[series];
+  delta.series = series;
+  delta.value += value;
+}
+
+void Dispatcher::SetGauge(const std::string& series, double value) {
+  if (metrics_ == nullptr) return;
+  metric_deltas_[series] = {series, value, /*gauge=*/true};
+}
+
+void Dispatcher::ObserveLatency(int64_t latency_ms) {
+  struct Bucket {
+    int64_t le_ms;
+    const char* le;
+  };
+  static constexpr Bucket kBuckets[] = {{50, "0.05"}, {100, "0.1"},  {250, "0.25"},
+                                        {500, "0.5"}, {1000, "1"},   {2500, "2.5"},
+                                        {5000, "5"},  {10000, "10"}};
+  const std::string name = "phoneverify_sms_gateway_latency_seconds";
+  const std::string gateway = std::string("gateway=\"") + gateway_.Name() + "\"";
+  const double seconds = static_cast<double>(latency_ms) / 1000;
+  for (const Bucket& bucket : kBuckets) {
+    if (latency_ms > bucket.le_ms) continue;
+    Count(name + "_bucket{" + gateway + ",le=\"" + bucket.le + "\"}");
+  }
+  Count(name + "_bucket{" + gateway + ",le=\"+Inf\"}");
+  Count(name + "_sum{" + gateway + "}", seconds);
+  Count(name + "_count{" + gateway + "}");
+}
+
+void Dispatcher::FlushMetrics(bool force) {
+  if (metrics_ == nullptr || metric_deltas_.empty()) return;
+  const int64_t now_ms = clock_.MonotonicMillis();
+  if (!force && now_ms - last_flush_ms_ < kMetricsFlushMillis) return;
+  last_flush_ms_ = now_ms;
+  std::vector<domain::MetricDelta> deltas;
+  for (const auto& [series, delta] : metric_deltas_) deltas.push_back(delta);
+  if (metrics_->Add(deltas, clock_.NowSeconds()).ok()) metric_deltas_.clear();
 }
 
 void Dispatcher::LogCircuit(const char* msg, bool error) {
@@ -249,6 +303,7 @@ bool Dispatcher::FlushPending() {
 
 void Dispatcher::FailUnsent(const domain::OutboxMessage& message, const std::string& claim_token,
                             const std::string& reason) {
+  Count("phoneverify_sms_not_sent_total{reason=\"" + reason + "\"}");
   Apply(message, claim_token, {Outcome::kFailed, 0, reason});
   Json::Value fields(Json::objectValue);
   fields["outbox_id"] = static_cast<Json::Int64>(message.id);
@@ -282,6 +337,9 @@ void Dispatcher::LogAttempt(const domain::OutboxMessage& message, const SendResu
   fields["latency_ms"] = static_cast<Json::Int64>(latency_ms);
   fields["tries"] = message.tries;
   if (!result.detail.empty()) fields["detail"] = result.detail;
+  Count(std::string("phoneverify_sms_attempts_total{gateway=\"") + gateway_.Name() +
+        "\",result=\"" + KindName(result.kind) + "\",code=\"" +
+        std::to_string(result.gateway_code) + "\"}");
   switch (applied.outcome) {
     case Outcome::kDelivered:
       logger_.Info("sms sent", fields);

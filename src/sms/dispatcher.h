@@ -29,11 +29,18 @@
 // most once per 30 s (with a suppressed count) and a "storage recovered" line follows.
 // Circuit changes are logged once each ("sms gateway circuit open/closed").
 //
+// Figures (when given a MetricsStore): per attempt phoneverify_sms_attempts_total{gateway,
+// result,code} and the phoneverify_sms_gateway_latency_seconds histogram; also messages
+// failed unsent by reason, expired, circuit openings by reason and the
+// phoneverify_sms_sending_paused gauge. They are added up in memory and flushed every
+// kMetricsFlushMillis (and when Run ends); a failed flush keeps them for the next one.
+//
 // Not thread-safe: one Dispatcher per thread (the gateway and Random are not shared).
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -75,9 +82,12 @@ struct DispatcherStats {
 
 class Dispatcher {
  public:
-  // All references must outlive the Dispatcher.
+  static constexpr int64_t kMetricsFlushMillis = 5000;
+
+  // All references (and `metrics`, optional) must outlive the Dispatcher.
   Dispatcher(domain::OutboxRepository& outbox, SmsGateway& gateway, const util::Clock& clock,
-             util::Random& random, util::Logger& logger, DispatcherOptions options);
+             util::Random& random, util::Logger& logger, DispatcherOptions options,
+             domain::MetricsStore* metrics = nullptr);
   Dispatcher(const Dispatcher&) = delete;
   Dispatcher& operator=(const Dispatcher&) = delete;
 
@@ -126,6 +136,10 @@ class Dispatcher {
   void LogAttempt(const domain::OutboxMessage& message, const SendResult& result,
                   const Applied& applied, int64_t latency_ms);
   void LogCircuit(const char* msg, bool error);
+  void Count(const std::string& series, double value = 1);
+  void SetGauge(const std::string& series, double value);
+  void ObserveLatency(int64_t latency_ms);
+  void FlushMetrics(bool force);
   int64_t Backoff(int tries);
   void StorageFailed(const char* operation, const util::Error& error);
   void StorageOk();
@@ -140,6 +154,9 @@ class Dispatcher {
   DispatcherStats stats_;
   CircuitBreaker breaker_;
   std::vector<Mark> pending_;
+  domain::MetricsStore* metrics_;
+  std::map<std::string, domain::MetricDelta> metric_deltas_;  // not yet flushed
+  int64_t last_flush_ms_ = 0;
   const std::atomic<bool>* stop_ = nullptr;
   bool storage_failing_ = false;
   std::optional<int64_t> last_storage_log_;
