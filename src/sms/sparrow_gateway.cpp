@@ -4,6 +4,7 @@
 #include <json/value.h>
 
 #include <algorithm>
+#include <exception>
 #include <optional>
 #include <utility>
 
@@ -68,9 +69,15 @@ std::optional<Json::Value> ParseObject(std::string_view body) {
   std::unique_ptr<Json::CharReader> reader(builder.newCharReader());
   Json::Value root;
   std::string errors;
-  if (!reader->parse(body.data(), body.data() + body.size(), &root, &errors) || !root.isObject()) {
-    return std::nullopt;
+  bool parsed = false;
+  try {
+    parsed = reader->parse(body.data(), body.data() + body.size(), &root, &errors);
+  } catch (const std::exception&) {
+    // jsoncpp throws past stackLimit: a deeply nested reply must not end the dispatcher
+    // (found by tests/fuzz/sparrow_reply_fuzz.cpp).
+    parsed = false;
   }
+  if (!parsed || !root.isObject()) return std::nullopt;
   return root;
 }
 

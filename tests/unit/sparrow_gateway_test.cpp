@@ -192,6 +192,18 @@ BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(sparrow_reply)
 
+// Regression (tests/fuzz/sparrow_reply_fuzz.cpp): jsoncpp throws past its stack limit,
+// and the uncaught exception ended the dispatcher process.
+BOOST_AUTO_TEST_CASE(deeply_nested_reply_is_unreadable_not_fatal) {
+  const std::string deep(64, '[');
+  const SendResult ok_status = InterpretSparrowReply(200, deep);
+  BOOST_TEST(static_cast<int>(ok_status.kind) == static_cast<int>(Kind::kTransient));
+  BOOST_TEST(ok_status.detail == "unexpected reply");
+  const SendResult refused = InterpretSparrowReply(403, "{\"a\":" + deep);
+  BOOST_TEST(static_cast<int>(refused.kind) == static_cast<int>(Kind::kPermanent));
+  BOOST_TEST(refused.gateway_code == 403);
+}
+
 BOOST_AUTO_TEST_CASE(classification_table) {
   struct Case {
     long http;
