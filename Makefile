@@ -8,6 +8,7 @@
 #   make asan       build-asan/bin/unit_tests (AddressSanitizer + UBSan)
 #   make install    binaries, sql/, www/, config, systemd units, logrotate under $(DESTDIR)
 #                   (PREFIX=/usr/local; see src/ops/install.sh and README "Production install")
+#   make fuzz       libFuzzer targets (clang) from tests/fuzz/, each run FUZZ_SECONDS (30)
 #   make clean      remove build/ and build-asan/ (var/ is kept: it holds your data)
 #
 # V=1 shows full commands. Objects are rebuilt when their headers or the flags change.
@@ -25,6 +26,9 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 OPT_release := -O2 -g
 OPT_asan    := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 LDOPT_asan  := -fsanitize=address,undefined
+OPT_fuzz    := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+LDOPT_fuzz  := -fsanitize=fuzzer,address,undefined
+FUZZ_SECONDS ?= 30
 
 CPPFLAGS_ALL := -Isrc -Itests $(PKG_CFLAGS) -DBOOST_TEST_DYN_LINK
 CXXFLAGS_ALL := -std=c++20 -Wall -Wextra -Werror $(OPT_$(VARIANT)) $(CXXFLAGS)
@@ -39,6 +43,7 @@ FAKE_MAIN    := tests/fakes/fake_sparrow_main.cpp
 FAKE_SRCS    := $(filter-out $(FAKE_MAIN),$(sort $(wildcard tests/fakes/*.cpp)))
 UNIT_SRCS    := $(sort $(wildcard tests/unit/*.cpp))
 INTEG_SRCS   := $(sort $(wildcard tests/integration/*.cpp))
+FUZZ_SRCS    := $(sort $(wildcard tests/fuzz/*_fuzz.cpp))
 
 obj = $(patsubst %.cpp,$(BUILD)/obj/%.o,$(1))
 
@@ -52,9 +57,10 @@ PROGRAMS  := $(if $(wildcard src/main.cpp),$(BIN)/phoneverify-fcgi) \
              $(if $(INTEG_SRCS),$(BIN)/integration_tests) \
              $(if $(wildcard $(FAKE_MAIN)),$(BIN)/fake-sparrow)
 
-ALL_OBJS := $(call obj,$(LIB_SRCS) $(MAINS) $(FAKE_SRCS) $(FAKE_MAIN) $(UNIT_SRCS) $(INTEG_SRCS))
+ALL_OBJS := $(call obj,$(LIB_SRCS) $(MAINS) $(FAKE_SRCS) $(FAKE_MAIN) $(UNIT_SRCS) $(INTEG_SRCS) \
+                      $(FUZZ_SRCS))
 
-.PHONY: all asan run test bench deps install clean FORCE
+.PHONY: all asan run test bench deps install clean fuzz fuzz-targets FORCE
 .DEFAULT_GOAL := all
 
 all: $(PROGRAMS)
@@ -99,6 +105,11 @@ $(BIN)/integration_tests: $(call obj,$(INTEG_SRCS)) $(FAKES_LIB) $(LIB)
 $(BIN)/fake-sparrow: $(call obj,$(FAKE_MAIN)) $(FAKES_LIB) $(LIB)
 	$(Q)$(call link,$^)
 
+fuzz-targets: $(patsubst tests/fuzz/%.cpp,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+
+$(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(LIB)
+	$(Q)$(call link,$^)
+
 -include $(ALL_OBJS:.o=.d)
 
 # --- variants and commands ----------------------------------------------------------
@@ -107,6 +118,11 @@ asan:
 
 deps:
 	@src/ops/deps.sh
+
+# Not part of `make test` (minutes of CPU); a crash it finds becomes a unit test.
+fuzz:
+	@$(MAKE) --no-print-directory -j2 BUILD=build-fuzz VARIANT=fuzz CXX=clang++ fuzz-targets
+	@src/ops/fuzz.sh $(FUZZ_SECONDS)
 
 # The machine is shared: never more than two compiler jobs.
 run:
@@ -140,4 +156,4 @@ install: $(BIN)/phoneverify-fcgi $(BIN)/phoneverify-dispatcher $(BIN)/phoneverif
 	  src/ops/install.sh
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz

@@ -25,6 +25,7 @@
 #include "sms/dispatcher.h"
 #include "sms/sparrow_gateway.h"
 #include "storage/database.h"
+#include "storage/metrics_store.h"
 #include "storage/outbox_repository.h"
 #include "util/clock.h"
 #include "util/config.h"
@@ -108,6 +109,11 @@ sms::DispatcherOptions MakeOptions(const util::Config& config) {
   options.batch_size = kBatchSize;
   options.max_tries = config.sms_max_tries;
   options.poll_ms = config.dispatcher_poll_ms;
+  options.base_backoff_seconds = config.sms_retry_base;
+  options.max_backoff_seconds = config.sms_retry_max;
+  options.breaker_failures = config.sms_breaker_failures;
+  options.breaker_cooloff_ms = int64_t{config.sms_breaker_cooloff} * 1000;
+  options.credit_pause_seconds = config.sms_credit_pause;
   return options;
 }
 
@@ -127,6 +133,7 @@ void LogStopped(util::Logger& logger, const char* event, const sms::DispatcherSt
   fields["delivered"] = static_cast<Json::Int64>(stats.delivered);
   fields["failed"] = static_cast<Json::Int64>(stats.failed);
   fields["retried"] = static_cast<Json::Int64>(stats.retried);
+  fields["circuit_opened"] = static_cast<Json::Int64>(stats.circuit_opened);
   fields["storage_errors"] = static_cast<Json::Int64>(stats.storage_errors);
   logger.Info(event, fields);
 }
@@ -141,10 +148,11 @@ bool RunGeneration(const util::Config& config, util::Logger& logger, const char*
   // storage outages itself, rate-limited (it polls several times a second).
   storage::Database database(config);
   storage::MysqlOutboxRepository outbox(database, int64_t{config.retention_days} * 24 * 3600);
+  storage::MysqlMetricsStore metrics(database);
   util::SystemClock clock;
   util::SodiumRandom random;
   const sms::DispatcherOptions options = MakeOptions(config);
-  sms::Dispatcher dispatcher(outbox, *gateway, clock, random, logger, options);
+  sms::Dispatcher dispatcher(outbox, *gateway, clock, random, logger, options, &metrics);
   LogStarted(logger, event, config, options);
   dispatcher.Run(g_wake);
   LogStopped(logger, g_stop.load() ? "dispatcher stopped" : "dispatcher reloading",

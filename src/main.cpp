@@ -10,7 +10,9 @@
 // replaced without dropping requests; fcgi_socket and log_file need a restart).
 // Exit status: 0 after a clean stop, 2 on bad arguments, configuration or socket, 1 when
 // crypto cannot start.
+#include <atomic>
 #include <boost/program_options.hpp>
+#include <cstdint>
 #include <cstdlib>
 #include <iostream>
 #include <memory>
@@ -34,14 +36,17 @@
 #include "storage/database.h"
 #include "storage/health_check.h"
 #include "storage/limit_repository.h"
+#include "storage/metrics_store.h"
 #include "storage/otp_repository.h"
 #include "storage/session_repository.h"
 #include "util/clock.h"
 #include "util/config.h"
 #include "util/config_loader.h"
+#include "util/counters.h"
 #include "util/crypto.h"
 #include "util/logger.h"
 #include "util/random.h"
+#include "util/shared_memory.h"
 
 namespace phoneverify {
 namespace {
@@ -109,6 +114,8 @@ domain::OtpPolicy PolicyFrom(const util::Config& config) {
   policy.ip_max_signups_per_hour = config.ip_max_signups_per_hour;
   policy.login_max_failures = config.login_max_failures;
   policy.sms_daily_budget = config.sms_daily_budget;
+  policy.prefix_max_sends_per_hour = config.prefix_max_sends_per_hour;
+  policy.prefix_digits = config.prefix_digits;
   policy.allowed_prefixes = config.allowed_prefixes;
   policy.otp_hash_key = config.otp_hash_key_bytes;
   policy.outbox_key = config.outbox_key_bytes;
@@ -120,7 +127,14 @@ domain::SessionPolicy SessionPolicyFrom(const util::Config& config) {
                                config.session_key_bytes};
 }
 
-// What a worker shares read-only with its generation (built before forking).
+// What the workers share read-write: a MAP_SHARED mapping the master creates before
+// forking (lock-free atomics only). It outlives configuration reloads.
+struct SharedState {
+  std::atomic<int64_t> db_down_until{0};  // storage::Database's fail-fast latch
+  util::CounterTable counters;            // GET /metrics, added to by every worker
+};
+
+// What a worker shares with its generation (built before forking).
 struct Shared {
   const util::Config& config;
   const domain::OtpPolicy& policy;
@@ -128,17 +142,20 @@ struct Shared {
   const handlers::View& view;
   const http::TrustedProxies& proxies;
   util::Logger& logger;
+  SharedState& state;
 };
 
 // One worker: its own database connection (opened lazily, after the fork), services,
 // routes and App, all on this stack frame.
 int RunWorker(const Shared& shared, int listen_fd) {
-  storage::Database database(shared.config, &shared.logger);
+  storage::Database database(shared.config, &shared.logger, &shared.state.db_down_until);
   storage::MysqlAccountRepository accounts(database);
   storage::MysqlLimitRepository limits(database);
   storage::MysqlOtpRepository otps(database);
   storage::MysqlHealthCheck health(database);
   storage::MysqlSessionRepository sessions(database);
+  storage::MysqlMetricsStore metrics(database);
+  util::Counters counters(shared.state.counters);
   util::SystemClock clock;
   util::SodiumRandom random;
   domain::AccountService account_service(accounts, limits, shared.policy, clock, random);
@@ -146,9 +163,12 @@ int RunWorker(const Shared& shared, int listen_fd) {
   domain::SessionService session_service(sessions, shared.session_policy, clock, random);
   handlers::PageHandlers pages(account_service, verification, session_service, shared.view,
                                clock, shared.config.otp_length);
-  http::Router router(
-      handlers::BuildRoutes({account_service, verification, health, &pages}));
-  http::App app(router, shared.proxies, clock, random, shared.logger);
+  handlers::Services services{account_service, verification, health};
+  services.pages = &pages;
+  services.counters = &counters;
+  services.metrics = &metrics;
+  http::Router router(handlers::BuildRoutes(services));
+  http::App app(router, shared.proxies, clock, random, shared.logger, &counters);
   return fcgi::Serve(listen_fd, app, static_cast<size_t>(shared.config.max_body_bytes),
                      shared.logger);
 }
@@ -186,17 +206,19 @@ std::shared_ptr<const State> MakeState(util::Config config, std::ostream& err) {
   return state;
 }
 
-fcgi::WorkerMain WorkerFor(std::shared_ptr<const State> state, util::Logger& logger) {
-  return [state, &logger](int listen_fd) {
+fcgi::WorkerMain WorkerFor(std::shared_ptr<const State> state, util::Logger& logger,
+                           SharedState& shared_state) {
+  return [state, &logger, &shared_state](int listen_fd) {
     return RunWorker(Shared{state->config, state->policy, state->session_policy, *state->view,
-                            state->proxies, logger},
+                            state->proxies, logger, shared_state},
                      listen_fd);
   };
 }
 
 // SIGHUP: reads the configuration again; an invalid one leaves the running workers alone.
 std::optional<fcgi::Generation> Reload(const util::ConfigSource& source,
-                                       const util::Config& started, util::Logger& logger) {
+                                       const util::Config& started, util::Logger& logger,
+                                       SharedState& shared_state) {
   std::ostringstream err;
   std::optional<util::Config> config = util::LoadProgramConfig(kProgram, source, err);
   std::shared_ptr<const State> state = config ? MakeState(std::move(*config), err) : nullptr;
@@ -211,7 +233,7 @@ std::optional<fcgi::Generation> Reload(const util::ConfigSource& source,
       state->config.log_file != started.log_file) {
     logger.Warn("fcgi_socket and log_file changes take effect after a restart only");
   }
-  return fcgi::Generation{state->config.workers, WorkerFor(state, logger)};
+  return fcgi::Generation{state->config.workers, WorkerFor(state, logger, shared_state)};
 }
 
 int Main(int argc, char** argv) {
@@ -231,12 +253,20 @@ int Main(int argc, char** argv) {
     return 1;
   }
   util::Logger logger(config->log_file, "fcgi");
-  fcgi::WorkerMain worker = WorkerFor(state, logger);
+  auto memory = util::SharedMemory::Create(sizeof(SharedState));
+  SharedState* shared_state = memory.ok() ? memory.value().Construct<SharedState>() : nullptr;
+  if (shared_state == nullptr) {
+    std::cerr << kProgram << ": cannot create the shared memory for the workers\n";
+    return 1;
+  }
+  fcgi::WorkerMain worker = WorkerFor(state, logger, *shared_state);
   if (fcgi::HasInheritedSocket()) return fcgi::RunInherited(worker, logger);
   fcgi::ServerOptions options;
   options.socket_path = config->fcgi_socket;
   options.workers = config->workers;
-  const fcgi::Reload reload = [&] { return Reload(args->config, *config, logger); };
+  const fcgi::Reload reload = [&] {
+    return Reload(args->config, *config, logger, *shared_state);
+  };
   return fcgi::RunMaster(options, worker, logger, reload);
 }
 

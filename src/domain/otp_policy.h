@@ -18,6 +18,8 @@ struct OtpPolicy {
   int ip_max_signups_per_hour = 20;
   int login_max_failures = 10;
   int sms_daily_budget = 10000;
+  int prefix_max_sends_per_hour = 30;  // sends to one number block (first prefix_digits)
+  int prefix_digits = 6;
   std::vector<std::string> allowed_prefixes;
   std::string otp_hash_key;  // raw key bytes
   std::string outbox_key;    // raw key bytes

@@ -23,7 +23,8 @@ namespace phoneverify::domain {
 
 // A sliding-window limit: at most `max` events per `window` seconds for (scope, key).
 // Scopes used: "phone_day", "account_day", "ip_send_hour", "ip_signup_hour",
-// "budget_day" (key ""), "login" (key = case-folded username).
+// "budget_day" (key ""), "login" (key = case-folded username), "prefix_hour" (key = the
+// phone's first prefix_digits digits).
 struct WindowLimit {
   std::string scope;
   std::string key;
@@ -132,6 +133,9 @@ struct SendSnapshot {
   std::optional<int64_t> phone_owner;  // account that verified this phone, if any
   int64_t last_send_to_phone = 0;      // latest accepted send to the phone, 0 = never
   std::vector<WindowUsage> usage;      // one per SendPlan::limits, same order
+  // Set when this idempotency key already made a send for this account and phone (a
+  // retry whose first run committed): its outbox id. Nothing is written again.
+  std::optional<int64_t> replay_of;
 };
 
 struct SendPlan {
@@ -146,16 +150,20 @@ struct NewCode {
   OtpRecord record;
   std::string sealed_text;  // Seal(outbox_key, sms text): never stored readable
   int64_t message_expires_at = 0;
-  std::string request_id;
+  std::string request_id;       // for log correlation (outbox.request_id)
+  std::string idempotency_key;  // "" = not idempotent; see OtpRepository::RecordSend
 };
+
+enum class GuessOutcome { kRefused, kWrong, kCorrect };
 
 struct GuessContext {
   std::optional<OtpRecord> otp;        // nullopt: no code requested
   std::optional<int64_t> phone_owner;  // account that verified this phone
   int64_t last_send_to_phone = 0;
+  // Set when this idempotency key already had a guess applied (a retry whose first run
+  // committed): what it was. Nothing is applied again; `otp` already counts it.
+  std::optional<GuessOutcome> replay_of;
 };
-
-enum class GuessOutcome { kRefused, kWrong, kCorrect };
 
 struct GuessDecision {
   GuessOutcome outcome = GuessOutcome::kRefused;
@@ -175,8 +183,13 @@ class OtpRepository {
   // One transaction: read the snapshot (serialised per phone and per limit key), call
   // `decide`; when it returns ok, record one event per limit, stamp the phone's last
   // send, replace the (account, phone) code row with `code.record`, cancel (erase) any
-  // earlier undelivered message for that pair, and queue the new outbox message.
-  // Returns the outbox id.
+  // earlier undelivered message for that pair, queue the new outbox message, and record
+  // code.idempotency_key as done. Returns the outbox id.
+  // Idempotent per (account, phone, code.idempotency_key) for 24 h: when that key
+  // already sent, the snapshot carries replay_of, nothing is written and that outbox id
+  // comes back (so the storage may safely run the transaction again after a COMMIT
+  // whose outcome is unknown, and so may a client that retries with the same key). An
+  // empty key is never matched.
   virtual util::Result<int64_t> RecordSend(
       const SendPlan& plan, const NewCode& code,
       const std::function<util::Status(const SendSnapshot&)>& decide) = 0;
@@ -185,8 +198,11 @@ class OtpRepository {
   // kCorrect marks the code consumed and sets the account's phone (verified) —
   // 409 phone_taken if another account verified it first; kRefused changes nothing.
   // Returns the decision that was applied (or the phone_taken error).
+  // Idempotent per (account, phone, idempotency_key) like RecordSend: a key whose guess
+  // was applied gets the context with replay_of set, and nothing is applied again.
   virtual util::Result<GuessDecision> RecordGuess(
       int64_t account_id, const std::string& phone, int64_t now,
+      const std::string& idempotency_key,
       const std::function<GuessDecision(const GuessContext&)>& decide) = 0;
 
   virtual util::Result<std::optional<CodeStatusRecord>> FindCodeStatus(
@@ -224,10 +240,38 @@ class OutboxRepository {
                                        int64_t next_attempt_at, const std::string& error) = 0;
   virtual util::Result<bool> MarkFailed(int64_t id, const std::string& claim_token,
                                         int64_t now, const std::string& error) = 0;
+  // Hands a claimed row back unsent (lease running out, stop, gateway circuit open): due
+  // again at once, the claim's try given back, last_error kept. False when the claim was
+  // lost.
+  virtual util::Result<bool> Release(int64_t id, const std::string& claim_token) = 0;
   // Undelivered rows past their expiry become failed("expired") and are erased.
   virtual util::Result<int> ExpireStale(int64_t now) = 0;
   // Rows queued, retrying or sending.
   virtual util::Result<int> Depth() = 0;
+};
+
+// ---- operational figures (GET /metrics) -----------------------------------------------
+
+// One Prometheus series: `name{label="value",...}` (or just `name`) and its value.
+struct MetricSample {
+  std::string series;
+  double value = 0;
+};
+
+struct MetricDelta {
+  std::string series;
+  double value = 0;
+  bool gauge = false;  // false: add to the stored value; true: replace it
+};
+
+class MetricsStore {
+ public:
+  virtual ~MetricsStore() = default;
+  // All deltas in one transaction (series longer than the column are skipped).
+  virtual util::Status Add(const std::vector<MetricDelta>& deltas, int64_t now) = 0;
+  // Every stored series, plus phoneverify_outbox_depth{state="..."} for the undelivered
+  // outbox rows by state (queued, retry, sending; 0 when none).
+  virtual util::Result<std::vector<MetricSample>> Read() = 0;
 };
 
 }  // namespace phoneverify::domain

@@ -61,6 +61,9 @@ std::vector<WindowLimit> VerificationService::SendLimits(const Account& account,
   add("phone_day", phone, kDay, policy_.otp_max_sends_per_day);
   add("account_day", std::to_string(account.id), kDay, policy_.account_max_sends_per_day);
   add("ip_send_hour", ip, kHour, policy_.ip_max_sends_per_hour);
+  // SMS pumping walks through number blocks: cap the sends to one block.
+  const size_t digits = static_cast<size_t>(std::clamp(policy_.prefix_digits, 1, 10));
+  add("prefix_hour", phone.substr(0, digits), kHour, policy_.prefix_max_sends_per_hour);
   add("budget_day", "", kDay, policy_.sms_daily_budget);
   return limits;
 }
@@ -80,6 +83,7 @@ std::optional<int64_t> VerificationService::SendsLeft(const std::vector<WindowLi
 util::Status VerificationService::DecideSend(const Account& account,
                                              const std::vector<WindowLimit>& limits,
                                              const SendSnapshot& snap, int64_t now) const {
+  if (snap.replay_of) return util::Status::Ok();  // accepted the first time: same answer
   if (auto e = OwnershipError(snap.phone_owner, account.id)) return *e;
   const int64_t cooldown = policy_.otp_resend_cooldown;
   if (cooldown > 0 && snap.last_send_to_phone > 0 && now - snap.last_send_to_phone < cooldown) {
@@ -107,7 +111,8 @@ util::Result<SendReceipt> VerificationService::SendCode(const Account& account,
                                                         const std::string& raw_phone,
                                                         const std::string& client_ip,
                                                         const std::string& request_id,
-                                                        Language language) {
+                                                        Language language,
+                                                        const std::string& idempotency_key) {
   if (raw_phone.empty()) return MissingField("phone");
   auto parsed = PhoneNumber::Parse(raw_phone, policy_.allowed_prefixes);
   if (!parsed.ok()) return parsed.error();
@@ -123,22 +128,28 @@ util::Result<SendReceipt> VerificationService::SendCode(const Account& account,
       util::Seal(policy_.outbox_key, VerificationSmsText(code, policy_.otp_ttl, language));
   new_code.message_expires_at = now + policy_.otp_ttl;
   new_code.request_id = request_id;
+  new_code.idempotency_key = idempotency_key;
 
   const SendPlan plan{account.id, phone.national(), now,
                       SendLimits(account, phone.national(), client_ip)};
   std::vector<WindowUsage> usage_seen;
+  bool replayed = false;
   auto queued = otps_.RecordSend(plan, new_code, [&](const SendSnapshot& snap) {
     usage_seen = snap.usage;
+    replayed = snap.replay_of.has_value();
     return DecideSend(account, plan.limits, snap, now);
   });
   if (!queued.ok()) return queued.error();
+  // A replay's usage already counts its first run.
   return SendReceipt{phone.national(), phone.Operator(), policy_.otp_ttl,
-                     policy_.otp_resend_cooldown, SendsLeft(plan.limits, usage_seen, 1)};
+                     policy_.otp_resend_cooldown,
+                     SendsLeft(plan.limits, usage_seen, replayed ? 0 : 1)};
 }
 
 GuessDecision VerificationService::DecideGuess(const Account& account, const std::string& phone,
                                                const std::string& guess,
                                                const GuessContext& ctx, int64_t now) const {
+  if (ctx.replay_of) return ReplayGuess(ctx);
   if (auto e = OwnershipError(ctx.phone_owner, account.id)) return {GuessOutcome::kRefused, *e};
   if (!ctx.otp || ctx.otp->consumed) {
     return {GuessOutcome::kRefused,
@@ -166,9 +177,22 @@ GuessDecision VerificationService::DecideGuess(const Account& account, const std
   return {GuessOutcome::kWrong, wrong};
 }
 
+// The first run's answer again; the storage applies nothing for a replay, and `otp`
+// already counts the attempt the first run used.
+GuessDecision VerificationService::ReplayGuess(const GuessContext& ctx) const {
+  if (*ctx.replay_of == GuessOutcome::kCorrect) return {GuessOutcome::kCorrect, {}};
+  Error wrong = Error::Make(ErrorKind::kInvalidInput, "otp_invalid",
+                            "The code is not correct.", "otp");
+  if (ctx.otp && ctx.otp->max_attempts > 0) {
+    wrong.attempts_left = std::max(0, ctx.otp->max_attempts - ctx.otp->attempts_used);
+  }
+  return {GuessOutcome::kRefused, wrong};
+}
+
 util::Result<VerifyReceipt> VerificationService::VerifyCode(const Account& account,
                                                             const std::string& raw_phone,
-                                                            const std::string& raw_otp) {
+                                                            const std::string& raw_otp,
+                                                            const std::string& idempotency_key) {
   if (raw_phone.empty()) return MissingField("phone");
   auto parsed = PhoneNumber::Parse(raw_phone, policy_.allowed_prefixes);
   if (!parsed.ok()) return parsed.error();
@@ -179,11 +203,13 @@ util::Result<VerifyReceipt> VerificationService::VerifyCode(const Account& accou
                        "otp");
   }
   const std::string phone = parsed.value().national();
-  if (account.phone_verified && account.phone == phone) return AlreadyVerified();
+  // (No shortcut for an already verified phone here: DecideGuess answers it, after a
+  // replay of the guess that verified it has had the chance to answer 200 again.)
   const int64_t now = clock_.NowSeconds();
-  auto applied = otps_.RecordGuess(account.id, phone, now, [&](const GuessContext& ctx) {
-    return DecideGuess(account, phone, raw_otp, ctx, now);
-  });
+  auto applied =
+      otps_.RecordGuess(account.id, phone, now, idempotency_key, [&](const GuessContext& ctx) {
+        return DecideGuess(account, phone, raw_otp, ctx, now);
+      });
   if (!applied.ok()) return applied.error();
   if (applied.value().outcome != GuessOutcome::kCorrect) return applied.value().error;
   return VerifyReceipt{phone};

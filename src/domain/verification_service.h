@@ -47,17 +47,25 @@ class VerificationService {
 
   // 400 invalid_phone/missing_field, 403 phone_already_verified, 409 phone_taken,
   // 429 resend_too_soon/send_limit_reached, 503 sms_budget_exhausted.
-  // The SMS is written in `language`.
+  // The SMS is written in `language`. `request_id` follows the message into the outbox
+  // and the dispatcher's log lines. A non-empty `idempotency_key` makes the send
+  // idempotent (OtpRepository::RecordSend): the same key for the same account and phone
+  // within 24 h answers the first send's receipt again, without a second SMS or a second
+  // charge against any limit.
   util::Result<SendReceipt> SendCode(const Account& account, const std::string& raw_phone,
                                      const std::string& client_ip,
                                      const std::string& request_id,
-                                     Language language = Language::kEnglish);
+                                     Language language = Language::kEnglish,
+                                     const std::string& idempotency_key = "");
 
   // 400 invalid_phone/missing_field/invalid_field/otp_not_requested/otp_invalid,
   // 403 phone_already_verified, 409 phone_taken, 410 otp_expired, 429 too_many_attempts.
+  // A non-empty `idempotency_key` makes the guess idempotent like SendCode: repeating
+  // it answers the first outcome again and uses no further attempt.
   util::Result<VerifyReceipt> VerifyCode(const Account& account,
                                          const std::string& raw_phone,
-                                         const std::string& raw_otp);
+                                         const std::string& raw_otp,
+                                         const std::string& idempotency_key = "");
 
   // 400 invalid_phone, 404 otp_not_requested.
   util::Result<CodeStatusView> CodeStatus(const Account& account,
@@ -75,6 +83,7 @@ class VerificationService {
   GuessDecision DecideGuess(const Account& account, const std::string& phone,
                             const std::string& guess, const GuessContext& ctx,
                             int64_t now) const;
+  GuessDecision ReplayGuess(const GuessContext& ctx) const;
   CodeStatusView DescribeCode(const std::string& phone, const CodeStatusRecord& rec,
                               const std::vector<WindowLimit>& limits,
                               const std::vector<WindowUsage>& usage, int64_t now) const;

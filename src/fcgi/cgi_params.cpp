@@ -45,6 +45,7 @@ http::Request RequestFromParams(const ParamLookup& param) {
   request.accept_language = text("HTTP_ACCEPT_LANGUAGE");
   request.x_forwarded_for = text("HTTP_X_FORWARDED_FOR");
   request.x_request_id = text("HTTP_X_REQUEST_ID");
+  request.idempotency_key_header = text("HTTP_IDEMPOTENCY_KEY");
   request.remote_addr = text("REMOTE_ADDR");
   request.https = text("HTTPS") == "on" || text("REQUEST_SCHEME") == "https";
   return request;

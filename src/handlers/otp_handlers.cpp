@@ -25,7 +25,8 @@ util::Result<http::Response> SendOtp(domain::AccountService& accounts,
                              "lang must be \"en\" or \"ne\".", "lang");
   }
   auto sent = verification.SendCode(account.value(), FieldOr(fields.value(), "phone"),
-                                    request.client_ip, request.request_id, *language);
+                                    request.client_ip, request.request_id, *language,
+                                    request.idempotency_key);
   if (!sent.ok()) return sent.error();
   const domain::SendReceipt& r = sent.value();
   Json::Value body(Json::objectValue);
@@ -48,7 +49,8 @@ util::Result<http::Response> VerifyOtp(domain::AccountService& accounts,
   if (!fields.ok()) return fields.error();
   const http::Fields& f = fields.value();
   if (auto st = RequireFields(f, {"phone", "otp"}); !st.ok()) return st.error();
-  auto verified = verification.VerifyCode(account.value(), FieldOr(f, "phone"), FieldOr(f, "otp"));
+  auto verified = verification.VerifyCode(account.value(), FieldOr(f, "phone"), FieldOr(f, "otp"),
+                                          request.idempotency_key);
   if (!verified.ok()) return verified.error();
   Json::Value body(Json::objectValue);
   body["status"] = 200;

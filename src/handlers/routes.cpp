@@ -2,6 +2,7 @@
 
 #include "handlers/account_handlers.h"
 #include "handlers/health_handler.h"
+#include "handlers/metrics_handler.h"
 #include "handlers/otp_handlers.h"
 
 namespace phoneverify::handlers {
@@ -20,6 +21,10 @@ std::vector<http::Route> BuildRoutes(const Services& services) {
       {"POST", "/api/v1/phone/verify-otp", [&acc, &ver](R r) { return VerifyOtp(acc, ver, r); }},
       {"GET", "/api/v1/phone/otp", [&acc, &ver](R r) { return OtpStatus(acc, ver, r); }},
       {"GET", "/healthz", [&health](R r) { return Health(health, r); }},
+      {"GET", "/metrics",
+       [counters = services.counters, metrics = services.metrics](R r) {
+         return Metrics(counters, metrics, r);
+       }},
   };
   if (services.pages == nullptr) return routes;
   PageHandlers& pages = *services.pages;

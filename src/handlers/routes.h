@@ -8,6 +8,7 @@
 #include "domain/verification_service.h"
 #include "handlers/page_handlers.h"
 #include "http/router.h"
+#include "util/counters.h"
 
 namespace phoneverify::handlers {
 
@@ -17,6 +18,9 @@ struct Services {
   domain::VerificationService& verification;
   domain::HealthCheck& health;
   PageHandlers* pages = nullptr;  // the HTML pages; their routes are left out when null
+  // GET /metrics (optional: their figures are left out when null).
+  const util::Counters* counters = nullptr;
+  domain::MetricsStore* metrics = nullptr;
 };
 
 std::vector<http::Route> BuildRoutes(const Services& services);

@@ -22,6 +22,15 @@ bool SaneRequestId(const std::string& id) {
   return true;
 }
 
+// Label value for a method: a client may send anything, and every distinct label value
+// costs a counter slot.
+const char* MethodLabel(const std::string& method) {
+  for (const char* known : {"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"}) {
+    if (method == known) return known;
+  }
+  return "other";
+}
+
 // The body was cut short on the way in: answer before any handler sees it.
 std::optional<util::Error> BodyError(const Request& request) {
   switch (request.body_state) {
@@ -50,10 +59,14 @@ Response App::Handle(Request request) {
   int64_t started = clock_.MonotonicMillis();
   try {
     request.request_id = RequestIdFor(request.x_request_id, random_);
+    request.idempotency_key = SaneRequestId(request.idempotency_key_header)
+                                  ? request.idempotency_key_header
+                                  : random_.Hex(8);
     request.client_ip = ClientIp(request.remote_addr, request.x_forwarded_for, proxies_);
     Outcome outcome = DispatchGuarded(request);
     Finish(request, outcome.response);
     Log(request, outcome, clock_.MonotonicMillis() - started);
+    Count(request, outcome);
     return std::move(outcome.response);
   } catch (...) {
     // Only reachable if identifying or logging failed (out of memory): still answer.
@@ -112,6 +125,17 @@ void App::Finish(const Request& request, Response& response) const {
     response.SetHeader("Content-Length", std::to_string(response.body.size()));
     response.body.clear();
   }
+}
+
+void App::Count(const Request& request, const Outcome& outcome) {
+  if (counters_ == nullptr) return;
+  const std::string route = outcome.route == "-" ? "unmatched" : outcome.route;
+  const std::string status = std::to_string(outcome.response.status);
+  counters_->Add("phoneverify_http_requests_total{route=\"" + route + "\",method=\"" +
+                 MethodLabel(request.method) + "\",status=\"" + status + "\"}");
+  if (outcome.error_code.empty()) return;
+  counters_->Add("phoneverify_http_errors_total{route=\"" + route + "\",status=\"" + status +
+                 "\",code=\"" + outcome.error_code + "\"}");
 }
 
 void App::Log(const Request& request, const Outcome& outcome, int64_t duration_ms) {

@@ -5,6 +5,10 @@
 // internal_error in the contract shape with nothing internal in it.
 // One JSON log line per request: request_id, method, route pattern, status, duration_ms,
 // client_ip (and the error code) -- never bodies, query strings, tokens or codes.
+// With a util::Counters, each request also counts in
+//   phoneverify_http_requests_total{route,method,status} and, for error answers,
+//   phoneverify_http_errors_total{route,status,code}
+// (route is the matched pattern or "unmatched"; unusual methods count as "other").
 // Thread-compatible: one App per worker.
 #pragma once
 
@@ -15,6 +19,7 @@
 #include "http/response.h"
 #include "http/router.h"
 #include "util/clock.h"
+#include "util/counters.h"
 #include "util/logger.h"
 #include "util/random.h"
 
@@ -22,10 +27,15 @@ namespace phoneverify::http {
 
 class App {
  public:
-  // All references must outlive the App.
+  // All references (and `counters`, optional) must outlive the App.
   App(const Router& router, const TrustedProxies& proxies, const util::Clock& clock,
-      util::Random& random, util::Logger& logger)
-      : router_(router), proxies_(proxies), clock_(clock), random_(random), logger_(logger) {}
+      util::Random& random, util::Logger& logger, util::Counters* counters = nullptr)
+      : router_(router),
+        proxies_(proxies),
+        clock_(clock),
+        random_(random),
+        logger_(logger),
+        counters_(counters) {}
 
   // Serves one request; never throws. Adds X-Request-Id, Cache-Control: no-store (unless
   // the handler set one), X-Content-Type-Options: nosniff; HEAD answers carry no body.
@@ -47,12 +57,14 @@ class App {
   Outcome Dispatch(const Request& request);
   void Finish(const Request& request, Response& response) const;
   void Log(const Request& request, const Outcome& outcome, int64_t duration_ms);
+  void Count(const Request& request, const Outcome& outcome);
 
   const Router& router_;
   const TrustedProxies& proxies_;
   const util::Clock& clock_;
   util::Random& random_;
   util::Logger& logger_;
+  util::Counters* counters_;
 };
 
 }  // namespace phoneverify::http

@@ -27,6 +27,7 @@ struct Request {
   std::string accept_language;
   std::string x_forwarded_for;
   std::string x_request_id;  // as sent; App adopts it only when it looks sane
+  std::string idempotency_key_header;  // Idempotency-Key as sent
   std::string remote_addr;
   bool https = false;
   std::string body;
@@ -35,6 +36,10 @@ struct Request {
   // Filled by App before routing.
   std::string request_id;  // 16 hex chars, or the client's sane X-Request-Id
   std::string client_ip;   // see client_ip.h
+  // The client's Idempotency-Key when it looks sane (as for X-Request-Id), else 16
+  // random hex characters: unique per request, so the storage can tell whether its own
+  // earlier run of a write committed (domain::OtpRepository).
+  std::string idempotency_key;
 };
 
 }  // namespace phoneverify::http

@@ -13,6 +13,8 @@
 #   src/ops/stack.sh reload       SIGHUP to phoneverify-fcgi and phoneverify-dispatcher: they
 #                                 reopen their logs and re-read their configuration file
 #                                 (the environment they started with stays)
+#   src/ops/stack.sh start-db     starts only the local MariaDB of a started stack (after
+#                                 it died or was killed: fault-injection tests, operators)
 #
 # Options: --config PATH (default: $PHONEVERIFY_CONFIG, else conf/phoneverify.conf).
 # The configuration is read through `phoneverify-fcgi --print-config`, so the scripts and
@@ -47,7 +49,7 @@ say() { echo "stack.sh: $*"; }
 die() { echo "stack.sh: error: $*" >&2; exit 1; }
 
 usage() {
-  echo "usage: src/ops/stack.sh {run|start|stop|restart-app|status|reload} [--config PATH]" >&2
+  echo "usage: src/ops/stack.sh {run|start|stop|restart-app|status|reload|start-db} [--config PATH]" >&2
   exit 2
 }
 
@@ -62,7 +64,7 @@ parse_args() {
       *) usage ;;
     esac
   done
-  case $MODE in run | start | stop | restart-app | status | reload) ;; *) usage ;; esac
+  case $MODE in run | start | stop | restart-app | status | reload | start-db) ;; *) usage ;; esac
   [[ $CONFIG == /* ]] || CONFIG=$ROOT/$CONFIG
 }
 
@@ -544,6 +546,20 @@ cmd_restart_app() {
   say "phoneverify-fcgi and phoneverify-dispatcher restarted"
 }
 
+# The rest of the stack keeps running: workers and the dispatcher reconnect on their own.
+cmd_start_db() {
+  load_config
+  check_paths
+  [[ -z ${CFG[db_host]:-} ]] || die "db_host is set: there is no local MariaDB to start"
+  [[ -d $VAR/db/mysql ]] || die "no database in $VAR (use start)"
+  lock
+  running_pid mariadb >/dev/null && die "MariaDB is already running in $VAR"
+  mark_logs
+  trap 'on_setup_failure' EXIT
+  start_mariadb
+  trap - EXIT
+}
+
 cmd_status() {
   load_config_for_stop
   local name pid up=0
@@ -578,6 +594,7 @@ main() {
     restart-app) cmd_restart_app ;;
     status) cmd_status ;;
     reload) cmd_reload ;;
+    start-db) cmd_start_db ;;
   esac
 }
 

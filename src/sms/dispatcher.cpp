@@ -43,13 +43,15 @@ void SleepUnlessStopped(int ms, const std::atomic<bool>& stop) {
 
 Dispatcher::Dispatcher(domain::OutboxRepository& outbox, SmsGateway& gateway,
                        const util::Clock& clock, util::Random& random, util::Logger& logger,
-                       DispatcherOptions options)
+                       DispatcherOptions options, domain::MetricsStore* metrics)
     : outbox_(outbox),
       gateway_(gateway),
       clock_(clock),
       random_(random),
       logger_(logger),
-      options_(std::move(options)) {
+      options_(std::move(options)),
+      breaker_(options_.breaker_failures, options_.breaker_cooloff_ms),
+      metrics_(metrics) {
   options_.max_tries = std::max(1, options_.max_tries);
   options_.batch_size = std::max(1, options_.batch_size);
   options_.base_backoff_seconds = std::max<int64_t>(1, options_.base_backoff_seconds);
@@ -58,6 +60,8 @@ Dispatcher::Dispatcher(domain::OutboxRepository& outbox, SmsGateway& gateway,
 }
 
 int Dispatcher::RunOnce() {
+  FlushMetrics(/*force=*/false);
+  if (!FlushPending()) return 0;
   const int64_t now = clock_.NowSeconds();
   const auto expired = outbox_.ExpireStale(now);
   if (!expired.ok()) {
@@ -65,13 +69,16 @@ int Dispatcher::RunOnce() {
     return 0;
   }
   if (expired.value() > 0) {
+    Count("phoneverify_sms_expired_total", expired.value());
     Json::Value fields(Json::objectValue);
     fields["count"] = expired.value();
     logger_.Info("outbox messages expired", fields);
   }
+  if (!breaker_.Allows(clock_.MonotonicMillis())) return 0;
   // Fresh per pass: a stale claim of ours must not match after its lease was taken over.
   const std::string claim_token = random_.Hex(kClaimTokenBytes);
-  const auto claimed = outbox_.Claim(claim_token, now, options_.lease_seconds, options_.batch_size);
+  const auto claimed = outbox_.Claim(claim_token, now, options_.lease_seconds,
+                                     breaker_.BatchLimit(options_.batch_size));
   if (!claimed.ok()) {
     StorageFailed("claim", claimed.error());
     return 0;
@@ -79,7 +86,7 @@ int Dispatcher::RunOnce() {
   StorageOk();
   int handled = 0;
   for (const auto& message : claimed.value()) {
-    if (handled > 0 && (Stopping() || !HaveTimeToSend(now))) {
+    if (handled > 0 && !MaySend(now)) {
       Release(message, claim_token);
       continue;
     }
@@ -95,7 +102,13 @@ void Dispatcher::Run(const std::atomic<bool>& stop) {
     if (RunOnce() > 0) continue;
     SleepUnlessStopped(options_.poll_ms, stop);
   }
+  FlushPending();  // best effort: what stays owed is reclaimed after its lease
+  FlushMetrics(/*force=*/true);
   stop_ = nullptr;
+}
+
+bool Dispatcher::MaySend(int64_t claimed_at) {
+  return !Stopping() && HaveTimeToSend(claimed_at) && breaker_.Allows(clock_.MonotonicMillis());
 }
 
 bool Dispatcher::HaveTimeToSend(int64_t claimed_at) const {
@@ -104,7 +117,7 @@ bool Dispatcher::HaveTimeToSend(int64_t claimed_at) const {
 
 void Dispatcher::Release(const domain::OutboxMessage& message, const std::string& claim_token) {
   ++stats_.released;
-  CheckMark(outbox_.MarkRetry(message.id, claim_token, clock_.NowSeconds(), ""), message);
+  Record({message, claim_token, {Outcome::kReleased, 0, ""}, clock_.NowSeconds()});
 }
 
 void Dispatcher::Handle(const domain::OutboxMessage& message, const std::string& claim_token) {
@@ -120,6 +133,8 @@ void Dispatcher::Handle(const domain::OutboxMessage& message, const std::string&
   const int64_t started = clock_.MonotonicMillis();
   const SendResult result = gateway_.Send(message.phone, *text);
   const int64_t latency_ms = clock_.MonotonicMillis() - started;
+  ObserveLatency(latency_ms);
+  ObserveGateway(result);
   const Applied applied = Decide(message, result);
   Apply(message, claim_token, applied);
   LogAttempt(message, result, applied, latency_ms);
@@ -140,30 +155,156 @@ Dispatcher::Applied Dispatcher::Decide(const domain::OutboxMessage& message,
   return {Outcome::kRetry, clock_.NowSeconds() + Backoff(message.tries), detail};
 }
 
+void Dispatcher::ObserveGateway(const SendResult& result) {
+  const int64_t now_ms = clock_.MonotonicMillis();
+  if (result.out_of_credit) {
+    ++stats_.out_of_credit;
+    ++stats_.circuit_opened;
+    Count("phoneverify_sms_circuit_opened_total{reason=\"out_of_credit\"}");
+    SetGauge("phoneverify_sms_sending_paused", 1);
+    breaker_.Pause(now_ms, options_.credit_pause_seconds * 1000);
+    LogCircuit("sms gateway out of credit: sending paused", true);
+    return;
+  }
+  if (result.kind == SendResult::Kind::kTransient) {
+    if (breaker_.OnTransientFailure(now_ms)) {
+      ++stats_.circuit_opened;
+      Count("phoneverify_sms_circuit_opened_total{reason=\"failures\"}");
+      SetGauge("phoneverify_sms_sending_paused", 1);
+      LogCircuit("sms gateway circuit open: sending paused", true);
+    }
+    return;
+  }
+  // Any other answer (delivered, or a refusal of that one message) shows the gateway works.
+  if (breaker_.OnSuccess()) {
+    SetGauge("phoneverify_sms_sending_paused", 0);
+    LogCircuit("sms gateway circuit closed: sending resumed", false);
+  }
+}
+
+void Dispatcher::Count(const std::string& series, double value) {
+  if (metrics_ == nullptr) return;
+  domain::MetricDelta& delta = metric_deltas_[series];
+  delta.series = series;
+  delta.value += value;
+}
+
+void Dispatcher::SetGauge(const std::string& series, double value) {
+  if (metrics_ == nullptr) return;
+  metric_deltas_[series] = {series, value, /*gauge=*/true};
+}
+
+void Dispatcher::ObserveLatency(int64_t latency_ms) {
+  struct Bucket {
+    int64_t le_ms;
+    const char* le;
+  };
+  static constexpr Bucket kBuckets[] = {{50, "0.05"}, {100, "0.1"},  {250, "0.25"},
+                                        {500, "0.5"}, {1000, "1"},   {2500, "2.5"},
+                                        {5000, "5"},  {10000, "10"}};
+  const std::string name = "phoneverify_sms_gateway_latency_seconds";
+  const std::string gateway = std::string("gateway=\"") + gateway_.Name() + "\"";
+  const double seconds = static_cast<double>(latency_ms) / 1000;
+  for (const Bucket& bucket : kBuckets) {
+    if (latency_ms > bucket.le_ms) continue;
+    Count(name + "_bucket{" + gateway + ",le=\"" + bucket.le + "\"}");
+  }
+  Count(name + "_bucket{" + gateway + ",le=\"+Inf\"}");
+  Count(name + "_sum{" + gateway + "}", seconds);
+  Count(name + "_count{" + gateway + "}");
+}
+
+void Dispatcher::FlushMetrics(bool force) {
+  if (metrics_ == nullptr || metric_deltas_.empty()) return;
+  const int64_t now_ms = clock_.MonotonicMillis();
+  if (!force && now_ms - last_flush_ms_ < kMetricsFlushMillis) return;
+  last_flush_ms_ = now_ms;
+  std::vector<domain::MetricDelta> deltas;
+  for (const auto& [series, delta] : metric_deltas_) deltas.push_back(delta);
+  if (metrics_->Add(deltas, clock_.NowSeconds()).ok()) metric_deltas_.clear();
+}
+
+void Dispatcher::LogCircuit(const char* msg, bool error) {
+  Json::Value fields(Json::objectValue);
+  fields["circuit"] = StateName(breaker_.state());
+  fields["consecutive_failures"] = breaker_.consecutive_failures();
+  if (breaker_.state() == CircuitBreaker::State::kOpen) {
+    fields["open_ms"] =
+        static_cast<Json::Int64>(breaker_.open_until_ms() - clock_.MonotonicMillis());
+  }
+  if (error) {
+    fields["alert"] = true;  // for log-based alerting: an operator may have to act
+    logger_.Error(msg, fields);
+  } else {
+    logger_.Info(msg, fields);
+  }
+}
+
 void Dispatcher::Apply(const domain::OutboxMessage& message, const std::string& claim_token,
                        const Applied& applied) {
-  const int64_t now = clock_.NowSeconds();
   switch (applied.outcome) {
     case Outcome::kDelivered:
       ++stats_.delivered;
-      CheckMark(outbox_.MarkSent(message.id, claim_token, now), message);
-      return;
+      break;
     case Outcome::kFailed:
       ++stats_.failed;
-      CheckMark(outbox_.MarkFailed(message.id, claim_token, now, applied.error), message);
-      return;
+      break;
     case Outcome::kRetry:
       ++stats_.retried;
-      CheckMark(outbox_.MarkRetry(message.id, claim_token, applied.next_attempt_at, applied.error),
-                message);
-      return;
+      break;
+    case Outcome::kReleased:
+      ++stats_.released;
+      break;
   }
+  Record({message, claim_token, applied, clock_.NowSeconds()});
+}
+
+void Dispatcher::Record(Mark mark) {
+  const util::Result<bool> written = Write(mark);
+  if (!written.ok()) {
+    // The outcome is known (the gateway answered); only writing it down failed. Keep it
+    // and write it before claiming anything else.
+    StorageFailed("mark", written.error());
+    pending_.push_back(std::move(mark));
+    return;
+  }
+  CheckMark(written, mark.message);
+}
+
+util::Result<bool> Dispatcher::Write(const Mark& mark) {
+  const int64_t id = mark.message.id;
+  switch (mark.applied.outcome) {
+    case Outcome::kDelivered:
+      return outbox_.MarkSent(id, mark.claim_token, mark.at);
+    case Outcome::kFailed:
+      return outbox_.MarkFailed(id, mark.claim_token, mark.at, mark.applied.error);
+    case Outcome::kRetry:
+      return outbox_.MarkRetry(id, mark.claim_token, mark.applied.next_attempt_at,
+                               mark.applied.error);
+    case Outcome::kReleased:
+      return outbox_.Release(id, mark.claim_token);
+  }
+  return util::Error::Internal();
+}
+
+bool Dispatcher::FlushPending() {
+  while (!pending_.empty()) {
+    const util::Result<bool> written = Write(pending_.front());
+    if (!written.ok()) {
+      StorageFailed("mark", written.error());
+      return false;
+    }
+    StorageOk();
+    CheckMark(written, pending_.front().message);
+    pending_.erase(pending_.begin());
+  }
+  return true;
 }
 
 void Dispatcher::FailUnsent(const domain::OutboxMessage& message, const std::string& claim_token,
                             const std::string& reason) {
-  ++stats_.failed;
-  CheckMark(outbox_.MarkFailed(message.id, claim_token, clock_.NowSeconds(), reason), message);
+  Count("phoneverify_sms_not_sent_total{reason=\"" + reason + "\"}");
+  Apply(message, claim_token, {Outcome::kFailed, 0, reason});
   Json::Value fields(Json::objectValue);
   fields["outbox_id"] = static_cast<Json::Int64>(message.id);
   fields["request_id"] = message.request_id;
@@ -175,11 +316,7 @@ void Dispatcher::FailUnsent(const domain::OutboxMessage& message, const std::str
 }
 
 void Dispatcher::CheckMark(const util::Result<bool>& marked, const domain::OutboxMessage& message) {
-  if (!marked.ok()) {
-    StorageFailed("mark", marked.error());
-    return;
-  }
-  if (marked.value()) return;
+  if (!marked.ok() || marked.value()) return;
   // Our lease ran out and another dispatcher took the message over (or it expired).
   ++stats_.lost_claims;
   Json::Value fields(Json::objectValue);
@@ -200,6 +337,9 @@ void Dispatcher::LogAttempt(const domain::OutboxMessage& message, const SendResu
   fields["latency_ms"] = static_cast<Json::Int64>(latency_ms);
   fields["tries"] = message.tries;
   if (!result.detail.empty()) fields["detail"] = result.detail;
+  Count(std::string("phoneverify_sms_attempts_total{gateway=\"") + gateway_.Name() +
+        "\",result=\"" + KindName(result.kind) + "\",code=\"" +
+        std::to_string(result.gateway_code) + "\"}");
   switch (applied.outcome) {
     case Outcome::kDelivered:
       logger_.Info("sms sent", fields);
@@ -211,6 +351,8 @@ void Dispatcher::LogAttempt(const domain::OutboxMessage& message, const SendResu
     case Outcome::kFailed:
       fields["error"] = applied.error;
       logger_.Error("sms failed", fields);
+      return;
+    case Outcome::kReleased:
       return;
   }
 }

@@ -3,31 +3,50 @@
 // guarantee a message is handed to the gateway by one dispatcher at a time.
 //
 // One pass (RunOnce):
+//   0. Outbox writes that failed on a storage error earlier (the gateway had answered)
+//      are written first; while they still fail, nothing else happens (so a delivered
+//      message is never claimed and sent again because its "sent" mark was lost).
 //   1. ExpireStale(now): undelivered messages past their expiry fail as "expired".
-//   2. Claim up to batch_size due messages under a fresh random claim token and lease.
+//   2. Unless the gateway circuit is open (see CircuitBreaker), claim up to batch_size due
+//      messages (1 while half-open) under a fresh random claim token and lease.
 //   3. Per message: open the sealed text with the outbox key (failure -> failed
 //      "undecryptable"); Send; then
 //        kDelivered -> MarkSent (erases the text)
-//        kPermanent -> MarkFailed(detail), never retried
+//        kPermanent -> MarkFailed(detail), never retried; when the result says the
+//                      gateway account is out of credit, sending pauses for
+//                      credit_pause_seconds (an "alert" log line), then one probe
+//                      message goes out; sending resumes on its success
 //        kTransient -> tries >= max_tries ? MarkFailed("gave up: " + detail)
 //                                         : MarkRetry(now + backoff, detail)
 //      backoff = random in [d/2, d], d = min(base * 2^(tries-1), cap).
+//      Transient failures also feed the circuit breaker.
 //      A message is sent only while the claim's lease outlasts a gateway call
-//      (send_timeout_seconds); later ones in the batch, and the rest after a stop
-//      request, are released at once for the next pass (the first is always sent).
+//      (send_timeout_seconds) and the circuit lets it; later ones in the batch, and the
+//      rest after a stop request, are released at once for the next pass, their try
+//      given back (the first is always sent).
 // Each attempt logs one line: outbox_id, request_id, masked phone, result, gateway code,
 // detail, latency_ms, tries. The text is never logged. Storage failures are logged at
 // most once per 30 s (with a suppressed count) and a "storage recovered" line follows.
+// Circuit changes are logged once each ("sms gateway circuit open/closed").
+//
+// Figures (when given a MetricsStore): per attempt phoneverify_sms_attempts_total{gateway,
+// result,code} and the phoneverify_sms_gateway_latency_seconds histogram; also messages
+// failed unsent by reason, expired, circuit openings by reason and the
+// phoneverify_sms_sending_paused gauge. They are added up in memory and flushed every
+// kMetricsFlushMillis (and when Run ends); a failed flush keeps them for the next one.
 //
 // Not thread-safe: one Dispatcher per thread (the gateway and Random are not shared).
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "domain/ports.h"
+#include "sms/circuit_breaker.h"
 #include "sms/sms_gateway.h"
 #include "util/clock.h"
 #include "util/logger.h"
@@ -44,6 +63,10 @@ struct DispatcherOptions {
   int64_t max_backoff_seconds = 300;  // cap on the retry delay
   int64_t send_timeout_seconds = 10;  // worst-case duration of one gateway call
   int poll_ms = 500;                  // idle sleep in Run (Config::dispatcher_poll_ms)
+  int breaker_failures = 5;           // consecutive transient failures that open the circuit
+                                      // (0 = no breaker)
+  int64_t breaker_cooloff_ms = 30'000;  // open time before a probe (doubles per failed probe)
+  int64_t credit_pause_seconds = 300;   // pause after an out-of-credit answer
 };
 
 struct DispatcherStats {
@@ -53,13 +76,18 @@ struct DispatcherStats {
   int64_t released = 0;  // handed back unsent (lease running out, stop requested)
   int64_t lost_claims = 0;
   int64_t storage_errors = 0;
+  int64_t circuit_opened = 0;  // times the breaker opened (failures or out of credit)
+  int64_t out_of_credit = 0;   // out-of-credit answers
 };
 
 class Dispatcher {
  public:
-  // All references must outlive the Dispatcher.
+  static constexpr int64_t kMetricsFlushMillis = 5000;
+
+  // All references (and `metrics`, optional) must outlive the Dispatcher.
   Dispatcher(domain::OutboxRepository& outbox, SmsGateway& gateway, const util::Clock& clock,
-             util::Random& random, util::Logger& logger, DispatcherOptions options);
+             util::Random& random, util::Logger& logger, DispatcherOptions options,
+             domain::MetricsStore* metrics = nullptr);
   Dispatcher(const Dispatcher&) = delete;
   Dispatcher& operator=(const Dispatcher&) = delete;
 
@@ -73,25 +101,45 @@ class Dispatcher {
   void Run(const std::atomic<bool>& stop);
 
   const DispatcherStats& stats() const { return stats_; }
+  const CircuitBreaker& breaker() const { return breaker_; }
+  // Outbox writes waiting for the storage to come back.
+  size_t pending_marks() const { return pending_.size(); }
 
  private:
-  enum class Outcome { kDelivered, kFailed, kRetry };
+  enum class Outcome { kDelivered, kFailed, kRetry, kReleased };
   struct Applied {
     Outcome outcome;
     int64_t next_attempt_at = 0;
     std::string error;
   };
+  // One outbox write owed for a claimed message.
+  struct Mark {
+    domain::OutboxMessage message;
+    std::string claim_token;
+    Applied applied;
+    int64_t at = 0;  // when the outcome was decided
+  };
+  bool MaySend(int64_t claimed_at);
   bool HaveTimeToSend(int64_t claimed_at) const;
   void Release(const domain::OutboxMessage& message, const std::string& claim_token);
   void Handle(const domain::OutboxMessage& message, const std::string& claim_token);
   Applied Decide(const domain::OutboxMessage& message, const SendResult& result);
+  void ObserveGateway(const SendResult& result);
   void Apply(const domain::OutboxMessage& message, const std::string& claim_token,
              const Applied& applied);
   void FailUnsent(const domain::OutboxMessage& message, const std::string& claim_token,
                   const std::string& reason);
+  void Record(Mark mark);
+  util::Result<bool> Write(const Mark& mark);
+  bool FlushPending();
   void CheckMark(const util::Result<bool>& marked, const domain::OutboxMessage& message);
   void LogAttempt(const domain::OutboxMessage& message, const SendResult& result,
                   const Applied& applied, int64_t latency_ms);
+  void LogCircuit(const char* msg, bool error);
+  void Count(const std::string& series, double value = 1);
+  void SetGauge(const std::string& series, double value);
+  void ObserveLatency(int64_t latency_ms);
+  void FlushMetrics(bool force);
   int64_t Backoff(int tries);
   void StorageFailed(const char* operation, const util::Error& error);
   void StorageOk();
@@ -104,6 +152,11 @@ class Dispatcher {
   util::Logger& logger_;
   DispatcherOptions options_;
   DispatcherStats stats_;
+  CircuitBreaker breaker_;
+  std::vector<Mark> pending_;
+  domain::MetricsStore* metrics_;
+  std::map<std::string, domain::MetricDelta> metric_deltas_;  // not yet flushed
+  int64_t last_flush_ms_ = 0;
   const std::atomic<bool>* stop_ = nullptr;
   bool storage_failing_ = false;
   std::optional<int64_t> last_storage_log_;

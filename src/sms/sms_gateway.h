@@ -11,6 +11,9 @@ struct SendResult {
   Kind kind = Kind::kTransient;
   int gateway_code = 0;  // Sparrow response_code, HTTP status, or 0
   std::string detail;    // short reason for logs and GET /api/v1/phone/otp; no secrets
+  // The gateway account can send nothing at all until an operator acts (Sparrow 1012/1013,
+  // no credits): the dispatcher pauses sending instead of burning every queued message.
+  bool out_of_credit = false;
 };
 
 class SmsGateway {

@@ -4,6 +4,7 @@
 #include <json/value.h>
 
 #include <algorithm>
+#include <exception>
 #include <optional>
 #include <utility>
 
@@ -19,6 +20,8 @@ constexpr int kDefaultTimeoutSeconds = 10;
 constexpr int kMaxConnectSeconds = 5;
 constexpr int kFirstSparrowError = 1000;
 constexpr int kLastSparrowError = 1013;
+constexpr int kNoCredits = 1012;            // "No Credits Available"
+constexpr int kInsufficientCredits = 1013;  // "Insufficient Credits"
 
 using EscapedPtr = std::unique_ptr<char, decltype(&curl_free)>;
 
@@ -66,9 +69,15 @@ std::optional<Json::Value> ParseObject(std::string_view body) {
   std::unique_ptr<Json::CharReader> reader(builder.newCharReader());
   Json::Value root;
   std::string errors;
-  if (!reader->parse(body.data(), body.data() + body.size(), &root, &errors) || !root.isObject()) {
-    return std::nullopt;
+  bool parsed = false;
+  try {
+    parsed = reader->parse(body.data(), body.data() + body.size(), &root, &errors);
+  } catch (const std::exception&) {
+    // jsoncpp throws past stackLimit: a deeply nested reply must not end the dispatcher
+    // (found by tests/fuzz/sparrow_reply_fuzz.cpp).
+    parsed = false;
   }
+  if (!parsed || !root.isObject()) return std::nullopt;
   return root;
 }
 
@@ -94,7 +103,9 @@ std::string ResponseText(const Json::Value& reply) {
 SendResult SparrowError(int code, const std::string& text) {
   std::string detail = "sparrow " + std::to_string(code);
   if (!text.empty()) detail += ": " + text;
-  return Make(SendResult::Kind::kPermanent, code, std::move(detail));
+  SendResult result = Make(SendResult::Kind::kPermanent, code, std::move(detail));
+  result.out_of_credit = code == kNoCredits || code == kInsufficientCredits;
+  return result;
 }
 
 // Appends "&name=value" (no '&' first), value percent-encoded by libcurl.

@@ -4,7 +4,8 @@
 // the reply:
 //   HTTP 200 with response_code 200                 -> kDelivered
 //   Sparrow error (response_code 1000-1013, any 4xx) -> kPermanent, gateway_code = that
-//                                                       code, detail "sparrow 1002: Invalid Token"
+//                                                       code, detail "sparrow 1002: Invalid Token";
+//                                                       1012/1013 also set out_of_credit
 //   other 4xx (except 408/429)                       -> kPermanent, gateway_code = HTTP status
 //   5xx, 408, 429, timeouts, connection errors,
 //   unreadable replies                               -> kTransient ("timeout",

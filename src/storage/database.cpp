@@ -28,6 +28,11 @@ ConnectionOptions MakeOptions(const util::Config& config) {
   return options;
 }
 
+int64_t SteadyMillis() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
+}
+
 bool IsStorageFailure(const util::Status& status) {
   return !status.ok() && (status.error().kind == util::ErrorKind::kInternal ||
                           status.error().kind == util::ErrorKind::kUnavailable);
@@ -44,8 +49,10 @@ struct Database::Attempt {
   bool timed_out = false;  // took the whole timeout: the server is stalled, not restarted
 };
 
-Database::Database(const util::Config& config, util::Logger* logger)
+Database::Database(const util::Config& config, util::Logger* logger,
+                   std::atomic<int64_t>* down_latch)
     : options_(std::make_unique<const ConnectionOptions>(MakeOptions(config))),
+      down_(down_latch != nullptr ? down_latch : &own_latch_),
       logger_(logger),
       jitter_(std::random_device{}()) {
   if (!InitClientLibrary() && logger_ != nullptr) {
@@ -55,7 +62,8 @@ Database::Database(const util::Config& config, util::Logger* logger)
 
 Database::~Database() = default;
 
-util::Status Database::Execute(const StatusWork& work, bool transaction) {
+util::Status Database::Execute(const StatusWork& work, bool transaction, bool idempotent) {
+  if (!Admit()) return util::Error::Unavailable();
   std::unique_ptr<Connection> conn = Acquire();
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::seconds(options_->timeout_seconds);
@@ -73,8 +81,10 @@ util::Status Database::Execute(const StatusWork& work, bool transaction) {
       continue;
     }
     // A connection that died while idle (found dead at once, before anything that may
-    // write was sent): open a new one and run again.
-    if (IsConnectionError(err) && attempt.was_connected && !attempt.possibly_wrote &&
+    // write was sent): open a new one and run again. Idempotent work may run again even
+    // after a write or COMMIT was sent: it finds its own earlier run, if that committed.
+    const bool may_rerun = !attempt.possibly_wrote || (idempotent && transaction);
+    if (IsConnectionError(err) && (attempt.was_connected || idempotent) && may_rerun &&
         !attempt.timed_out && reconnect_left) {
       reconnect_left = false;
       continue;
@@ -82,8 +92,29 @@ util::Status Database::Execute(const StatusWork& work, bool transaction) {
     if (IsStorageFailure(attempt.status)) LogFailure(err, n);
     break;
   }
+  NoteOutcome(attempt);
   Release(std::move(conn));
   return attempt.status;
+}
+
+bool Database::Admit() {
+  int64_t until = down_->load();
+  if (until == 0) return true;
+  const int64_t now = SteadyMillis();
+  if (now < until) return false;
+  // This call probes; until it ends, everyone else keeps failing fast.
+  const int64_t probe_ends = now + int64_t{options_->timeout_seconds} * 1000 + kDownHoldMillis;
+  return down_->compare_exchange_strong(until, probe_ends);
+}
+
+void Database::NoteOutcome(const Attempt& attempt) {
+  const bool connection_failed = IsConnectionError(attempt.error_number);
+  // A refused connection fails fast by itself; only a stall, or a failed probe, marks.
+  if (connection_failed && (attempt.timed_out || down_->load() != 0)) {
+    down_->store(SteadyMillis() + kDownHoldMillis);
+  } else if (!connection_failed && down_->load() != 0) {
+    down_->store(0);
+  }
 }
 
 Database::Attempt Database::RunOnce(Connection& conn, const StatusWork& work, bool transaction) {

@@ -3,6 +3,11 @@
 //
 //   Run(work)       autocommit: each statement commits on its own.
 //   Transact(work)  START TRANSACTION; work; COMMIT. Any error from `work` rolls back.
+//   TransactIdempotent(work)
+//                   the same, for work that finds out by itself whether an earlier run
+//                   already committed (a unique request id it records and looks up
+//                   first): after a connection lost mid-work or at COMMIT -- outcome
+//                   unknown -- it reconnects and runs `work` once more instead of failing.
 //
 // `work` is a callable `(Connection&) -> util::Status or util::Result<T>`; Run/Transact
 // return the same type. Retries, invisible to `work` except that it may run again:
@@ -11,6 +16,14 @@
 //     `work` must not keep state between runs except through its return value;
 //   - a connection found dead (server restarted, idle timeout) before `work` sent
 //     anything that may write: reconnect and run once more.
+// Fail fast: a call that used up the whole db_timeout on a dead or stalled connection
+// (server stopped, overloaded, network black hole) marks the database down for
+// kDownHoldMillis: calls in that time fail at once with Error::Unavailable() without
+// touching it. The first call after that is the probe (others keep failing fast while it
+// runs); its success marks the database up again. The mark lives in a "down latch" that
+// several processes may share (a MAP_SHARED word the FastCGI master creates before
+// forking), so a stalled database costs the whole server one timeout per probe instead
+// of one per request.
 // Errors: Error::Unavailable() when the database cannot be reached or stays contended,
 // Error::Internal() otherwise, or whatever error `work` itself returned (e.g. a decider's
 // 429). Nothing secret is logged: only error numbers.
@@ -23,6 +36,8 @@
 
 #include <sys/types.h>
 
+#include <atomic>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -47,8 +62,14 @@ class Database {
  public:
   static constexpr int kMaxAttempts = 5;
 
+  static constexpr int64_t kDownHoldMillis = 2000;
+
   // `logger` (optional, not owned, must outlive the Database) receives storage errors.
-  explicit Database(const util::Config& config, util::Logger* logger = nullptr);
+  // `down_latch` (optional, not owned, must outlive the Database; lock-free atomic,
+  // possibly in shared memory): the fail-fast mark, steady-clock milliseconds until which
+  // the database counts as down, 0 when up. Without one the Database keeps its own.
+  explicit Database(const util::Config& config, util::Logger* logger = nullptr,
+                    std::atomic<int64_t>* down_latch = nullptr);
   ~Database();
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
@@ -63,12 +84,17 @@ class Database {
     return Call(std::forward<Work>(work), /*transaction=*/true);
   }
 
+  template <typename Work>
+  auto TransactIdempotent(Work&& work) {
+    return Call(std::forward<Work>(work), /*transaction=*/true, /*idempotent=*/true);
+  }
+
  private:
   using StatusWork = std::function<util::Status(Connection&)>;
   struct Attempt;
 
   template <typename Work>
-  auto Call(Work&& work, bool transaction) {
+  auto Call(Work&& work, bool transaction, bool idempotent = false) {
     using R = std::invoke_result_t<Work&, Connection&>;
     std::optional<R> out;
     util::Status st = Execute(
@@ -76,7 +102,7 @@ class Database {
           out.emplace(work(conn));
           return StatusOf(*out);
         },
-        transaction);
+        transaction, idempotent);
     if (st.ok()) return R(std::move(*out));
     return R(st.error());
   }
@@ -87,7 +113,7 @@ class Database {
     return result.status();
   }
 
-  util::Status Execute(const StatusWork& work, bool transaction);
+  util::Status Execute(const StatusWork& work, bool transaction, bool idempotent);
   Attempt RunOnce(Connection& conn, const StatusWork& work, bool transaction);
   std::unique_ptr<Connection> Acquire();
   void Release(std::unique_ptr<Connection> conn);
@@ -95,7 +121,12 @@ class Database {
   void SleepJitter(int attempt);
   void LogFailure(unsigned error_number, int attempt);
 
+  bool Admit();  // false: fail fast (the database is marked down)
+  void NoteOutcome(const Attempt& attempt);
+
   std::unique_ptr<const ConnectionOptions> options_;
+  std::atomic<int64_t> own_latch_{0};
+  std::atomic<int64_t>* down_;  // see "Fail fast" above
   util::Logger* logger_;
   std::mutex mu_;  // guards idle_, idle_pid_ and jitter_
   std::vector<std::unique_ptr<Connection>> idle_;

@@ -1,5 +1,6 @@
 #include "storage/otp_repository.h"
 
+#include "domain/otp_policy.h"
 #include "storage/common_sql.h"
 #include "storage/connection.h"
 #include "storage/database.h"
@@ -21,9 +22,50 @@ domain::OtpRecord OtpFromRow(const Row& row) {
   return otp;
 }
 
+constexpr char kSendOperation[] = "send";
+constexpr char kGuessOperation[] = "guess";
+constexpr int64_t kReplayWindow = domain::kDay;  // idempotency_keys rows are pruned after it
+constexpr int64_t kGuessWrong = 1;
+constexpr int64_t kGuessCorrect = 2;
+
 util::Error PhoneTaken() {
   return util::Error::Make(util::ErrorKind::kConflict, "phone_taken",
                            "This phone number is already verified by another account.", "phone");
+}
+
+// ---- idempotency ------------------------------------------------------------------------
+
+// The result recorded for this idempotency key, if it already changed something. Callers hold
+// a lock that serialises the (account, phone) pair, so a concurrent twin waits for the
+// first run's commit and then finds it here.
+util::Result<std::optional<int64_t>> FindReplay(Connection& conn, int64_t account_id,
+                                                const std::string& phone, const char* operation,
+                                                const std::string& key, int64_t now) {
+  if (key.empty()) return std::optional<int64_t>();
+  auto rows = conn.Query(
+      "SELECT result FROM idempotency_keys WHERE account_id = ? AND phone = ? "
+      "AND operation = ? AND idem_key = ? AND created_at > ?",
+      {Param::Int(account_id), Param::Text(phone), Param::Text(operation),
+       Param::Text(key), Param::Int(now - kReplayWindow)});
+  if (!rows.ok()) return rows.error();
+  if (rows.value().empty()) return std::optional<int64_t>();
+  return std::optional<int64_t>(rows.value()[0].Int(0));
+}
+
+// In the transaction that made the change. A stale row (older than the window) of the
+// same id is overwritten.
+util::Status LogRequest(Connection& conn, int64_t account_id, const std::string& phone,
+                        const char* operation, const std::string& key, int64_t result,
+                        int64_t now) {
+  if (key.empty()) return util::Status::Ok();
+  return conn
+      .Exec(
+          "INSERT INTO idempotency_keys (account_id, phone, operation, idem_key, result, "
+          "created_at) VALUES (?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE "
+          "result = VALUES(result), created_at = VALUES(created_at)",
+          {Param::Int(account_id), Param::Text(phone), Param::Text(operation),
+           Param::Text(key), Param::Int(result), Param::Int(now)})
+      .status();
 }
 
 // ---- sending ------------------------------------------------------------------------
@@ -91,6 +133,9 @@ util::Result<int64_t> PersistSend(Connection& conn, const domain::SendPlan& plan
   if (!outbox_id.ok()) return outbox_id.error();
   util::Status st = UpsertCode(conn, plan, code.record, outbox_id.value());
   if (!st.ok()) return st.error();
+  st = LogRequest(conn, plan.account_id, plan.phone, kSendOperation, code.idempotency_key,
+                  outbox_id.value(), plan.now);
+  if (!st.ok()) return st.error();
   return outbox_id;
 }
 
@@ -147,29 +192,55 @@ util::Status ApplyGuess(Connection& conn, int64_t account_id, const std::string&
   return util::Error::Internal();
 }
 
+util::Status LogGuess(Connection& conn, int64_t account_id, const std::string& phone,
+                      const std::string& key, GuessOutcome outcome, int64_t now) {
+  if (outcome == GuessOutcome::kRefused) return util::Status::Ok();  // changed nothing
+  const int64_t result = outcome == GuessOutcome::kCorrect ? kGuessCorrect : kGuessWrong;
+  return LogRequest(conn, account_id, phone, kGuessOperation, key, result, now);
+}
+
+std::optional<GuessOutcome> ReplayedGuess(const std::optional<int64_t>& result) {
+  if (!result) return std::nullopt;
+  return *result == kGuessCorrect ? GuessOutcome::kCorrect : GuessOutcome::kWrong;
+}
+
 }  // namespace
 
 util::Result<int64_t> MysqlOtpRepository::RecordSend(
     const domain::SendPlan& plan, const domain::NewCode& code,
     const std::function<util::Status(const domain::SendSnapshot&)>& decide) {
   const std::vector<GateKey> gates = GatesFor(plan.limits, {{kLastSendScope, plan.phone}});
-  return db_.Transact([&](Connection& conn) -> util::Result<int64_t> {
+  return db_.TransactIdempotent([&](Connection& conn) -> util::Result<int64_t> {
+    // The phone's gate is locked first: a twin of this request waits here.
     if (util::Status st = LockGates(conn, gates); !st.ok()) return st.error();
     auto snapshot = ReadSendSnapshot(conn, plan);
     if (!snapshot.ok()) return snapshot.error();
+    auto replay = FindReplay(conn, plan.account_id, plan.phone, kSendOperation,
+                             code.idempotency_key, plan.now);
+    if (!replay.ok()) return replay.error();
+    snapshot.value().replay_of = replay.value();
     if (util::Status st = decide(snapshot.value()); !st.ok()) return st.error();
+    if (replay.value()) return *replay.value();
     return PersistSend(conn, plan, code, gates);
   });
 }
 
 util::Result<domain::GuessDecision> MysqlOtpRepository::RecordGuess(
     int64_t account_id, const std::string& phone, int64_t now,
+    const std::string& idempotency_key,
     const std::function<domain::GuessDecision(const domain::GuessContext&)>& decide) {
-  return db_.Transact([&](Connection& conn) -> util::Result<domain::GuessDecision> {
+  return db_.TransactIdempotent([&](Connection& conn) -> util::Result<domain::GuessDecision> {
+    // Locks the code row first: a twin of this request waits here.
     auto context = ReadGuessContext(conn, account_id, phone);
     if (!context.ok()) return context.error();
+    auto replay = FindReplay(conn, account_id, phone, kGuessOperation, idempotency_key, now);
+    if (!replay.ok()) return replay.error();
+    context.value().replay_of = ReplayedGuess(replay.value());
     domain::GuessDecision decision = decide(context.value());
+    if (context.value().replay_of) return decision;
     util::Status st = ApplyGuess(conn, account_id, phone, decision.outcome, now);
+    if (!st.ok()) return st.error();
+    st = LogGuess(conn, account_id, phone, idempotency_key, decision.outcome, now);
     if (!st.ok()) return st.error();
     return decision;
   });

@@ -5,6 +5,8 @@
 // limit key before reading anything, so concurrent sends to one phone, account or IP run
 // one after another on a node; it writes every gate on success, so on Galera conflicting
 // commits fail certification (1213) and run again. RecordGuess locks the code row.
+// Both record their idempotency key in idempotency_keys (sql/002) and run as
+// Database::TransactIdempotent: a COMMIT lost with its connection is simply run again.
 // Thread-safe; errors as described in domain/ports.h.
 #pragma once
 
@@ -33,6 +35,7 @@ class MysqlOtpRepository final : public domain::OtpRepository {
   // "phone"), and nothing changes.
   util::Result<domain::GuessDecision> RecordGuess(
       int64_t account_id, const std::string& phone, int64_t now,
+      const std::string& idempotency_key,
       const std::function<domain::GuessDecision(const domain::GuessContext&)>& decide) override;
 
   // delivery_state is "" if the code's outbox row no longer exists.

@@ -42,6 +42,9 @@ util::Status Prune(Connection& conn, int64_t now, int64_t keep_finished) {
   auto events = conn.Exec("DELETE FROM limit_events WHERE at <= ? LIMIT ?",
                           {Param::Int(now - kLongestWindow), Param::Int(kPruneBatch)});
   if (!events.ok()) return events.error();
+  auto requests = conn.Exec("DELETE FROM idempotency_keys WHERE created_at <= ? LIMIT ?",
+                            {Param::Int(now - kLongestWindow), Param::Int(kPruneBatch)});
+  if (!requests.ok()) return requests.error();
   return conn
       .Exec(
           "DELETE FROM outbox WHERE created_at <= ? "
@@ -104,6 +107,16 @@ util::Result<bool> MysqlOutboxRepository::MarkFailed(int64_t id, const std::stri
         "claim_token = NULL, lease_until = 0 "
         "WHERE id = ? AND claim_token = ? AND state = 'sending'",
         {Param::Text(ClampUtf8(error, kErrorChars)), Param::Int(id), Param::Bytes(claim_token)}));
+  });
+}
+
+util::Result<bool> MysqlOutboxRepository::Release(int64_t id, const std::string& claim_token) {
+  return db_.Run([&](Connection& conn) {
+    return Applied(conn.Exec(
+        "UPDATE outbox SET state = 'retry', tries = GREATEST(tries - 1, 0), "
+        "claim_token = NULL, lease_until = 0 "
+        "WHERE id = ? AND claim_token = ? AND state = 'sending'",
+        {Param::Int(id), Param::Bytes(claim_token)}));
   });
 }
 

@@ -43,6 +43,7 @@ class MysqlOutboxRepository final : public domain::OutboxRepository {
   // only once its lease has run out too). Returns how many. Also prunes, a bounded batch
   // per call: limit_events older than 24 h and finished outbox rows older than the
   // retention (keep_finished_seconds).
+  util::Result<bool> Release(int64_t id, const std::string& claim_token) override;
   util::Result<int> ExpireStale(int64_t now) override;
   util::Result<int> Depth() override;
 

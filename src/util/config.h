@@ -37,6 +37,9 @@ struct Config {
   int account_max_sends_per_day = 10;
   int login_max_failures = 10;
   int sms_daily_budget = 10000;
+  // SMS pumping guard: code sends to numbers sharing their first prefix_digits digits.
+  int prefix_max_sends_per_hour = 30;
+  int prefix_digits = 6;
   std::vector<std::string> trusted_proxies;
 
   // Extensions.
@@ -55,6 +58,11 @@ struct Config {
   int sparrow_timeout = 10;        // seconds per gateway call
   int sms_max_tries = 8;           // transient failures before a message is failed
   int dispatcher_poll_ms = 500;    // idle sleep between outbox polls
+  int sms_retry_base = 2;          // seconds before the first retry (doubling, with jitter)
+  int sms_retry_max = 300;         // cap on the retry delay, seconds
+  int sms_breaker_failures = 5;    // consecutive gateway failures that pause sending; 0 = off
+  int sms_breaker_cooloff = 30;    // seconds the paused gateway is left alone before a probe
+  int sms_credit_pause = 300;      // seconds sending pauses after "no credits" (1012/1013)
   int max_body_bytes = 16384;
   int retention_days = 30;         // finished outbox rows kept this long (admin purge)
   std::string sparrow_credit_url;  // default <scheme://host of sparrow_url>/v2/credit/

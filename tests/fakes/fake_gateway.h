@@ -44,6 +44,13 @@ class FakeGateway final : public sms::SmsGateway {
     return r;
   }
 
+  // Sparrow 1012/1013: the account has no credits left.
+  static sms::SendResult NoCredit(int code = 1013) {
+    sms::SendResult r = Permanent(code, "sparrow " + std::to_string(code) + ": no credits");
+    r.out_of_credit = true;
+    return r;
+  }
+
   // Queues `result` for one future call (`times` calls).
   void Push(const sms::SendResult& result, int times = 1) {
     std::lock_guard<std::mutex> lock(mu_);

@@ -31,6 +31,22 @@ struct HttpRequest {
   std::string body;
 };
 
+const char* ReplyName(FakeSparrow::Mode mode) {
+  switch (mode) {
+    case FakeSparrow::Mode::kOk:
+      return "ok";
+    case FakeSparrow::Mode::kError403:
+      return "error403";
+    case FakeSparrow::Mode::kHttp500:
+      return "http500";
+    case FakeSparrow::Mode::kDelay:
+      return "delay";
+    case FakeSparrow::Mode::kDropConnection:
+      return "drop";
+  }
+  return "?";
+}
+
 int64_t NowMs() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
@@ -340,8 +356,9 @@ void FakeSparrow::ServeSms(int fd, SparrowRequest request) {
   request.to = fields["to"];
   request.text = fields["text"];
   request.at_ms = NowMs();
-  Record(request);
   const Reply reply = NextReply();
+  request.reply = ReplyName(reply.mode);
+  Record(request);
   switch (reply.mode) {
     case Mode::kDropConnection:
       return;

@@ -35,6 +35,9 @@ struct SparrowRequest {
   std::string text;
   std::string body;   // raw form body as received
   int64_t at_ms = 0;  // Unix time (ms) when the request had been read
+  // The reply mode chosen for it: "ok", "error403", "http500", "delay", "drop" (a delayed
+  // request is answered like "ok" unless the client gave up first).
+  std::string reply;
 };
 
 class FakeSparrow {

@@ -134,6 +134,18 @@ util::Result<bool> MemoryOutbox::MarkFailed(int64_t id, const std::string& claim
   return true;
 }
 
+util::Result<bool> MemoryOutbox::Release(int64_t id, const std::string& claim_token) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (ShouldFail()) return util::Error::Unavailable();
+  OutboxRow* row = Claimed(id, claim_token);
+  if (row == nullptr) return false;
+  row->state = "retry";
+  row->claim_token.clear();
+  row->lease_until = 0;
+  row->tries = row->tries > 0 ? row->tries - 1 : 0;
+  return true;
+}
+
 util::Result<int> MemoryOutbox::ExpireStale(int64_t now) {
   std::lock_guard<std::mutex> lock(mu_);
   if (ShouldFail()) return util::Error::Unavailable();

@@ -54,6 +54,7 @@ class MemoryOutbox final : public domain::OutboxRepository {
                                const std::string& error) override;
   util::Result<bool> MarkFailed(int64_t id, const std::string& claim_token, int64_t now,
                                 const std::string& error) override;
+  util::Result<bool> Release(int64_t id, const std::string& claim_token) override;
   util::Result<int> ExpireStale(int64_t now) override;
   util::Result<int> Depth() override;
 

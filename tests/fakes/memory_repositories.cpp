@@ -183,7 +183,13 @@ util::Result<int64_t> MemoryOtpRepository::RecordSend(
   snap.phone_owner = s_.PhoneOwner(plan.phone);
   snap.last_send_to_phone = s_.last_send.count(plan.phone) ? s_.last_send[plan.phone] : 0;
   snap.usage = s_.Usage(plan.limits, plan.now);
+  const auto log_key = std::make_tuple(plan.account_id, plan.phone, std::string("send"),
+                                       code.idempotency_key);
+  if (!code.idempotency_key.empty() && s_.request_log.count(log_key)) {
+    snap.replay_of = s_.request_log[log_key];
+  }
   if (auto st = decide(snap); !st.ok()) return st.error();
+  if (snap.replay_of) return *snap.replay_of;
   for (const auto& limit : plan.limits) s_.events[{limit.scope, limit.key}].push_back(plan.now);
   s_.last_send[plan.phone] = plan.now;
   for (auto& row : s_.outbox) {
@@ -203,11 +209,12 @@ util::Result<int64_t> MemoryOtpRepository::RecordSend(
   s_.outbox.push_back(row);
   s_.codes[{plan.account_id, plan.phone}] = code.record;
   s_.code_outbox[{plan.account_id, plan.phone}] = row.id;
+  if (!code.idempotency_key.empty()) s_.request_log[log_key] = row.id;
   return row.id;
 }
 
 util::Result<domain::GuessDecision> MemoryOtpRepository::RecordGuess(
-    int64_t account_id, const std::string& phone, int64_t,
+    int64_t account_id, const std::string& phone, int64_t, const std::string& idempotency_key,
     const std::function<domain::GuessDecision(const domain::GuessContext&)>& decide) {
   if (s_.TakeFailure()) return util::Error::Unavailable();
   domain::GuessContext ctx;
@@ -215,7 +222,17 @@ util::Result<domain::GuessDecision> MemoryOtpRepository::RecordGuess(
   if (s_.codes.count(key)) ctx.otp = s_.codes[key];
   ctx.phone_owner = s_.PhoneOwner(phone);
   ctx.last_send_to_phone = s_.last_send.count(phone) ? s_.last_send[phone] : 0;
+  const auto log_key =
+      std::make_tuple(account_id, phone, std::string("guess"), idempotency_key);
+  if (!idempotency_key.empty() && s_.request_log.count(log_key)) {
+    ctx.replay_of = s_.request_log[log_key] == 2 ? domain::GuessOutcome::kCorrect
+                                                  : domain::GuessOutcome::kWrong;
+  }
   domain::GuessDecision decision = decide(ctx);
+  if (ctx.replay_of) return decision;
+  if (!idempotency_key.empty() && decision.outcome != domain::GuessOutcome::kRefused) {
+    s_.request_log[log_key] = decision.outcome == domain::GuessOutcome::kCorrect ? 2 : 1;
+  }
   if (decision.outcome == domain::GuessOutcome::kWrong) ++s_.codes[key].attempts_used;
   if (decision.outcome == domain::GuessOutcome::kCorrect) {
     s_.codes[key].consumed = true;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <tuple>
 #include <string>
 #include <utility>
 #include <vector>
@@ -42,6 +43,8 @@ struct MemoryStore {
   std::map<std::pair<int64_t, std::string>, domain::OtpRecord> codes;
   std::map<std::pair<int64_t, std::string>, int64_t> code_outbox;
   std::vector<OutboxRow> outbox;
+  // (account, phone, operation, key) -> result, as idempotency_keys (no window here).
+  std::map<std::tuple<int64_t, std::string, std::string, std::string>, int64_t> request_log;
   int64_t next_account_id = 1;
   bool fail_next = false;  // the next call answers 503 unavailable
 
@@ -105,6 +108,7 @@ class MemoryOtpRepository final : public domain::OtpRepository {
       const std::function<util::Status(const domain::SendSnapshot&)>& decide) override;
   util::Result<domain::GuessDecision> RecordGuess(
       int64_t account_id, const std::string& phone, int64_t now,
+      const std::string& idempotency_key,
       const std::function<domain::GuessDecision(const domain::GuessContext&)>& decide)
       override;
   util::Result<std::optional<domain::CodeStatusRecord>> FindCodeStatus(

@@ -60,6 +60,7 @@ Stack::Stack() : sparrow_(fakes::FakeSparrow::Options{0, true, "itest-sparrow-to
       {"ip_max_sends_per_hour", "0"},
       {"ip_max_signups_per_hour", "0"},
       {"sms_daily_budget", "0"},
+      {"prefix_max_sends_per_hour", "0"},  // test phones share one number block
       {"dispatcher_poll_ms", "100"},
   };
   // A fresh database every run: tests assume no earlier data.

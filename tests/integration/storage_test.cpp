@@ -396,7 +396,7 @@ BOOST_AUTO_TEST_CASE(concurrent_wrong_guesses_use_exactly_max_attempts) {
   for (int i = 0; i < kThreads; ++i) {
     threads.emplace_back([&] {
       start.arrive_and_wait();
-      auto applied = otps.RecordGuess(account_id, phone, now + 1, WrongGuessDecider);
+      auto applied = otps.RecordGuess(account_id, phone, now + 1, "", WrongGuessDecider);
       if (applied.ok() && applied.value().outcome == GuessOutcome::kWrong) ++wrong;
       if (applied.ok() && applied.value().outcome == GuessOutcome::kRefused) ++refused;
     });
@@ -418,7 +418,7 @@ BOOST_AUTO_TEST_CASE(correct_guess_verifies_and_second_account_gets_phone_taken)
   BOOST_REQUIRE(Send(otps, a.id, phone, now).ok());
   BOOST_REQUIRE(Send(otps, b.id, phone, now + kCooldown).ok());
 
-  auto verified = otps.RecordGuess(a.id, phone, now + 70, CorrectDecider);
+  auto verified = otps.RecordGuess(a.id, phone, now + 70, "", CorrectDecider);
   BOOST_REQUIRE(verified.ok());
   BOOST_TEST((verified.value().outcome == GuessOutcome::kCorrect));
   auto owner = otps.PhoneOwner(phone);
@@ -431,7 +431,7 @@ BOOST_AUTO_TEST_CASE(correct_guess_verifies_and_second_account_gets_phone_taken)
   BOOST_TEST(found.value()->pending_phone.empty());
 
   // b's decider does not look at the owner: the unique key must still refuse.
-  auto taken = otps.RecordGuess(b.id, phone, now + 71, CorrectDecider);
+  auto taken = otps.RecordGuess(b.id, phone, now + 71, "", CorrectDecider);
   BOOST_REQUIRE(!taken.ok());
   BOOST_TEST(taken.error().code == "phone_taken");
   BOOST_TEST(taken.error().field == "phone");
@@ -646,7 +646,7 @@ BOOST_AUTO_TEST_CASE(connection_closed_by_server_is_reopened) {
       BOOST_REQUIRE(found.ok());
       BOOST_TEST(found.value().has_value());
     } else {
-      auto guess = otps.RecordGuess(account.id, RandomPhone(), 0, WrongGuessDecider);
+      auto guess = otps.RecordGuess(account.id, RandomPhone(), 0, "", WrongGuessDecider);
       BOOST_REQUIRE(guess.ok());  // transaction path
       BOOST_TEST((guess.value().outcome == GuessOutcome::kRefused));
     }
@@ -667,6 +667,99 @@ BOOST_AUTO_TEST_CASE(unreachable_database_is_unavailable) {
   BOOST_TEST(found.error().code == "unavailable");
   BOOST_TEST(static_cast<int>(found.error().kind) ==
              static_cast<int>(util::ErrorKind::kUnavailable));
+}
+
+BOOST_AUTO_TEST_CASE(idempotency_key_makes_sends_and_guesses_run_once) {
+  const int64_t now = FutureNow();
+  const int64_t account_id = SyntheticAccountId();
+  const std::string phone = RandomPhone();
+  domain::NewCode code = MakeCode(now, 5, now + 600);
+  code.idempotency_key = "idem-" + RandomDigits(10);
+  auto first = otps.RecordSend(MakePlan(account_id, phone, now), code, AcceptAll);
+  BOOST_REQUIRE(first.ok());
+  domain::SendSnapshot seen;
+  auto again = otps.RecordSend(MakePlan(account_id, phone, now + 1), code,
+                               [&](const domain::SendSnapshot& snap) {
+                                 seen = snap;
+                                 return util::Status::Ok();
+                               });
+  BOOST_REQUIRE(again.ok());
+  BOOST_TEST(again.value() == first.value());
+  BOOST_REQUIRE(seen.replay_of.has_value());
+  BOOST_TEST(*seen.replay_of == first.value());
+  auto usage = otps.Usage(MakePlan(account_id, phone, now + 1).limits, now + 1);
+  BOOST_REQUIRE(usage.ok());
+  BOOST_TEST(usage.value()[0].count == 1);  // charged once
+  BOOST_TEST(ReadOutboxRow(db, first.value()).state == "queued");
+
+  domain::NewCode other = MakeCode(now + 2, 5, now + 600);
+  other.idempotency_key = "idem-" + RandomDigits(10);
+  auto fresh = otps.RecordSend(MakePlan(account_id, phone, now + 2), other, AcceptAll);
+  BOOST_REQUIRE(fresh.ok());
+  BOOST_TEST(fresh.value() != first.value());
+
+  const std::string guess_key = "guess-" + RandomDigits(10);
+  std::optional<GuessOutcome> replayed;
+  for (int i = 0; i < 3; ++i) {
+    auto guess = otps.RecordGuess(account_id, phone, now + 3, guess_key,
+                                  [&](const domain::GuessContext& ctx) {
+                                    replayed = ctx.replay_of;
+                                    return WrongGuessDecider(ctx);
+                                  });
+    BOOST_REQUIRE(guess.ok());
+  }
+  BOOST_TEST((replayed == std::optional<GuessOutcome>(GuessOutcome::kWrong)));
+  auto status = otps.FindCodeStatus(account_id, phone);
+  BOOST_REQUIRE(status.ok() && status.value().has_value());
+  BOOST_TEST(status.value()->otp.attempts_used == 1);
+}
+
+// KILL drops the connection between the work and its COMMIT: the transaction is rolled
+// back and the client cannot know. Idempotent work runs once more and lands once; plain
+// work reports the database as unavailable.
+BOOST_AUTO_TEST_CASE(a_commit_lost_with_its_connection_is_run_again_only_when_idempotent) {
+  Database killer(config);
+  auto kill_own_connection = [&](Connection& conn) {
+    auto id = conn.Query("SELECT CONNECTION_ID()", {});
+    BOOST_REQUIRE(id.ok());
+    const int64_t thread = id.value()[0].Int(0);
+    auto killed = killer.Run([&](Connection& k) {
+      return k.Exec("KILL CONNECTION ?", {Param::Int(thread)}).status();
+    });
+    BOOST_REQUIRE(killed.ok());
+  };
+  auto count = [&](const std::string& key) {
+    auto rows = db.Run([&](Connection& conn) {
+      return conn.Query("SELECT COUNT(*) FROM limit_events WHERE scope = 'itest_kill' AND key_ = ?",
+                        {Param::Bytes(key)});
+    });
+    BOOST_REQUIRE(rows.ok());
+    return rows.value()[0].Int(0);
+  };
+  for (const bool idempotent : {true, false}) {
+    BOOST_TEST_CONTEXT("idempotent " << idempotent) {
+      const std::string key = "kill-" + RandomDigits(12);
+      int runs = 0;
+      auto work = [&](Connection& conn) -> util::Status {
+        ++runs;
+        auto seen = conn.Query(
+            "SELECT COUNT(*) FROM limit_events WHERE scope = 'itest_kill' AND key_ = ?",
+            {Param::Bytes(key)});
+        if (!seen.ok()) return seen.error();
+        if (seen.value()[0].Int(0) > 0) return util::Status::Ok();  // an earlier run landed
+        auto added = conn.Exec("INSERT INTO limit_events (scope, key_, at) VALUES "
+                               "('itest_kill', ?, 0)",
+                               {Param::Bytes(key)});
+        if (!added.ok()) return added.error();
+        if (runs == 1) kill_own_connection(conn);
+        return util::Status::Ok();
+      };
+      const util::Status st = idempotent ? db.TransactIdempotent(work) : db.Transact(work);
+      BOOST_TEST(st.ok() == idempotent);
+      BOOST_TEST(runs == (idempotent ? 2 : 1));
+      BOOST_TEST(count(key) == (idempotent ? 1 : 0));
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(health_check_answers) {

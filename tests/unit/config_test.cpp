@@ -243,6 +243,14 @@ BOOST_AUTO_TEST_CASE(each_bad_value_names_its_key) {
       {"db_name", "pv; DROP TABLE x"},
       {"db_user", ""},
       {"var_dir", ""},
+      {"prefix_max_sends_per_hour", "-1"},
+      {"prefix_digits", "3"},
+      {"prefix_digits", "10"},
+      {"sms_retry_base", "0"},
+      {"sms_retry_max", "0"},
+      {"sms_breaker_failures", "-1"},
+      {"sms_breaker_cooloff", "0"},
+      {"sms_credit_pause", "soon"},
   };
   for (const auto& [key, value] : bad) {
     BOOST_TEST_CONTEXT(key << " = '" << value << "'") {
@@ -269,6 +277,17 @@ BOOST_AUTO_TEST_CASE(limits_of_zero_are_accepted) {
   BOOST_TEST(c.account_max_sends_per_day == 0);
   BOOST_TEST(c.login_max_failures == 0);
   BOOST_TEST(c.sms_daily_budget == 0);
+}
+
+BOOST_AUTO_TEST_CASE(abuse_and_dispatcher_keys_have_their_defaults_and_edges) {
+  const Config defaults;
+  BOOST_TEST(defaults.prefix_max_sends_per_hour == 30);
+  BOOST_TEST(defaults.prefix_digits == 6);
+  BOOST_TEST(defaults.sms_breaker_failures == 5);
+  Config c = Apply("prefix_max_sends_per_hour = 0\nprefix_digits = 9\nsms_breaker_failures = 0\n");
+  BOOST_TEST(c.prefix_max_sends_per_hour == 0);
+  BOOST_TEST(c.prefix_digits == 9);
+  BOOST_TEST(c.sms_breaker_failures == 0);
 }
 
 BOOST_AUTO_TEST_CASE(range_edges_are_accepted) {

@@ -82,6 +82,7 @@ struct Fixture {
     key = random.Bytes(util::kKeyBytes);
     options.outbox_key = key;
     options.max_tries = 5;
+    options.breaker_failures = 0;  // the breaker has its own tests below
   }
   ~Fixture() { std::filesystem::remove(log_path); }
 
@@ -353,6 +354,7 @@ BOOST_AUTO_TEST_CASE(messages_the_lease_cannot_cover_are_released_for_the_next_p
   const auto row = *outbox.Row(third);
   BOOST_TEST(row.state == "retry");
   BOOST_TEST(row.error.empty());
+  BOOST_TEST(row.tries == 0);  // released unsent: the try is given back
   BOOST_TEST(row.next_attempt_at <= clock.NowSeconds());
   BOOST_TEST(dispatcher.stats().released == 1);
   BOOST_TEST(dispatcher.RunOnce() == 1);
@@ -399,6 +401,156 @@ BOOST_AUTO_TEST_CASE(stop_during_a_batch_releases_the_rest) {
   int retry = 0;
   for (const auto& row : outbox.Rows()) retry += row.state == "retry" ? 1 : 0;
   BOOST_TEST(retry == 3);
+}
+
+BOOST_AUTO_TEST_CASE(breaker_opens_after_consecutive_failures_and_probes_after_cooloff) {
+  options.breaker_failures = 3;
+  options.breaker_cooloff_ms = 10'000;
+  options.max_tries = 100;
+  gateway.SetDefault(FakeGateway::Transient("http 503", 503));
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 5; ++i) ids.push_back(Queue("m" + std::to_string(i), 100'000));
+  auto dispatcher = Make();
+  BOOST_TEST(dispatcher.RunOnce() == 3);
+  BOOST_TEST(gateway.CallCount() == 3u);
+  BOOST_TEST(dispatcher.breaker().state() == CircuitBreaker::State::kOpen);
+  for (int i = 3; i < 5; ++i) {
+    BOOST_TEST(State(ids[i]) == "retry");
+    BOOST_TEST(outbox.Row(ids[i])->tries == 0);  // released, not charged
+  }
+  clock.Advance(9);  // every message is due again, but the circuit is open
+  BOOST_TEST(dispatcher.RunOnce() == 0);
+  BOOST_TEST(gateway.CallCount() == 3u);
+  clock.Advance(1);  // half-open: exactly one probe
+  BOOST_TEST(dispatcher.RunOnce() == 1);
+  BOOST_TEST(gateway.CallCount() == 4u);
+  BOOST_TEST(dispatcher.breaker().state() == CircuitBreaker::State::kOpen);
+  clock.Advance(19);  // a failed probe doubles the cool-off
+  BOOST_TEST(dispatcher.RunOnce() == 0);
+  gateway.SetDefault(FakeGateway::Delivered());
+  clock.Advance(1);
+  BOOST_TEST(dispatcher.RunOnce() == 1);
+  BOOST_TEST(dispatcher.breaker().state() == CircuitBreaker::State::kClosed);
+  clock.Advance(1000);
+  BOOST_TEST(dispatcher.RunOnce() == 4);
+  for (int64_t id : ids) BOOST_TEST(State(id) == "sent");
+  BOOST_TEST(gateway.CallCount() == 9u);
+  BOOST_TEST(dispatcher.stats().circuit_opened == 2);
+  const std::string log = Log();
+  BOOST_TEST(Count(log, "sms gateway circuit open") == 2u);
+  BOOST_TEST(Count(log, "sms gateway circuit closed") == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(permanent_answers_keep_the_breaker_closed) {
+  options.breaker_failures = 2;
+  gateway.Push(FakeGateway::Transient("timeout"));
+  gateway.Push(FakeGateway::Permanent(1007, "sparrow 1007: Invalid Receiver"));
+  gateway.Push(FakeGateway::Transient("timeout"));
+  for (int i = 0; i < 4; ++i) Queue("m" + std::to_string(i));
+  auto dispatcher = Make();
+  BOOST_TEST(dispatcher.RunOnce() == 4);
+  BOOST_TEST(dispatcher.breaker().state() == CircuitBreaker::State::kClosed);
+  BOOST_TEST(dispatcher.stats().circuit_opened == 0);
+}
+
+BOOST_AUTO_TEST_CASE(out_of_credit_fails_that_message_pauses_and_resumes_on_success) {
+  options.breaker_failures = 5;
+  options.credit_pause_seconds = 60;
+  const int64_t first = Queue("first");
+  const int64_t second = Queue("second");
+  const int64_t third = Queue("third");
+  gateway.Push(FakeGateway::NoCredit(1013));
+  auto dispatcher = Make();
+  BOOST_TEST(dispatcher.RunOnce() == 1);
+  BOOST_TEST(State(first) == "failed");  // contract: 1000-1013 are permanent for the message
+  BOOST_TEST(outbox.Row(first)->error == "sparrow 1013: no credits");
+  BOOST_TEST(State(second) == "retry");
+  BOOST_TEST(State(third) == "retry");
+  BOOST_TEST(dispatcher.breaker().paused());
+  clock.Advance(59);
+  BOOST_TEST(dispatcher.RunOnce() == 0);
+  BOOST_TEST(gateway.CallCount() == 1u);
+  clock.Advance(1);
+  BOOST_TEST(dispatcher.RunOnce() == 1);  // one probe
+  BOOST_TEST(State(second) == "sent");
+  BOOST_TEST(dispatcher.RunOnce() == 1);  // resumed
+  BOOST_TEST(State(third) == "sent");
+  BOOST_TEST(dispatcher.stats().out_of_credit == 1);
+  const std::string log = Log();
+  BOOST_TEST(Count(log, "out of credit") == 1u);
+  BOOST_TEST(log.find("\"alert\":true") != std::string::npos);
+  BOOST_TEST(Count(log, "sms gateway circuit closed") == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_mark_lost_to_a_storage_error_is_written_before_anything_is_claimed) {
+  options.batch_size = 1;
+  const int64_t first = Queue("first");
+  const int64_t second = Queue("second");
+  // The gateway accepts the first message, then the storage fails the "sent" mark.
+  gateway.SetHook([&](const std::string&, const std::string&) { outbox.FailNextCalls(1); });
+  auto dispatcher = Make();
+  BOOST_TEST(dispatcher.RunOnce() == 1);
+  gateway.SetHook(nullptr);
+  BOOST_TEST(State(first) == "sending");
+  BOOST_TEST(dispatcher.pending_marks() == 1u);
+  outbox.FailNextCalls(1);
+  clock.Advance(31);  // the claim's lease ran out meanwhile
+  BOOST_TEST(dispatcher.RunOnce() == 0);
+  BOOST_TEST(gateway.CallCount() == 1u);
+  BOOST_TEST(dispatcher.RunOnce() == 1);  // the owed mark first, then the next message
+  BOOST_TEST(dispatcher.pending_marks() == 0u);
+  BOOST_TEST(State(first) == "sent");
+  BOOST_TEST(State(second) == "sent");
+  BOOST_TEST(gateway.CallCount() == 2u);  // the first message went out once
+  BOOST_TEST(dispatcher.RunOnce() == 0);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(circuit_breaker)
+
+BOOST_AUTO_TEST_CASE(closed_until_the_threshold_then_open_then_half_open) {
+  CircuitBreaker breaker(3, 1000);
+  BOOST_TEST(breaker.Allows(0));
+  BOOST_TEST(!breaker.OnTransientFailure(0));
+  BOOST_TEST(!breaker.OnTransientFailure(0));
+  BOOST_TEST(breaker.OnTransientFailure(10));
+  BOOST_TEST(!breaker.Allows(1009));
+  BOOST_TEST(breaker.BatchLimit(10) == 10);
+  BOOST_TEST(breaker.Allows(1010));
+  BOOST_TEST(breaker.state() == CircuitBreaker::State::kHalfOpen);
+  BOOST_TEST(breaker.BatchLimit(10) == 1);
+  BOOST_TEST(breaker.OnSuccess());
+  BOOST_TEST(breaker.state() == CircuitBreaker::State::kClosed);
+  BOOST_TEST(!breaker.OnSuccess());
+}
+
+BOOST_AUTO_TEST_CASE(failed_probes_double_the_cooloff_up_to_a_cap) {
+  CircuitBreaker breaker(1, 1000);
+  int64_t now = 0;
+  breaker.OnTransientFailure(now);
+  std::vector<int64_t> waits;
+  for (int i = 0; i < 6; ++i) {
+    const int64_t wait = breaker.open_until_ms() - now;
+    waits.push_back(wait);
+    now += wait;
+    BOOST_REQUIRE(breaker.Allows(now));
+    breaker.OnTransientFailure(now);
+  }
+  BOOST_TEST(waits == (std::vector<int64_t>{1000, 2000, 4000, 8000, 8000, 8000}),
+             boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(threshold_zero_never_opens_but_pause_does) {
+  CircuitBreaker breaker(0, 1000);
+  for (int i = 0; i < 100; ++i) breaker.OnTransientFailure(i);
+  BOOST_TEST(breaker.Allows(100));
+  breaker.Pause(100, 5000);
+  BOOST_TEST(breaker.paused());
+  BOOST_TEST(!breaker.Allows(5099));
+  BOOST_TEST(breaker.Allows(5100));
+  BOOST_TEST(breaker.OnSuccess());
+  BOOST_TEST(!breaker.paused());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -53,6 +53,7 @@ BOOST_AUTO_TEST_CASE(request_from_nginx_params) {
       {"HTTP_ACCEPT_LANGUAGE", "ne"},
       {"HTTP_X_FORWARDED_FOR", "1.2.3.4"},
       {"HTTP_X_REQUEST_ID", "rid"},
+      {"HTTP_IDEMPOTENCY_KEY", "idem"},
       {"REMOTE_ADDR", "127.0.0.1"},
       {"HTTPS", "on"},
   }));
@@ -65,6 +66,7 @@ BOOST_AUTO_TEST_CASE(request_from_nginx_params) {
   BOOST_TEST(r.accept_language == "ne");
   BOOST_TEST(r.x_forwarded_for == "1.2.3.4");
   BOOST_TEST(r.x_request_id == "rid");
+  BOOST_TEST(r.idempotency_key_header == "idem");
   BOOST_TEST(r.remote_addr == "127.0.0.1");
   BOOST_TEST(r.https);
 }

@@ -84,6 +84,22 @@ BOOST_AUTO_TEST_CASE(json_duplicate_keys_rejected) {
   ExpectError(ParseFields(Body(kJson, R"({"otp": "111111", "otp": "222222"})")), "invalid_json");
 }
 
+// Regression (hostile_http_test): jsoncpp skipped a comment after an object member even
+// in strict mode, so {"phone":"9841234567" /* hi */} was accepted.
+BOOST_AUTO_TEST_CASE(json_comments_rejected_anywhere_but_slashes_in_strings_kept) {
+  for (const char* body : {R"({"phone":"9841234567" /* hi */})", R"({"a":"b" // x
+})", R"(/**/{"a":"b"})", R"({"a":"b"}/**/)", R"({"a" /**/ :"b"})"}) {
+    auto parsed = ParseJsonObject(body);
+    BOOST_REQUIRE_MESSAGE(!parsed.ok(), body);
+    BOOST_TEST(parsed.error().code == "invalid_json");
+  }
+  auto kept = ParseJsonObject(R"({"url":"http://x/y","q":"a\"/*b*/\\","e":"\/"})");
+  BOOST_REQUIRE(kept.ok());
+  BOOST_TEST(kept.value().at("url") == "http://x/y");
+  BOOST_TEST(kept.value().at("q") == "a\"/*b*/\\");
+  BOOST_TEST(kept.value().at("e") == "/");
+}
+
 BOOST_AUTO_TEST_CASE(json_deep_nesting_is_an_error_not_a_crash) {
   for (int depth : {kJsonMaxDepth + 1, 10000, 100000}) {
     std::string deep(depth, '[');

@@ -42,6 +42,7 @@ Router TestRouter() {
          Json::Value body(Json::objectValue);
          body["ip"] = r.client_ip;
          body["id"] = r.request_id;
+         body["idempotency_key"] = r.idempotency_key;
          return JsonResponse(200, body);
        }},
   });
@@ -157,6 +158,24 @@ BOOST_AUTO_TEST_CASE(app_request_ids) {
     const std::string& id = *r.FindHeader("X-Request-Id");
     BOOST_TEST(id.size() == 16u);
     BOOST_TEST(id.find_first_not_of("0123456789abcdef") == std::string::npos);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(app_idempotency_keys_are_the_clients_when_sane_else_fresh) {
+  AppFixture f;
+  Request request;
+  request.method = "GET";
+  request.path = "/ip";
+  request.idempotency_key_header = "retry-7.a_b";
+  BOOST_TEST(ParseBody(f.app.Handle(request).body)["idempotency_key"].asString() == "retry-7.a_b");
+  std::string previous;
+  for (std::string bad : {std::string(), std::string("a b"), std::string(65, 'k')}) {
+    request.idempotency_key_header = bad;
+    const std::string key = ParseBody(f.app.Handle(request).body)["idempotency_key"].asString();
+    BOOST_TEST(key.size() == 16u);
+    BOOST_TEST(key.find_first_not_of("0123456789abcdef") == std::string::npos);
+    BOOST_TEST(key != previous);  // one per request
+    previous = key;
   }
 }
 

@@ -106,6 +106,7 @@ BOOST_AUTO_TEST_CASE(sparrow_403_errors_are_permanent_with_their_code) {
     BOOST_TEST(static_cast<int>(result.kind) == static_cast<int>(Kind::kPermanent));
     BOOST_TEST(result.gateway_code == code);
     BOOST_TEST(result.detail.rfind("sparrow " + std::to_string(code) + ": ", 0) == 0);
+    BOOST_TEST(result.out_of_credit == (code == 1012 || code == 1013), "code " << code);
   }
   sparrow.SetMode(FakeSparrow::Error403(1002));
   BOOST_TEST(gateway.Send(kPhone, "text").detail == "sparrow 1002: Invalid Token");
@@ -190,6 +191,18 @@ BOOST_AUTO_TEST_CASE(only_http_and_https_urls_are_used) {
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(sparrow_reply)
+
+// Regression (tests/fuzz/sparrow_reply_fuzz.cpp): jsoncpp throws past its stack limit,
+// and the uncaught exception ended the dispatcher process.
+BOOST_AUTO_TEST_CASE(deeply_nested_reply_is_unreadable_not_fatal) {
+  const std::string deep(64, '[');
+  const SendResult ok_status = InterpretSparrowReply(200, deep);
+  BOOST_TEST(static_cast<int>(ok_status.kind) == static_cast<int>(Kind::kTransient));
+  BOOST_TEST(ok_status.detail == "unexpected reply");
+  const SendResult refused = InterpretSparrowReply(403, "{\"a\":" + deep);
+  BOOST_TEST(static_cast<int>(refused.kind) == static_cast<int>(Kind::kPermanent));
+  BOOST_TEST(refused.gateway_code == 403);
+}
 
 BOOST_AUTO_TEST_CASE(classification_table) {
   struct Case {

@@ -315,6 +315,58 @@ BOOST_AUTO_TEST_CASE(storage_failure_surfaces_as_unavailable) {
   BOOST_TEST(store.outbox.empty());
 }
 
+BOOST_AUTO_TEST_CASE(sends_to_one_number_block_are_capped_per_hour) {
+  policy.prefix_max_sends_per_hour = 2;
+  policy.prefix_digits = 6;
+  BOOST_TEST(Service().SendCode(alice, "9841230001", "10.0.0.1", "r").ok());
+  BOOST_TEST(Service().SendCode(bob, "9841230002", "10.0.0.2", "r").ok());
+  auto third = Service().SendCode(alice, "9841239999", "10.0.0.3", "r");
+  BOOST_REQUIRE(!third.ok());
+  BOOST_TEST(third.error().code == "send_limit_reached");
+  BOOST_TEST(*third.error().retry_after == 3600);
+  BOOST_TEST(Service().SendCode(alice, "9841240001", "10.0.0.1", "r").ok());  // next block
+  clock.Advance(3600);
+  BOOST_TEST(Service().SendCode(alice, "9841239999", "10.0.0.3", "r").ok());
+  policy.prefix_max_sends_per_hour = 0;  // off
+  for (int i = 0; i < 5; ++i) {
+    BOOST_TEST(Service().SendCode(bob, "984123100" + std::to_string(i), "10.0.0.4", "r").ok());
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_send_repeated_with_its_idempotency_key_is_answered_not_redone) {
+  auto first = Service().SendCode(alice, "9841234567", "10.0.0.1", "r1", Language::kEnglish, "key-1");
+  BOOST_REQUIRE(first.ok());
+  clock.Advance(5);  // inside the cooldown
+  auto again = Service().SendCode(alice, "9841234567", "10.0.0.1", "r2", Language::kEnglish, "key-1");
+  BOOST_REQUIRE(again.ok());
+  BOOST_TEST(store.outbox.size() == 1u);
+  BOOST_TEST(*again.value().sends_left == *first.value().sends_left);
+  const auto events = store.events[std::make_pair(std::string("phone_day"), std::string("9841234567"))];
+  BOOST_TEST(events.size() == 1u);
+  // Another key is another send; the same key on another phone is, too.
+  BOOST_TEST(Service().SendCode(alice, "9841234567", "10.0.0.1", "r3", Language::kEnglish, "key-2").error().code ==
+             "resend_too_soon");
+  BOOST_TEST(Service().SendCode(alice, "9851234567", "10.0.0.1", "r4", Language::kEnglish, "key-1").ok());
+  BOOST_TEST(store.outbox.size() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(a_guess_repeated_with_its_idempotency_key_uses_one_attempt) {
+  const std::string code = SendAndReadCode(alice, "9841234567");
+  for (int i = 0; i < 3; ++i) {
+    auto wrong = Service().VerifyCode(alice, "9841234567", WrongCode(code), "g-1");
+    BOOST_REQUIRE(!wrong.ok());
+    BOOST_TEST(wrong.error().code == "otp_invalid");
+    BOOST_TEST(*wrong.error().attempts_left == 4);
+  }
+  BOOST_TEST(store.codes.at({alice.id, "9841234567"}).attempts_used == 1);
+  BOOST_TEST(Service().VerifyCode(alice, "9841234567", code, "g-2").ok());
+  alice.phone = "9841234567";  // as the next request would load the account
+  alice.phone_verified = true;
+  BOOST_TEST(Service().VerifyCode(alice, "9841234567", code, "g-2").ok());
+  BOOST_TEST(Service().VerifyCode(alice, "9841234567", code, "g-3").error().code ==
+             "phone_already_verified");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace

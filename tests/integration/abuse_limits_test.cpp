@@ -1,0 +1,129 @@
+// Abuse limits that tests elsewhere do not reach: the per-number-block (SMS pumping)
+// guard, client addresses from X-Forwarded-For only through trusted proxies, and login
+// throttling for names that do not exist and its reset by a success.
+#include <boost/test/unit_test.hpp>
+
+#include "api_helpers.h"
+#include "fault_helpers.h"
+
+namespace phoneverify::itest {
+namespace {
+
+Json::Value Phone(const std::string& phone) {
+  Json::Value body;
+  body["phone"] = phone;
+  return body;
+}
+
+Json::Value Credentials(const std::string& username, const std::string& password) {
+  Json::Value body;
+  body["username"] = username;
+  body["password"] = password;
+  return body;
+}
+
+void ExpectTooMany(const HttpResponse& r, const std::string& code) {
+  BOOST_TEST(r.status == 429, "body: " << r.body);
+  BOOST_TEST(r.HasErrorShape(), "body: " << r.body);
+  BOOST_TEST(r.json["code"].asString() == code);
+  BOOST_TEST(r.json["retry_after"].asInt() >= 1);
+  BOOST_TEST(r.Header("retry-after") == std::to_string(r.json["retry_after"].asInt()));
+}
+
+HttpResponse SendFrom(const TestUser& user, const std::string& phone,
+                      const std::string& forwarded_for) {
+  HttpRequest request;
+  request.method = "POST";
+  request.path = "/api/v1/phone/send-otp";
+  request.body = ToJson(Phone(phone));
+  request.headers = {"Content-Type: application/json", "Authorization: Token " + user.token,
+                     "X-Forwarded-For: " + forwarded_for};
+  return Stack::Get().Client().Send(request);
+}
+
+BOOST_AUTO_TEST_SUITE(abuse_limits)
+
+// UniquePhone numbers of one prefix share their first six digits: one number block.
+BOOST_AUTO_TEST_CASE(sends_to_one_number_block_are_capped) {
+  ScopedAppConfig config(Overrides{{"prefix_max_sends_per_hour", "2"}});
+  auto client = Stack::Get().Client();
+  TestUser a = NewUser(client), b = NewUser(client), c = NewUser(client);
+  const std::string one = UniquePhone("976"), two = UniquePhone("976"), three = UniquePhone("976");
+  BOOST_REQUIRE_EQUAL(one.substr(0, 6), three.substr(0, 6));
+  BOOST_TEST(client.PostJson("/api/v1/phone/send-otp", Phone(one), a.token).status == 202);
+  BOOST_TEST(client.PostJson("/api/v1/phone/send-otp", Phone(two), b.token).status == 202);
+  ExpectTooMany(client.PostJson("/api/v1/phone/send-otp", Phone(three), c.token),
+                "send_limit_reached");
+  const std::string elsewhere = UniquePhone("980");
+  BOOST_REQUIRE_NE(elsewhere.substr(0, 6), one.substr(0, 6));
+  BOOST_TEST(client.PostJson("/api/v1/phone/send-otp", Phone(elsewhere), c.token).status == 202);
+  BOOST_TEST(SmsCountFor(three) == 0u);
+}
+
+// Sends counted against 127.0.0.1 here would still count for other tests' per-IP limits
+// within the hour: they are removed at the end, however the test ends.
+struct ForgetLoopbackSends {
+  ~ForgetLoopbackSends() {
+    auto admin = AdminConnection();
+    static_cast<void>(admin->Exec(
+        "DELETE FROM limit_events WHERE scope = 'ip_send_hour' AND key_ = '127.0.0.1'", {}));
+  }
+};
+
+BOOST_AUTO_TEST_CASE(x_forwarded_for_counts_only_from_a_trusted_proxy) {
+  ForgetLoopbackSends forget;
+  {
+    // nginx talks to phoneverify from 127.0.0.1: trusted, so the forwarded client counts.
+    ScopedAppConfig config(
+        Overrides{{"ip_max_sends_per_hour", "1"}, {"trusted_proxies", "127.0.0.1"}});
+    TestUser user = NewUser(Stack::Get().Client());
+    BOOST_TEST(SendFrom(user, UniquePhone("981"), "198.51.100.7").status == 202);
+    ExpectTooMany(SendFrom(user, UniquePhone("981"), "198.51.100.7"), "send_limit_reached");
+    // Another client behind the same proxy has its own allowance; a hop the client
+    // wrote further left is not believed.
+    BOOST_TEST(SendFrom(user, UniquePhone("981"), "198.51.100.8").status == 202);
+    ExpectTooMany(SendFrom(user, UniquePhone("981"), "203.0.113.1, 198.51.100.8"),
+                  "send_limit_reached");
+  }
+  // Nobody trusted: the header is ignored and every request is 127.0.0.1's.
+  ScopedAppConfig config(Overrides{{"ip_max_sends_per_hour", "1"}});
+  TestUser user = NewUser(Stack::Get().Client());
+  BOOST_TEST(SendFrom(user, UniquePhone("982"), "198.51.100.20").status == 202);
+  ExpectTooMany(SendFrom(user, UniquePhone("982"), "198.51.100.21"), "send_limit_reached");
+}
+
+BOOST_AUTO_TEST_CASE(logins_for_unknown_names_are_throttled_and_a_success_resets) {
+  ScopedAppConfig config(Overrides{{"login_max_failures", "3"}});
+  auto client = Stack::Get().Client();
+  const std::string ghost = UniqueName("ghost");
+  for (int i = 0; i < 3; ++i) {
+    BOOST_TEST(client.PostJson("/api/v1/auth/token", Credentials(ghost, "pw-123456")).status ==
+               401);
+  }
+  ExpectTooMany(client.PostJson("/api/v1/auth/token", Credentials(ghost, "pw-123456")),
+                "too_many_requests");
+  // Case-folded: the same name in capitals is the same counter.
+  std::string shouting = ghost;
+  for (char& ch : shouting) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  ExpectTooMany(client.PostJson("/api/v1/auth/token", Credentials(shouting, "pw-123456")),
+                "too_many_requests");
+
+  TestUser user = NewUser(client);
+  for (int i = 0; i < 2; ++i) {
+    BOOST_TEST(client.PostJson("/api/v1/auth/token", Credentials(user.username, "wrong-pw-1"))
+                   .status == 401);
+  }
+  BOOST_TEST(client.PostJson("/api/v1/auth/token", Credentials(user.username, user.password))
+                 .status == 200);
+  for (int i = 0; i < 2; ++i) {  // counted from zero again
+    BOOST_TEST(client.PostJson("/api/v1/auth/token", Credentials(user.username, "wrong-pw-1"))
+                   .status == 401);
+  }
+  BOOST_TEST(client.PostJson("/api/v1/auth/token", Credentials(user.username, user.password))
+                 .status == 200);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace
+}  // namespace phoneverify::itest

@@ -1,0 +1,82 @@
+// Idempotency-Key (an extension of the contract): a send or a guess repeated with the
+// same key -- a client retrying after a lost answer -- answers like the first time and
+// neither sends a second SMS nor uses a second attempt.
+#include <boost/test/unit_test.hpp>
+#include <thread>
+
+#include "api_helpers.h"
+
+namespace phoneverify::itest {
+namespace {
+
+HttpResponse PostWithKey(const std::string& path, const Json::Value& body, const TestUser& user,
+                         const std::string& key) {
+  HttpRequest request;
+  request.method = "POST";
+  request.path = path;
+  request.body = ToJson(body);
+  request.headers = {"Content-Type: application/json", "Authorization: Token " + user.token,
+                     "Idempotency-Key: " + key};
+  return Stack::Get().Client().Send(request);
+}
+
+Json::Value Body(const std::string& phone, const std::string& otp = "") {
+  Json::Value body;
+  body["phone"] = phone;
+  if (!otp.empty()) body["otp"] = otp;
+  return body;
+}
+
+BOOST_AUTO_TEST_SUITE(idempotency)
+
+BOOST_AUTO_TEST_CASE(a_repeated_send_is_answered_again_without_a_second_sms) {
+  auto client = Stack::Get().Client();
+  TestUser user = NewUser(client);
+  const std::string phone = UniquePhone("984");
+  const std::string key = UniqueName("send-key");
+  auto first = PostWithKey("/api/v1/phone/send-otp", Body(phone), user, key);
+  BOOST_REQUIRE_EQUAL(first.status, 202);
+  auto again = PostWithKey("/api/v1/phone/send-otp", Body(phone), user, key);
+  BOOST_TEST(again.status == 202, "body: " << again.body);  // not 429 resend_too_soon
+  BOOST_TEST(again.json["sends_left"] == first.json["sends_left"]);
+  BOOST_TEST(!WaitForCode(phone, 1).empty());
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  BOOST_TEST(SmsCountFor(phone) == 1u);
+  // A new key is a new send (and meets the cooldown).
+  auto other = PostWithKey("/api/v1/phone/send-otp", Body(phone), user, UniqueName("k"));
+  BOOST_TEST(other.status == 429);
+  BOOST_TEST(other.json["code"].asString() == "resend_too_soon");
+}
+
+BOOST_AUTO_TEST_CASE(a_repeated_guess_uses_one_attempt_and_a_repeated_success_answers_200) {
+  auto client = Stack::Get().Client();
+  TestUser user = NewUser(client);
+  const std::string phone = UniquePhone("985");
+  const std::string code = SendAndReceive(client, user, phone);
+  std::string wrong = code;
+  wrong[0] = code[0] == '9' ? '0' : static_cast<char>(code[0] + 1);
+  const std::string key = UniqueName("guess-key");
+  for (int i = 0; i < 3; ++i) {
+    auto r = PostWithKey("/api/v1/phone/verify-otp", Body(phone, wrong), user, key);
+    BOOST_TEST(r.status == 400);
+    BOOST_TEST(r.json["code"].asString() == "otp_invalid");
+    BOOST_TEST(r.json["attempts_left"].asInt() == 4);
+  }
+  auto status = client.Get("/api/v1/phone/otp?phone=" + phone, user.token);
+  BOOST_TEST(status.json["attempts_left"].asInt() == 4);
+  const std::string ok_key = UniqueName("ok-key");
+  auto verified = PostWithKey("/api/v1/phone/verify-otp", Body(phone, code), user, ok_key);
+  BOOST_REQUIRE_EQUAL(verified.status, 200);
+  auto repeated = PostWithKey("/api/v1/phone/verify-otp", Body(phone, code), user, ok_key);
+  BOOST_TEST(repeated.status == 200, "body: " << repeated.body);
+  BOOST_TEST(repeated.json["phone_verified"].asBool());
+  // Without the key, the same request is a new guess on a verified phone.
+  auto fresh = client.PostJson("/api/v1/phone/verify-otp", Body(phone, code), user.token);
+  BOOST_TEST(fresh.status == 403);
+  BOOST_TEST(fresh.json["code"].asString() == "phone_already_verified");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace
+}  // namespace phoneverify::itest
