@@ -3,7 +3,7 @@
 #   make            build everything into build/ (binaries in build/bin/)
 #   make run        install missing packages, build, run the whole stack in the foreground
 #   make test       the same set-up, then unit (plain + ASan/UBSan) and integration tests
-#   make bench      benchmarks (not yet)
+#   make bench      the stack against its floor under wrk (src/ops/bench.sh); prints a table
 #   make deps       only check/install the Debian packages
 #   make asan       build-asan/bin/unit_tests (AddressSanitizer + UBSan)
 #   make clean      remove build/ and build-asan/ (var/ is kept: it holds your data)
@@ -37,6 +37,7 @@ FAKE_MAIN    := tests/fakes/fake_sparrow_main.cpp
 FAKE_SRCS    := $(filter-out $(FAKE_MAIN),$(sort $(wildcard tests/fakes/*.cpp)))
 UNIT_SRCS    := $(sort $(wildcard tests/unit/*.cpp))
 INTEG_SRCS   := $(sort $(wildcard tests/integration/*.cpp))
+BENCH_SRCS   := $(sort $(wildcard tests/bench/*.cpp))
 
 obj = $(patsubst %.cpp,$(BUILD)/obj/%.o,$(1))
 
@@ -49,7 +50,8 @@ PROGRAMS  := $(if $(wildcard src/main.cpp),$(BIN)/phoneverify-fcgi) \
              $(if $(INTEG_SRCS),$(BIN)/integration_tests) \
              $(if $(wildcard $(FAKE_MAIN)),$(BIN)/fake-sparrow)
 
-ALL_OBJS := $(call obj,$(LIB_SRCS) $(MAINS) $(FAKE_SRCS) $(FAKE_MAIN) $(UNIT_SRCS) $(INTEG_SRCS))
+ALL_OBJS := $(call obj,$(LIB_SRCS) $(MAINS) $(FAKE_SRCS) $(FAKE_MAIN) $(UNIT_SRCS) $(INTEG_SRCS) \
+              $(BENCH_SRCS))
 
 .PHONY: all asan run test bench deps clean FORCE
 .DEFAULT_GOAL := all
@@ -93,6 +95,10 @@ $(BIN)/integration_tests: $(call obj,$(INTEG_SRCS)) $(FAKES_LIB) $(LIB)
 $(BIN)/fake-sparrow: $(call obj,$(FAKE_MAIN)) $(FAKES_LIB) $(LIB)
 	$(Q)$(call link,$^)
 
+# The benchmark's floor responder (tests/bench/floor_fcgi.cpp): libfcgi + libmysqlclient only.
+$(BIN)/bench-floor-fcgi: $(call obj,tests/bench/floor_fcgi.cpp)
+	$(Q)$(call link,$^)
+
 -include $(ALL_OBJS:.o=.d)
 
 # --- variants and commands ----------------------------------------------------------
@@ -115,7 +121,9 @@ test:
 	@exec src/ops/test.sh
 
 bench:
-	@echo "make bench: not yet implemented (issue 5)"
+	@src/ops/deps.sh
+	@$(MAKE) --no-print-directory -j2 all $(BIN)/bench-floor-fcgi
+	@exec src/ops/bench.sh
 
 clean:
 	rm -rf build build-asan

@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   g++ make pkg-config libfcgi-dev default-libmysqlclient-dev mariadb-server mariadb-client
   nginx libcurl4-openssl-dev libjsoncpp-dev libboost-test-dev libboost-program-options-dev
-  libsodium-dev curl ca-certificates
+  libsodium-dev curl ca-certificates wrk
 )
 # Any of these provides the nginx binary; the first is what we install.
 nginx_flavours=(nginx nginx-light nginx-core nginx-full nginx-extras)
