@@ -143,22 +143,25 @@ struct Shared {
   util::Logger& logger;
 };
 
-// One worker: its own database connection (opened lazily, after the fork), services,
-// routes and App, all on this stack frame.
+// One worker: a database connection pool shared by its serving threads (thread-safe);
+// each thread builds its own services, routes and App on its own stack frame.
 int RunWorker(const Shared& shared, int listen_fd) {
   storage::Database database(shared.config, &shared.logger);
   storage::MysqlAccountRepository accounts(database);
   storage::MysqlLimitRepository limits(database);
   storage::MysqlOtpRepository otps(database);
   storage::MysqlHealthCheck health(database);
-  util::SystemClock clock;
-  util::SodiumRandom random;
-  domain::AccountService account_service(accounts, limits, shared.policy, clock, random);
-  domain::VerificationService verification(otps, shared.policy, clock, random);
-  http::Router router(handlers::BuildRoutes({account_service, verification, health}));
-  http::App app(router, shared.proxies, clock, random, shared.logger);
-  return fcgi::Serve(listen_fd, app, static_cast<size_t>(shared.config.max_body_bytes),
-                     shared.logger);
+  fcgi::AppBuilder build = [&](const fcgi::AppRunner& run) {
+    util::SystemClock clock;
+    util::SodiumRandom random;
+    domain::AccountService account_service(accounts, limits, shared.policy, clock, random);
+    domain::VerificationService verification(otps, shared.policy, clock, random);
+    http::Router router(handlers::BuildRoutes({account_service, verification, health}));
+    http::App app(router, shared.proxies, clock, random, shared.logger);
+    return run(app);
+  };
+  return fcgi::Serve(listen_fd, shared.config.worker_threads, build,
+                     static_cast<size_t>(shared.config.max_body_bytes), shared.logger);
 }
 
 int Main(int argc, char** argv) {

@@ -208,6 +208,7 @@ const std::vector<KeySpec>& Keys() {
       {"allowed_prefixes", "984,985,986,974,975,976,980,981,982", false,
        List(&C::allowed_prefixes, Prefix, false)},
       {"workers", "0", false, Int(&C::workers, 0, 1024)},
+      {"worker_threads", "16", false, Int(&C::worker_threads, 1, 256)},
       {"ip_max_sends_per_hour", "100", false, Int(&C::ip_max_sends_per_hour, 0, kBig)},
       {"ip_max_signups_per_hour", "20", false, Int(&C::ip_max_signups_per_hour, 0, kBig)},
       {"account_max_sends_per_day", "10", false,

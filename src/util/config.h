@@ -32,6 +32,7 @@ struct Config {
   std::vector<std::string> allowed_prefixes = {"984", "985", "986", "974", "975",
                                                "976", "980", "981", "982"};
   int workers = 0;  // 0 = number of cores (resolved by Load)
+  int worker_threads = 16;  // serving threads per worker (> nginx upstream keepalive)
   int ip_max_sends_per_hour = 100;
   int ip_max_signups_per_hour = 20;
   int account_max_sends_per_day = 10;
