@@ -2,13 +2,19 @@
 // limit_gates, limit_events, and accounts (phone owner, verification).
 //
 // Serialisation: RecordSend locks the gate rows of the phone ('last_send') and of every
-// limit key before reading anything, so concurrent sends to one phone, account or IP run
-// one after another on a node; it writes every gate on success, so on Galera conflicting
-// commits fail certification (1213) and run again. RecordGuess locks the code row.
+// limit key before reading the limits, so concurrent sends to one phone, account or IP
+// run one after another on a node; it writes every gate as it locks it (a refusal rolls
+// that back), so on Galera conflicting commits fail certification (1213) and run again.
+// RecordGuess counts a wrong guess with a compare-and-set on the code row (applied only
+// if the row is unchanged since it was read), and takes the row lock in a transaction
+// for a correct guess or under contention. Round trips: a send is START, one statement
+// per gate (the phone's also returns what the decision needs), one per limit, the writes,
+// COMMIT; a wrong guess is one SELECT and one UPDATE, autocommit.
 // Thread-safe; errors as described in domain/ports.h.
 #pragma once
 
 #include <functional>
+#include <utility>
 #include <optional>
 #include <string>
 #include <vector>
@@ -21,7 +27,9 @@ class Database;
 
 class MysqlOtpRepository final : public domain::OtpRepository {
  public:
-  explicit MysqlOtpRepository(Database& db) : db_(db) {}
+  // `on_queued` (optional) runs after each committed send, e.g. to wake the dispatcher.
+  explicit MysqlOtpRepository(Database& db, std::function<void()> on_queued = {})
+      : db_(db), on_queued_(std::move(on_queued)) {}
 
   // Returns the new outbox row's id. On acceptance the earlier undelivered messages of
   // (account, phone) become 'superseded' with their sealed text erased.
@@ -44,6 +52,7 @@ class MysqlOtpRepository final : public domain::OtpRepository {
 
  private:
   Database& db_;
+  std::function<void()> on_queued_;
 };
 
 }  // namespace phoneverify::storage
