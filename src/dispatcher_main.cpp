@@ -1,11 +1,22 @@
 // phoneverify-dispatcher: drains the SMS outbox through the configured gateway until
 // SIGTERM/SIGINT. Wiring only; the logic lives in sms::Dispatcher.
 //
+// dispatcher_lanes threads ("lanes") each run their own sms::Dispatcher (own gateway
+// handle), sharing one database pool; claims keep them from taking the same message.
+// The main thread waits for signals (signalfd) and for wake-up datagrams on
+// dispatcher_socket, which FastCGI workers send after queueing a message: each burst
+// wakes about as many idle lanes as messages arrived. Lane 0 also expires stale messages
+// and polls every dispatcher_poll_ms for retries that came due; the other lanes sleep
+// until woken, so an idle dispatcher uses no CPU.
+//
 //   phoneverify-dispatcher [--config PATH]
 //
 // PATH defaults to $PHONEVERIFY_CONFIG, else conf/phoneverify.conf (optional then).
 // Exit status: 0 after a clean stop, 2 on bad arguments or configuration, 1 otherwise.
+#include <poll.h>
 #include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -14,12 +25,14 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "sms/console_gateway.h"
 #include "sms/curl_global.h"
 #include "sms/dispatcher.h"
 #include "sms/sparrow_gateway.h"
+#include "sms/wake_board.h"
 #include "storage/database.h"
 #include "storage/outbox_repository.h"
 #include "util/clock.h"
@@ -27,6 +40,7 @@
 #include "util/crypto.h"
 #include "util/logger.h"
 #include "util/random.h"
+#include "util/wakeup.h"
 
 extern char** environ;
 
@@ -37,10 +51,8 @@ constexpr const char* kDefaultConfig = "conf/phoneverify.conf";
 constexpr int64_t kMinLeaseSeconds = 30;
 constexpr int kBatchSize = 10;
 
-// The one global: a signal handler can reach nothing else.
-std::atomic<bool> g_stop{false};
-
-void OnStopSignal(int /*signal*/) { g_stop.store(true); }
+// A lane that sleeps until woken still wakes this often, in case a wake-up was lost.
+constexpr int kLaneMaxSleepMs = 60'000;
 
 struct Args {
   std::string config_path;
@@ -64,15 +76,23 @@ std::optional<Args> ParseArgs(int argc, char** argv) {
   return args;
 }
 
-bool InstallSignalHandlers() {
-  struct sigaction stop {};
-  stop.sa_handler = OnStopSignal;
-  sigemptyset(&stop.sa_mask);
+sigset_t StopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  return set;
+}
+
+// Blocked before any thread starts (lanes inherit the mask); the main thread reads them
+// from a signalfd.
+bool BlockSignals() {
   struct sigaction ignore {};
   ignore.sa_handler = SIG_IGN;
   sigemptyset(&ignore.sa_mask);
-  return sigaction(SIGTERM, &stop, nullptr) == 0 && sigaction(SIGINT, &stop, nullptr) == 0 &&
-         sigaction(SIGPIPE, &ignore, nullptr) == 0;
+  sigset_t stop = StopSignals();
+  return sigaction(SIGPIPE, &ignore, nullptr) == 0 &&
+         sigprocmask(SIG_BLOCK, &stop, nullptr) == 0;
 }
 
 std::vector<std::string> Environment() {
@@ -125,9 +145,11 @@ sms::DispatcherOptions MakeOptions(const util::Config& config) {
 }
 
 void LogStarted(util::Logger& logger, const util::Config& config,
-                const sms::DispatcherOptions& options) {
+                const sms::DispatcherOptions& options, bool woken) {
   Json::Value fields(Json::objectValue);
   fields["backend"] = config.sms_backend;
+  fields["lanes"] = config.dispatcher_lanes;
+  fields["wakeup_socket"] = woken ? config.dispatcher_socket : "";
   fields["poll_ms"] = options.poll_ms;
   fields["batch_size"] = options.batch_size;
   fields["lease_seconds"] = static_cast<Json::Int64>(options.lease_seconds);
@@ -135,7 +157,14 @@ void LogStarted(util::Logger& logger, const util::Config& config,
   logger.Info("dispatcher started", fields);
 }
 
-void LogStopped(util::Logger& logger, const sms::DispatcherStats& stats) {
+void LogStopped(util::Logger& logger, const std::vector<sms::DispatcherStats>& lanes) {
+  sms::DispatcherStats stats;
+  for (const auto& lane : lanes) {
+    stats.delivered += lane.delivered;
+    stats.failed += lane.failed;
+    stats.retried += lane.retried;
+    stats.storage_errors += lane.storage_errors;
+  }
   Json::Value fields(Json::objectValue);
   fields["delivered"] = static_cast<Json::Int64>(stats.delivered);
   fields["failed"] = static_cast<Json::Int64>(stats.failed);
@@ -144,13 +173,30 @@ void LogStopped(util::Logger& logger, const sms::DispatcherStats& stats) {
   logger.Info("dispatcher stopped", fields);
 }
 
+// Waits for signals and wake-ups until SIGTERM/SIGINT; then stops every lane.
+void WaitForStop(util::WakeReceiver* wake, sms::WakeBoard& board, std::atomic<bool>& stop,
+                 util::Logger& logger) {
+  sigset_t signals = StopSignals();
+  const int signal_fd = ::signalfd(-1, &signals, SFD_CLOEXEC);
+  if (signal_fd < 0) logger.Error("signalfd failed; stopping");
+  while (signal_fd >= 0) {
+    pollfd p[2] = {{signal_fd, POLLIN, 0}, {wake ? wake->fd() : -1, POLLIN, 0}};
+    if (::poll(p, 2, -1) < 0) continue;  // EINTR
+    if (p[0].revents != 0) break;
+    if (p[1].revents != 0) board.Post(wake->Drain());
+  }
+  if (signal_fd >= 0) ::close(signal_fd);
+  stop.store(true);
+  board.Stop();
+}
+
 int Main(int argc, char** argv) {
   const auto args = ParseArgs(argc, argv);
   if (!args) {
     std::cerr << "usage: phoneverify-dispatcher [--config PATH]\n";
     return 2;
   }
-  if (!InstallSignalHandlers()) return 1;
+  if (!BlockSignals()) return 1;
   const auto config = LoadConfiguration(*args);
   if (!config) return 2;
   if (!util::InitCrypto()) return 1;
@@ -160,19 +206,44 @@ int Main(int argc, char** argv) {
     return 1;
   }
   util::Logger logger(config->log_file, "dispatcher");
-  auto gateway = MakeGateway(*config);
-  if (!gateway) return 2;
+  const int lanes = std::max(1, config->dispatcher_lanes);
+  std::vector<std::unique_ptr<sms::SmsGateway>> gateways;
+  for (int i = 0; i < lanes; ++i) {
+    gateways.push_back(MakeGateway(*config));
+    if (!gateways.back()) return 2;
+  }
+  // No wake-up socket (e.g. its path is too long) is not fatal: lane 0 still polls.
+  auto wake = util::WakeReceiver::Bind(config->dispatcher_socket);
+  if (!wake.ok()) logger.Warn(wake.error().details + "; polling only");
   // No logger for the Database: it logs every failed call, while the dispatcher reports
-  // storage outages itself, rate-limited (it polls several times a second).
+  // storage outages itself, rate-limited.
   storage::Database database(*config);
   storage::MysqlOutboxRepository outbox(database);
   util::SystemClock clock;
-  util::SodiumRandom random;
-  const sms::DispatcherOptions options = MakeOptions(*config);
-  sms::Dispatcher dispatcher(outbox, *gateway, clock, random, logger, options);
-  LogStarted(logger, *config, options);
-  dispatcher.Run(g_stop);
-  LogStopped(logger, dispatcher.stats());
+  sms::WakeBoard board(lanes);
+  std::atomic<bool> stop{false};
+  std::vector<sms::DispatcherStats> stats(static_cast<size_t>(lanes));
+  const sms::DispatcherOptions base = MakeOptions(*config);
+  LogStarted(logger, *config, base, wake.ok());
+  std::vector<std::thread> threads;
+  for (int i = 0; i < lanes; ++i) {
+    threads.emplace_back([&, i] {
+      sms::DispatcherOptions options = base;
+      options.expire_stale = i == 0;
+      const int max_sleep = i == 0 ? base.poll_ms : kLaneMaxSleepMs;
+      options.idle_wait = [&board, max_sleep](int, const std::atomic<bool>& halt) {
+        board.Wait(max_sleep, halt);
+      };
+      util::SodiumRandom random;
+      sms::Dispatcher dispatcher(outbox, *gateways[static_cast<size_t>(i)], clock, random,
+                                 logger, options);
+      dispatcher.Run(stop);
+      stats[static_cast<size_t>(i)] = dispatcher.stats();
+    });
+  }
+  WaitForStop(wake.ok() ? &wake.value() : nullptr, board, stop, logger);
+  for (auto& thread : threads) thread.join();
+  LogStopped(logger, stats);
   return 0;
 }
 

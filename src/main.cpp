@@ -32,6 +32,7 @@
 #include "util/crypto.h"
 #include "util/logger.h"
 #include "util/random.h"
+#include "util/wakeup.h"
 
 extern char** environ;
 
@@ -149,7 +150,8 @@ int RunWorker(const Shared& shared, int listen_fd) {
   storage::Database database(shared.config, &shared.logger);
   storage::MysqlAccountRepository accounts(database);
   storage::MysqlLimitRepository limits(database);
-  storage::MysqlOtpRepository otps(database);
+  const util::WakeSender dispatcher(shared.config.dispatcher_socket);
+  storage::MysqlOtpRepository otps(database, [&dispatcher] { dispatcher.Notify(); });
   storage::MysqlHealthCheck health(database);
   fcgi::AppBuilder build = [&](const fcgi::AppRunner& run) {
     util::SystemClock clock;

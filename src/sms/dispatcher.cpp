@@ -59,15 +59,17 @@ Dispatcher::Dispatcher(domain::OutboxRepository& outbox, SmsGateway& gateway,
 
 int Dispatcher::RunOnce() {
   const int64_t now = clock_.NowSeconds();
-  const auto expired = outbox_.ExpireStale(now);
-  if (!expired.ok()) {
-    StorageFailed("expire", expired.error());
-    return 0;
-  }
-  if (expired.value() > 0) {
-    Json::Value fields(Json::objectValue);
-    fields["count"] = expired.value();
-    logger_.Info("outbox messages expired", fields);
+  if (options_.expire_stale) {
+    const auto expired = outbox_.ExpireStale(now);
+    if (!expired.ok()) {
+      StorageFailed("expire", expired.error());
+      return 0;
+    }
+    if (expired.value() > 0) {
+      Json::Value fields(Json::objectValue);
+      fields["count"] = expired.value();
+      logger_.Info("outbox messages expired", fields);
+    }
   }
   // Fresh per pass: a stale claim of ours must not match after its lease was taken over.
   const std::string claim_token = random_.Hex(kClaimTokenBytes);
@@ -93,7 +95,11 @@ void Dispatcher::Run(const std::atomic<bool>& stop) {
   stop_ = &stop;
   while (!stop.load()) {
     if (RunOnce() > 0) continue;
-    SleepUnlessStopped(options_.poll_ms, stop);
+    if (options_.idle_wait) {
+      options_.idle_wait(options_.poll_ms, stop);
+    } else {
+      SleepUnlessStopped(options_.poll_ms, stop);
+    }
   }
   stop_ = nullptr;
 }

@@ -24,6 +24,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -44,6 +45,11 @@ struct DispatcherOptions {
   int64_t max_backoff_seconds = 300;  // cap on the retry delay
   int64_t send_timeout_seconds = 10;  // worst-case duration of one gateway call
   int poll_ms = 500;                  // idle sleep in Run (Config::dispatcher_poll_ms)
+  // Step 1 of a pass; several dispatchers sharing a process let one of them do it.
+  bool expire_stale = true;
+  // How Run sleeps when a pass handled nothing: returns after at most `max_ms`, earlier
+  // when woken (new messages) or when `stop` is set. Empty: a plain sleep in slices.
+  std::function<void(int max_ms, const std::atomic<bool>& stop)> idle_wait;
 };
 
 struct DispatcherStats {
@@ -67,8 +73,9 @@ class Dispatcher {
   // 0 when nothing was due or the storage failed.
   int RunOnce();
 
-  // Passes until `stop` becomes true; when a pass handled nothing, sleeps poll_ms in
-  // slices of at most 50 ms so a stop request is honoured promptly. A stop during a batch
+  // Passes until `stop` becomes true; when a pass handled nothing, waits through
+  // options.idle_wait, or else sleeps poll_ms in slices of at most 50 ms so a stop request
+  // is honoured promptly. A stop during a batch
   // waits for the gateway call in progress only (bounded by its timeout).
   void Run(const std::atomic<bool>& stop);
 

@@ -230,7 +230,9 @@ const std::vector<KeySpec>& Keys() {
       {"sms_log", "", false, Text(&C::sms_log, AnyText)},
       {"sparrow_timeout", "10", false, Int(&C::sparrow_timeout, 1, 600)},
       {"sms_max_tries", "8", false, Int(&C::sms_max_tries, 1, 1000)},
-      {"dispatcher_poll_ms", "500", false, Int(&C::dispatcher_poll_ms, 1, 60'000)},
+      {"dispatcher_poll_ms", "2000", false, Int(&C::dispatcher_poll_ms, 1, 60'000)},
+      {"dispatcher_lanes", "4", false, Int(&C::dispatcher_lanes, 1, 512)},
+      {"dispatcher_socket", "", false, Text(&C::dispatcher_socket, AnyText)},
       {"max_body_bytes", "16384", false, Int(&C::max_body_bytes, 1, 16 * 1024 * 1024)},
   };
   return keys;
@@ -396,6 +398,7 @@ void ResolveDefaults(Config& config) {
   }
   const std::string& var = config.var_dir;
   if (config.fcgi_socket.empty()) config.fcgi_socket = var + "/run/fcgi.sock";
+  if (config.dispatcher_socket.empty()) config.dispatcher_socket = var + "/run/dispatcher.sock";
   if (config.db_socket.empty()) config.db_socket = var + "/run/mysqld.sock";
   if (config.log_file.empty()) config.log_file = var + "/log/phoneverify.log";
   if (config.sms_log.empty()) config.sms_log = var + "/sms.log";

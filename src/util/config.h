@@ -55,7 +55,9 @@ struct Config {
   std::string sms_log;             // default <var_dir>/sms.log (console backend)
   int sparrow_timeout = 10;        // seconds per gateway call
   int sms_max_tries = 8;           // transient failures before a message is failed
-  int dispatcher_poll_ms = 500;    // idle sleep between outbox polls
+  int dispatcher_poll_ms = 2000;   // longest idle sleep (a worker's wake-up ends it early)
+  int dispatcher_lanes = 4;        // messages the dispatcher sends at once
+  std::string dispatcher_socket;   // wake-up socket; default <var_dir>/run/dispatcher.sock
   int max_body_bytes = 16384;
 
   // Resolved secrets as raw bytes (decoded from hex by Load).

@@ -110,6 +110,7 @@ BOOST_AUTO_TEST_CASE(table_defaults_agree_with_the_struct_initialisers) {
   // Undo what LoadConfig resolves so only the defaults are compared.
   from_table.workers = 0;
   from_table.fcgi_socket = from_table.db_socket = from_table.log_file = from_table.sms_log = "";
+  from_table.dispatcher_socket = "";
   BOOST_TEST(DescribeConfig(from_table) == DescribeConfig(from_struct));
 }
 
