@@ -87,6 +87,8 @@ export PHONEVERIFY_ACCOUNT_MAX_SENDS_PER_DAY=0 PHONEVERIFY_LOGIN_MAX_FAILURES=0
 export PHONEVERIFY_SMS_DAILY_BUDGET=0
 export PHONEVERIFY_OTP_MAX_ATTEMPTS=${PHONEVERIFY_OTP_MAX_ATTEMPTS:-1000000000}
 export PHONEVERIFY_OTP_TTL=${PHONEVERIFY_OTP_TTL:-3600}
+# Enough lanes to keep up with a fast send-otp against a 50 ms gateway (~20 SMS/s each).
+export PHONEVERIFY_DISPATCHER_LANES=${PHONEVERIFY_DISPATCHER_LANES:-64}
 
 URL=http://127.0.0.1:$HTTP_PORT
 SPARROW_PID=""
@@ -249,9 +251,9 @@ outbox_depth() {
 }
 sms_count() { wc -l <"$VAR/sparrow.log"; }
 
-# Outbox depth every 0.5 s into $1 until killed.
+# Outbox depth every second into $1 until killed (a COUNT over the queue: not more often).
 start_sampler() {
-  (while true; do outbox_depth; sleep 0.5; done) >"$1" 2>/dev/null &
+  (while true; do outbox_depth; sleep 1; done) >"$1" 2>/dev/null &
   SAMPLER_PID=$!
 }
 stop_sampler() {
@@ -369,7 +371,8 @@ report() {
   echo "## make bench — $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, ${SECONDS_PER_RUN} s per run"
   echo
   echo "phoneverify: $WORKERS workers × $WORKER_THREADS threads; floor responder $FLOOR_PROCESSES × $FLOOR_THREADS;"
-  echo "wrk -t $WRK_THREADS; $ACCOUNTS accounts; $PAIRS pending codes; fake Sparrow ${SMS_DELAY_MS} ms;"
+  echo "wrk -t $WRK_THREADS; $ACCOUNTS accounts; $PAIRS pending codes; fake Sparrow ${SMS_DELAY_MS} ms,"
+  echo "dispatcher ${CFG[dispatcher_lanes]:-?} lanes;"
   echo "innodb_flush_log_at_trx_commit=1. CPU in % of one core over the run (fcgi = phoneverify-fcgi or the floor responder)."
   echo
   echo "| scenario | -c | req/s | p50 ms | p99 ms | non-2xx | CPU wrk | nginx | fcgi | dispatcher | mysqld | SMS/s | outbox max/end |"
