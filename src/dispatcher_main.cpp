@@ -7,7 +7,9 @@
 // dispatcher_socket, which FastCGI workers send after queueing a message: each burst
 // wakes about as many idle lanes as messages arrived. Lane 0 also expires stale messages
 // and polls every dispatcher_poll_ms for retries that came due; the other lanes sleep
-// until woken, so an idle dispatcher uses no CPU.
+// until woken, so an idle dispatcher uses no CPU. A lane whose claim came back full
+// wakes one more, so a backlog (e.g. after a restart) spreads over the lanes without
+// every lane polling.
 //
 //   phoneverify-dispatcher [--config PATH]
 //
@@ -173,9 +175,12 @@ void LogStopped(util::Logger& logger, const std::vector<sms::DispatcherStats>& l
   logger.Info("dispatcher stopped", fields);
 }
 
-// Waits for signals and wake-ups until SIGTERM/SIGINT; then stops every lane.
-void WaitForStop(util::WakeReceiver* wake, sms::WakeBoard& board, std::atomic<bool>& stop,
-                 util::Logger& logger) {
+// Waits for signals and wake-ups until SIGTERM/SIGINT; then stops every lane. k new
+// messages wake ceil(k / batch) lanes: each woken lane claims a batch, and one whose
+// claim comes back full wakes another, so claims stay full instead of many lanes
+// claiming a message or two each (a claim costs several statements).
+void WaitForStop(util::WakeReceiver* wake, int batch, sms::WakeBoard& board,
+                 std::atomic<bool>& stop, util::Logger& logger) {
   sigset_t signals = StopSignals();
   const int signal_fd = ::signalfd(-1, &signals, SFD_CLOEXEC);
   if (signal_fd < 0) logger.Error("signalfd failed; stopping");
@@ -183,7 +188,7 @@ void WaitForStop(util::WakeReceiver* wake, sms::WakeBoard& board, std::atomic<bo
     pollfd p[2] = {{signal_fd, POLLIN, 0}, {wake ? wake->fd() : -1, POLLIN, 0}};
     if (::poll(p, 2, -1) < 0) continue;  // EINTR
     if (p[0].revents != 0) break;
-    if (p[1].revents != 0) board.Post(wake->Drain());
+    if (p[1].revents != 0) board.Post((wake->Drain() + batch - 1) / batch);
   }
   if (signal_fd >= 0) ::close(signal_fd);
   stop.store(true);
@@ -234,6 +239,8 @@ int Main(int argc, char** argv) {
       options.idle_wait = [&board, max_sleep](int, const std::atomic<bool>& halt) {
         board.Wait(max_sleep, halt);
       };
+      options.on_full_claim = [&board] { board.Post(1); };
+      if (i > 0) board.Wait(kLaneMaxSleepMs, stop);  // lane 0 finds the work first
       util::SodiumRandom random;
       sms::Dispatcher dispatcher(outbox, *gateways[static_cast<size_t>(i)], clock, random,
                                  logger, options);
@@ -241,7 +248,7 @@ int Main(int argc, char** argv) {
       stats[static_cast<size_t>(i)] = dispatcher.stats();
     });
   }
-  WaitForStop(wake.ok() ? &wake.value() : nullptr, board, stop, logger);
+  WaitForStop(wake.ok() ? &wake.value() : nullptr, base.batch_size, board, stop, logger);
   for (auto& thread : threads) thread.join();
   LogStopped(logger, stats);
   return 0;

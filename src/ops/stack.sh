@@ -288,7 +288,7 @@ start_mariadb() {
   spawn mariadb "$LOG/mysqld.log" mariadbd --no-defaults --datadir="$VAR/db" \
     --socket="$DB_SOCKET" --skip-networking --pid-file="$(pid_file mariadb)" \
     --log-error="$LOG/mysqld.log" --user="$(id -un)" \
-    --innodb-buffer-pool-size=64M --innodb_flush_log_at_trx_commit=1 \
+    --innodb-buffer-pool-size=64M --innodb_flush_log_at_trx_commit=1 --max-connections=1000 \
     --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci
   local tenths
   for ((tenths = 0; tenths < 600; tenths++)); do

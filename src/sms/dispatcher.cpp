@@ -79,6 +79,9 @@ int Dispatcher::RunOnce() {
     return 0;
   }
   StorageOk();
+  if (options_.on_full_claim && claimed.value().size() >= static_cast<size_t>(options_.batch_size)) {
+    options_.on_full_claim();
+  }
   int handled = 0;
   for (const auto& message : claimed.value()) {
     if (handled > 0 && (Stopping() || !HaveTimeToSend(now))) {

@@ -50,6 +50,9 @@ struct DispatcherOptions {
   // How Run sleeps when a pass handled nothing: returns after at most `max_ms`, earlier
   // when woken (new messages) or when `stop` is set. Empty: a plain sleep in slices.
   std::function<void(int max_ms, const std::atomic<bool>& stop)> idle_wait;
+  // Called when a claim came back full (more messages are probably due), e.g. to wake
+  // another dispatcher of the same process. Optional.
+  std::function<void()> on_full_claim;
 };
 
 struct DispatcherStats {

@@ -25,13 +25,15 @@ void WakeBoard::Stop() {
   cv_.notify_all();
 }
 
-void WakeBoard::Wait(int max_ms, const std::atomic<bool>& stop) {
+bool WakeBoard::Wait(int max_ms, const std::atomic<bool>& stop) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(max_ms);
   std::unique_lock<std::mutex> lock(mu_);
   // No periodic wake-ups: an idle dispatcher costs nothing until a post, a stop or the
   // deadline.
-  cv_.wait_until(lock, deadline, [&] { return stopped_ || stop.load() || tokens_ > 0; });
-  if (tokens_ > 0 && !stopped_) --tokens_;
+  const bool woken =
+      cv_.wait_until(lock, deadline, [&] { return stopped_ || stop.load() || tokens_ > 0; });
+  if (woken && tokens_ > 0 && !stopped_) --tokens_;
+  return woken;
 }
 
 }  // namespace phoneverify::sms

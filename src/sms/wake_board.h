@@ -17,9 +17,10 @@ class WakeBoard {
 
   void Post(int n);
   void Stop();
-  // Returns after a Post meant for this lane, a Stop, or `max_ms`. `stop` is checked on
-  // entry and at each wake-up; whoever sets it must call Stop() to end waits early.
-  void Wait(int max_ms, const std::atomic<bool>& stop);
+  // Returns after a Post meant for this lane, a Stop, or `max_ms`: false when `max_ms`
+  // ran out. `stop` is checked on entry and at each wake-up; whoever sets it must call
+  // Stop() to end waits early.
+  bool Wait(int max_ms, const std::atomic<bool>& stop);
 
  private:
   const int lanes_;

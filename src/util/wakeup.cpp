@@ -60,16 +60,24 @@ Result<WakeReceiver> WakeReceiver::Bind(const std::string& path) {
     return BindError(path, why);
   }
   ::chmod(path.c_str(), 0600);  // only our own user's workers wake us
-  return WakeReceiver(fd, path);
+  struct stat bound {};
+  ::lstat(path.c_str(), &bound);
+  return WakeReceiver(fd, path, bound.st_dev, bound.st_ino);
 }
 
 WakeReceiver::WakeReceiver(WakeReceiver&& other) noexcept
-    : fd_(std::exchange(other.fd_, -1)), path_(std::move(other.path_)) {}
+    : fd_(std::exchange(other.fd_, -1)),
+      path_(std::move(other.path_)),
+      dev_(other.dev_),
+      ino_(other.ino_) {}
 
 WakeReceiver::~WakeReceiver() {
   if (fd_ < 0) return;
   ::close(fd_);
-  ::unlink(path_.c_str());
+  struct stat st {};
+  if (::lstat(path_.c_str(), &st) == 0 && st.st_dev == dev_ && st.st_ino == ino_) {
+    ::unlink(path_.c_str());
+  }
 }
 
 int WakeReceiver::Drain() {

@@ -5,6 +5,8 @@
 // message until the dispatcher's next poll.
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
 
 #include "util/status.h"
@@ -33,7 +35,7 @@ class WakeReceiver {
   // Binds a non-blocking datagram socket at `path`, replacing a stale socket file there
   // (not another kind of file). Errors name the path.
   static Result<WakeReceiver> Bind(const std::string& path);
-  ~WakeReceiver();  // closes and unlinks the path
+  ~WakeReceiver();  // closes; unlinks the path if it still names this socket
   WakeReceiver(WakeReceiver&& other) noexcept;
   WakeReceiver& operator=(WakeReceiver&&) = delete;
   WakeReceiver(const WakeReceiver&) = delete;
@@ -44,9 +46,12 @@ class WakeReceiver {
   int Drain();
 
  private:
-  WakeReceiver(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  WakeReceiver(int fd, std::string path, dev_t dev, ino_t ino)
+      : fd_(fd), path_(std::move(path)), dev_(dev), ino_(ino) {}
   int fd_ = -1;
   std::string path_;
+  dev_t dev_ = 0;  // identity of the socket file, so a successor's is never unlinked
+  ino_t ino_ = 0;
 };
 
 }  // namespace phoneverify::util
