@@ -88,7 +88,7 @@ export PHONEVERIFY_SMS_DAILY_BUDGET=0
 export PHONEVERIFY_OTP_MAX_ATTEMPTS=${PHONEVERIFY_OTP_MAX_ATTEMPTS:-1000000000}
 export PHONEVERIFY_OTP_TTL=${PHONEVERIFY_OTP_TTL:-3600}
 # Enough lanes to keep up with a fast send-otp against a 50 ms gateway (~20 SMS/s each).
-export PHONEVERIFY_DISPATCHER_LANES=${PHONEVERIFY_DISPATCHER_LANES:-64}
+export PHONEVERIFY_DISPATCHER_LANES=${PHONEVERIFY_DISPATCHER_LANES:-128}
 
 URL=http://127.0.0.1:$HTTP_PORT
 SPARROW_PID=""
@@ -243,8 +243,9 @@ find_groups() {
   GROUP[dispatcher]=$(pidfile dispatcher)
   GROUP[mysqld]=$(pidfile mariadb)
   GROUP[floor]=$FLOOR_PID
+  GROUP[gateway]=$SPARROW_PID
 }
-GROUP_NAMES=(nginx fcgi floor dispatcher mysqld)
+GROUP_NAMES=(nginx fcgi floor dispatcher mysqld gateway)
 
 outbox_depth() {
   sql -e "SELECT COUNT(*) FROM outbox WHERE state IN ('queued', 'retry', 'sending')" 2>/dev/null || echo "?"
@@ -303,6 +304,10 @@ run() {
     R[$key,cpu_$name]=$(awk -v a="${before[$name]}" -v b="$(group_ticks "${GROUP[$name]}")" \
       -v t="$TICK" -v w="$wall" 'BEGIN { printf "%.0f", (b - a) / t / w * 100 }')
   done
+  # Server-side CPU per request: every group but wrk (the floor's rows count the floor).
+  R[$key,us_per_req]=$(awk -v n="${R[$key,requests]}" -v d="${R[$key,duration_us]}" \
+    -v c="$(( R[$key,cpu_nginx] + R[$key,cpu_fcgi] + R[$key,cpu_floor] + R[$key,cpu_dispatcher] + R[$key,cpu_mysqld] + R[$key,cpu_gateway] ))" \
+    'BEGIN { printf "%.0f", (n > 0 ? c / 100 * (d / 1e6) / n * 1e6 : 0) }')
   R[$key,sms]=$(awk -v a="$before_sms" -v b="$after_sms" -v w="$wall" 'BEGIN { printf "%.0f", (b - a) / w }')
   if [[ $scenario == send ]]; then
     R[$key,depth]=$(awk '$1 ~ /^[0-9]+$/ { if ($1 > m) m = $1; last = $1 } END { printf "%d/%d", m, last }' \
@@ -373,20 +378,22 @@ report() {
   echo "phoneverify: $WORKERS workers × $WORKER_THREADS threads; floor responder $FLOOR_PROCESSES × $FLOOR_THREADS;"
   echo "wrk -t $WRK_THREADS; $ACCOUNTS accounts; $PAIRS pending codes; fake Sparrow ${SMS_DELAY_MS} ms,"
   echo "dispatcher ${CFG[dispatcher_lanes]:-?} lanes;"
-  echo "innodb_flush_log_at_trx_commit=1. CPU in % of one core over the run (fcgi = phoneverify-fcgi or the floor responder)."
+  echo "innodb_flush_log_at_trx_commit=1. CPU in % of one core over the run (fcgi = phoneverify-fcgi or"
+  echo "the floor responder; gateway = the fake Sparrow); µs/req = server-side CPU (all but wrk) per request."
   echo
-  echo "| scenario | -c | req/s | p50 ms | p99 ms | non-2xx | CPU wrk | nginx | fcgi | dispatcher | mysqld | SMS/s | outbox max/end |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+  echo "| scenario | -c | req/s | p50 ms | p99 ms | non-2xx | CPU wrk | nginx | fcgi | dispatcher | mysqld | gateway | µs/req | SMS/s | outbox max/end |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
   for key in "${ROWS[@]}"; do
     label=${key%,*}
     conns=${key#*,}
     local fcgi_cpu=${R[$key,cpu_fcgi]}
     [[ $label == floor* ]] && fcgi_cpu=${R[$key,cpu_floor]}
-    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' \
+    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' \
       "$label" "$conns" "${R[$key,rps]}" "$(ms "${R[$key,p50_us]}")" "$(ms "${R[$key,p99_us]}")" \
       "${R[$key,non2xx]}$( ((R[$key,connect] + R[$key,read] + R[$key,write] + R[$key,timeout] > 0)) && echo " (+sock ${R[$key,connect]}/${R[$key,read]}/${R[$key,write]}/${R[$key,timeout]})")" \
       "${R[$key,cpu_wrk]}" "${R[$key,cpu_nginx]}" "$fcgi_cpu" "${R[$key,cpu_dispatcher]}" \
-      "${R[$key,cpu_mysqld]}" "${R[$key,sms]}" "${R[$key,depth]:--}"
+      "${R[$key,cpu_mysqld]}" "${R[$key,cpu_gateway]}" "${R[$key,us_per_req]}" "${R[$key,sms]}" \
+      "${R[$key,depth]:--}"
   done
   echo
   echo "verify non-2xx are the intended 400 otp_invalid (wrong guesses)."
