@@ -10,7 +10,9 @@
 #   floor 2   the same responder doing the minimum SQL against the same MariaDB, autocommit:
 #             send = one INSERT ... ON DUPLICATE KEY UPDATE; verify = one SELECT + one UPDATE
 #   phoneverify  send-otp (distinct phones, tokens rotating over the accounts), verify-otp
-#             (wrong guesses over BENCH_PAIRS pending codes, attempt limit raised), GET /me
+#             (wrong guesses over BENCH_PAIRS pending codes, attempt limit raised), GET /me;
+#             send-paused is send-otp with the dispatcher stopped (SIGSTOP) for the run:
+#             the web path alone, without the SMS delivery competing for the machine
 # and prints requests/s, p50/p99, non-2xx, CPU of each process group, RSS per worker, the
 # phoneverify/floor 2 ratios, the dispatcher's SMS/s and the outbox depth, plus idle CPU.
 # The table is printed and written to <var>/bench-<time>.md (and <var>/bench-latest.md).
@@ -25,7 +27,7 @@
 #   BENCH_SMS_DELAY_MS=50   fake gateway answer time
 #   BENCH_DRAIN_SECONDS=60  longest wait for the outbox to drain after the send runs
 #   BENCH_ONLY="..."        subset of scenarios (floor0 floor1 floor2-send send
-#                           floor2-verify verify me); default all
+#                           send-paused floor2-verify verify me); default all
 #   BENCH_VAR_DIR=var/bench
 #   BENCH_HOOK="cmd"        run in the background at the start of each run (e.g. a
 #                           profiler), with BENCH_SCENARIO, BENCH_CONNS, BENCH_FCGI_PID and
@@ -46,7 +48,7 @@ ACCOUNTS=${BENCH_ACCOUNTS:-48}
 PAIRS=${BENCH_PAIRS:-4096}
 SMS_DELAY_MS=${BENCH_SMS_DELAY_MS:-50}
 DRAIN_SECONDS=${BENCH_DRAIN_SECONDS:-60}
-ONLY=${BENCH_ONLY:-floor0 floor1 floor2-send send floor2-verify verify me}
+ONLY=${BENCH_ONLY:-floor0 floor1 floor2-send send send-paused floor2-verify verify me}
 VAR_REL=${BENCH_VAR_DIR:-var/bench}
 if [[ $VAR_REL == /* ]]; then VAR=$VAR_REL; else VAR=$ROOT/$VAR_REL; fi
 TICK=$(getconf CLK_TCK)
@@ -109,6 +111,7 @@ FLOOR_SOCKET=$VAR/run/bench-floor.sock
 
 cleanup() {
   set +e
+  [[ -n ${GROUP[dispatcher]:-} ]] && kill -CONT -- "-${GROUP[dispatcher]}" 2>/dev/null
   [[ -n $SAMPLER_PID ]] && kill "$SAMPLER_PID" 2>/dev/null
   [[ -n $FLOOR_PID ]] && kill -TERM -- "-$FLOOR_PID" 2>/dev/null
   src/ops/stack.sh stop >/dev/null 2>&1
@@ -273,7 +276,8 @@ run() {
   out=$VAR/log/bench-$scenario-c$conns.out
   for name in "${GROUP_NAMES[@]}"; do before[$name]=$(group_ticks "${GROUP[$name]}"); done
   before_sms=$(sms_count)
-  [[ $scenario == send ]] && start_sampler "$VAR/log/bench-depth-c$conns.txt"
+  [[ $scenario == send* ]] && start_sampler "$VAR/log/bench-depth-$scenario-c$conns.txt"
+  [[ $scenario == send-paused ]] && kill -STOP -- "-${GROUP[dispatcher]}"
   local hook_pid=""
   if [[ -n ${BENCH_HOOK:-} ]]; then
     BENCH_SCENARIO=$scenario BENCH_CONNS=$conns BENCH_FCGI_PID=${GROUP[fcgi]} \
@@ -288,7 +292,8 @@ run() {
     wrk -t "$WRK_THREADS" -c "$conns" -d "${SECONDS_PER_RUN}s" --timeout 10s \
     -s "$LUA_DIR/$script" "$URL" >"$out"; } 2>&1 | tail -n1)
   t1=$(date +%s.%N)
-  [[ $scenario == send ]] && stop_sampler
+  [[ $scenario == send-paused ]] && kill -CONT -- "-${GROUP[dispatcher]}"
+  [[ $scenario == send* ]] && stop_sampler
   [[ -n $hook_pid ]] && wait "$hook_pid" 2>/dev/null
   after_sms=$(sms_count)
   local wall line
@@ -309,9 +314,9 @@ run() {
     -v c="$(( R[$key,cpu_nginx] + R[$key,cpu_fcgi] + R[$key,cpu_floor] + R[$key,cpu_dispatcher] + R[$key,cpu_mysqld] + R[$key,cpu_gateway] ))" \
     'BEGIN { printf "%.0f", (n > 0 ? c / 100 * (d / 1e6) / n * 1e6 : 0) }')
   R[$key,sms]=$(awk -v a="$before_sms" -v b="$after_sms" -v w="$wall" 'BEGIN { printf "%.0f", (b - a) / w }')
-  if [[ $scenario == send ]]; then
+  if [[ $scenario == send* ]]; then
     R[$key,depth]=$(awk '$1 ~ /^[0-9]+$/ { if ($1 > m) m = $1; last = $1 } END { printf "%d/%d", m, last }' \
-      "$VAR/log/bench-depth-c$conns.txt")
+      "$VAR/log/bench-depth-$scenario-c$conns.txt")
   fi
   ROWS+=("$key")
   say "$(printf '%-14s c%-3s %7s req/s  p50 %6.1f ms  p99 %6.1f ms  non-2xx %s' "$scenario" "$conns" \
@@ -396,17 +401,20 @@ report() {
       "${R[$key,depth]:--}"
   done
   echo
-  echo "verify non-2xx are the intended 400 otp_invalid (wrong guesses)."
+  echo "verify non-2xx are the intended 400 otp_invalid (wrong guesses). send-paused: the dispatcher"
+  echo "stopped (SIGSTOP) during the run, so the SMS delivery does not compete; outbox max/end = depth"
+  echo "sampled each second during the run."
   echo
   echo "| ratio phoneverify / floor 2 | -c | req/s | p99 |"
   echo "|---|---|---|---|"
   for conns in "${CONNECTIONS[@]}"; do
     echo "| send | $conns | $(ratio "send,$conns" "floor2-send,$conns") | $(p99ratio "send,$conns" "floor2-send,$conns") |"
+    echo "| send, dispatcher paused | $conns | $(ratio "send-paused,$conns" "floor2-send,$conns") | $(p99ratio "send-paused,$conns" "floor2-send,$conns") |"
     echo "| verify | $conns | $(ratio "verify,$conns" "floor2-verify,$conns") | $(p99ratio "verify,$conns" "floor2-verify,$conns") |"
   done
   echo
   echo "- RSS per worker (largest): phoneverify-fcgi ${RSS_FCGI} MiB, floor responder ${RSS_FLOOR} MiB"
-  echo "- dispatcher after the send runs: outbox ${DRAIN:-not measured}"
+  echo "- dispatcher after the send runs (${CFG[dispatcher_lanes]:-?} lanes, fake gateway ${SMS_DELAY_MS} ms): outbox ${DRAIN:-not measured}"
   echo "- idle stack (nginx + fcgi + dispatcher + mysqld, 5 s, no requests): ${IDLE:-not measured}"
   echo "- load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (the machine may be shared: repeat runs)"
 }
@@ -424,7 +432,7 @@ main() {
     seed_codes
   fi
   local conns
-  for scenario in floor0 floor1 floor2-send send floor2-verify verify me; do
+  for scenario in floor0 floor1 floor2-send send send-paused floor2-verify verify me; do
     wanted "$scenario" || continue
     for conns in "${CONNECTIONS[@]}"; do
       case $scenario in
@@ -432,12 +440,13 @@ main() {
         floor1) run floor1 send.lua /bench/floor1 "$conns" ;;
         floor2-send) run floor2-send send.lua /bench/floor2/send "$conns" ;;
         send) run send send.lua "" "$conns" ;;
+        send-paused) run send-paused send.lua "" "$conns" ;;
         floor2-verify) run floor2-verify verify.lua /bench/floor2/verify "$conns" ;;
         verify) run verify verify.lua "" "$conns" ;;
         me) run me me.lua "" "$conns" ;;
       esac
     done
-    if [[ $scenario == send ]]; then
+    if [[ $scenario == send-paused ]] || { [[ $scenario == send ]] && ! wanted send-paused; }; then
       say "waiting for the dispatcher to empty the outbox (at most ${DRAIN_SECONDS} s)"
       measure_drain
     fi
