@@ -3,7 +3,7 @@
 #   make            build everything into build/ (binaries in build/bin/)
 #   make run        install missing packages, build, run the whole stack in the foreground
 #   make test       the same set-up, then unit (plain + ASan/UBSan) and integration tests
-#   make bench      benchmarks (not yet)
+#   make bench      the stack against its floor under wrk (src/ops/bench.sh); prints a table
 #   make deps       only check/install the Debian packages
 #   make asan       build-asan/bin/unit_tests (AddressSanitizer + UBSan)
 #   make install    binaries, sql/, www/, config, systemd units, logrotate under $(DESTDIR)
@@ -44,6 +44,7 @@ FAKE_SRCS    := $(filter-out $(FAKE_MAIN),$(sort $(wildcard tests/fakes/*.cpp)))
 UNIT_SRCS    := $(sort $(wildcard tests/unit/*.cpp))
 INTEG_SRCS   := $(sort $(wildcard tests/integration/*.cpp))
 FUZZ_SRCS    := $(sort $(wildcard tests/fuzz/*_fuzz.cpp))
+BENCH_SRCS   := $(sort $(wildcard tests/bench/*.cpp))
 
 obj = $(patsubst %.cpp,$(BUILD)/obj/%.o,$(1))
 
@@ -58,7 +59,7 @@ PROGRAMS  := $(if $(wildcard src/main.cpp),$(BIN)/phoneverify-fcgi) \
              $(if $(wildcard $(FAKE_MAIN)),$(BIN)/fake-sparrow)
 
 ALL_OBJS := $(call obj,$(LIB_SRCS) $(MAINS) $(FAKE_SRCS) $(FAKE_MAIN) $(UNIT_SRCS) $(INTEG_SRCS) \
-                      $(FUZZ_SRCS))
+                      $(FUZZ_SRCS) $(BENCH_SRCS))
 
 .PHONY: all asan run test bench deps install clean fuzz fuzz-targets FORCE
 .DEFAULT_GOAL := all
@@ -110,6 +111,10 @@ fuzz-targets: $(patsubst tests/fuzz/%.cpp,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 $(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(LIB)
 	$(Q)$(call link,$^)
 
+# The benchmark's floor responder (tests/bench/floor_fcgi.cpp): libfcgi + libmysqlclient only.
+$(BIN)/bench-floor-fcgi: $(call obj,tests/bench/floor_fcgi.cpp)
+	$(Q)$(call link,$^)
+
 -include $(ALL_OBJS:.o=.d)
 
 # --- variants and commands ----------------------------------------------------------
@@ -137,7 +142,9 @@ test:
 	@exec src/ops/test.sh
 
 bench:
-	@echo "make bench: not yet implemented (issue 5)"
+	@src/ops/deps.sh
+	@$(MAKE) --no-print-directory -j2 all $(BIN)/bench-floor-fcgi
+	@exec src/ops/bench.sh
 
 # --- install ------------------------------------------------------------------------
 PREFIX      ?= /usr/local

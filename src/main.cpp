@@ -47,6 +47,7 @@
 #include "util/logger.h"
 #include "util/random.h"
 #include "util/shared_memory.h"
+#include "util/wakeup.h"
 
 namespace phoneverify {
 namespace {
@@ -145,32 +146,36 @@ struct Shared {
   SharedState& state;
 };
 
-// One worker: its own database connection (opened lazily, after the fork), services,
-// routes and App, all on this stack frame.
+// One worker: a database connection pool shared by its serving threads (thread-safe);
+// each thread builds its own services, routes and App on its own stack frame.
 int RunWorker(const Shared& shared, int listen_fd) {
   storage::Database database(shared.config, &shared.logger, &shared.state.db_down_until);
   storage::MysqlAccountRepository accounts(database);
   storage::MysqlLimitRepository limits(database);
-  storage::MysqlOtpRepository otps(database);
+  const util::WakeSender dispatcher(shared.config.dispatcher_socket);
+  storage::MysqlOtpRepository otps(database, [&dispatcher] { dispatcher.Notify(); });
   storage::MysqlHealthCheck health(database);
   storage::MysqlSessionRepository sessions(database);
   storage::MysqlMetricsStore metrics(database);
   util::Counters counters(shared.state.counters);
-  util::SystemClock clock;
-  util::SodiumRandom random;
-  domain::AccountService account_service(accounts, limits, shared.policy, clock, random);
-  domain::VerificationService verification(otps, shared.policy, clock, random);
-  domain::SessionService session_service(sessions, shared.session_policy, clock, random);
-  handlers::PageHandlers pages(account_service, verification, session_service, shared.view,
-                               clock, shared.config.otp_length);
-  handlers::Services services{account_service, verification, health};
-  services.pages = &pages;
-  services.counters = &counters;
-  services.metrics = &metrics;
-  http::Router router(handlers::BuildRoutes(services));
-  http::App app(router, shared.proxies, clock, random, shared.logger, &counters);
-  return fcgi::Serve(listen_fd, app, static_cast<size_t>(shared.config.max_body_bytes),
-                     shared.logger);
+  fcgi::AppBuilder build = [&](const fcgi::AppRunner& run) {
+    util::SystemClock clock;
+    util::SodiumRandom random;
+    domain::AccountService account_service(accounts, limits, shared.policy, clock, random);
+    domain::VerificationService verification(otps, shared.policy, clock, random);
+    domain::SessionService session_service(sessions, shared.session_policy, clock, random);
+    handlers::PageHandlers pages(account_service, verification, session_service, shared.view,
+                                 clock, shared.config.otp_length);
+    handlers::Services services{account_service, verification, health};
+    services.pages = &pages;
+    services.counters = &counters;
+    services.metrics = &metrics;
+    http::Router router(handlers::BuildRoutes(services));
+    http::App app(router, shared.proxies, clock, random, shared.logger, &counters);
+    return run(app);
+  };
+  return fcgi::Serve(listen_fd, shared.config.worker_threads, build,
+                     static_cast<size_t>(shared.config.max_body_bytes), shared.logger);
 }
 
 // Everything one generation of workers shares read-only, built from one configuration

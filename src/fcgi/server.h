@@ -14,12 +14,14 @@
 // nullopt (e.g. the new configuration is invalid), the current workers stay.
 // Workers die with the master (PR_SET_PDEATHSIG).
 //
-// Worker (Serve): accepts and serves one request at a time until SIGTERM/SIGINT.
-// Termination signals stay blocked except while the worker waits for a connection
-// (ppoll with the signals unblocked), so a request in progress always completes and a
-// signal can never slip in between "check the stop flag" and "block in accept". The
-// listening socket is non-blocking, so a worker that loses the accept race to a sibling
-// goes back to waiting instead of blocking inside libfcgi.
+// Worker (Serve): `threads` serving threads, each with its own App, accept and serve
+// one request at a time until SIGTERM/SIGINT. The signals stay blocked in every thread;
+// the worker's main thread reads them (signalfd) and sets a stop event the serving
+// threads wait on beside their socket, so a request in progress always completes. A
+// connection the web server keeps open (nginx fastcgi_keep_conn) belongs to the thread
+// that accepted it until it is closed: a worker needs more threads than the web server
+// keeps idle connections to it. The listening socket is non-blocking, so a thread that
+// loses the accept race goes back to waiting instead of blocking inside libfcgi.
 //
 // Inherited socket (RunInherited): when fd 0 is already a listening socket
 // (mod_fcgid, spawn-fcgi), run a single worker on it; the spawner supervises (SIGHUP
@@ -44,7 +46,7 @@ struct ServerOptions {
 };
 
 // Runs in each worker process after fork: builds the worker's own objects (database
-// connection, services, App) and calls Serve(listen_fd, ...). Returns the exit status.
+// connection pool, ...) and calls Serve(listen_fd, ...). Returns the exit status.
 using WorkerMain = std::function<int(int listen_fd)>;
 
 // The workers to run after a reload.
@@ -57,6 +59,12 @@ struct Generation {
 // logs why).
 using Reload = std::function<std::optional<Generation>()>;
 
+// Serves requests with one thread's App until the worker stops; returns the exit status.
+using AppRunner = std::function<int(http::App& app)>;
+// Called once on each serving thread: builds that thread's App (and the services it
+// needs) and returns `run(app)`.
+using AppBuilder = std::function<int(const AppRunner& run)>;
+
 // Returns the process exit status: 0 after a clean stop, 2 when the socket cannot be
 // opened (message on stderr and in the log). `reload` may be empty (SIGHUP then only
 // reopens the logs).
@@ -68,7 +76,9 @@ bool HasInheritedSocket();
 // Single worker on fd 0 (see above).
 int RunInherited(const WorkerMain& worker_main, util::Logger& logger);
 
-// The worker loop. Returns 0 after a stop signal, 1 on a fatal accept error.
-int Serve(int listen_fd, http::App& app, size_t max_body_bytes, util::Logger& logger);
+// The worker loop over `threads` threads (at least 1). Returns 0 after a stop signal,
+// 1 on a fatal error (accept, a thread that cannot start, or `build` failing).
+int Serve(int listen_fd, int threads, const AppBuilder& build, size_t max_body_bytes,
+          util::Logger& logger);
 
 }  // namespace phoneverify::fcgi

@@ -4,9 +4,8 @@
 
 namespace phoneverify::fcgi {
 
-// Installs the worker's handlers (SIGTERM/SIGINT set the stop flag, SIGHUP asks for a
-// log reopen), ignores SIGPIPE, and leaves those three signals blocked: Serve()
-// unblocks them only while waiting for a connection.
+// Ignores SIGPIPE and blocks SIGTERM, SIGINT and SIGHUP (before any thread starts, so
+// every thread inherits the mask): Serve() reads them from a signalfd.
 void PrepareWorkerSignals();
 
 }  // namespace phoneverify::fcgi

@@ -68,7 +68,7 @@ bool SafeText(std::string_view text) {
   return text.find('\0') == std::string_view::npos && IsValidUtf8(text);
 }
 
-std::unique_ptr<Json::CharReader> StrictReader() {
+std::unique_ptr<Json::CharReader> MakeStrictReader() {
   Json::CharReaderBuilder builder;
   Json::CharReaderBuilder::strictMode(&builder.settings_);
   builder["stackLimit"] = kJsonMaxDepth;
@@ -98,6 +98,13 @@ bool HasSlashOutsideStrings(std::string_view body) {
     }
   }
   return false;
+}
+
+// One reader per thread, made once: building one costs more than parsing a small body.
+// A reader resets its state at every parse (also after one that threw).
+Json::CharReader& StrictReader() {
+  thread_local const std::unique_ptr<Json::CharReader> reader = MakeStrictReader();
+  return *reader;
 }
 
 // Copies the string members of `root` into fields; see the header for the rules.
@@ -193,7 +200,7 @@ util::Result<Fields> ParseJsonObject(std::string_view body) {
   std::string errors;
   bool parsed = false;
   try {
-    parsed = StrictReader()->parse(body.data(), body.data() + body.size(), &root, &errors);
+    parsed = StrictReader().parse(body.data(), body.data() + body.size(), &root, &errors);
   } catch (const std::exception&) {
     parsed = false;  // jsoncpp throws past stackLimit: deep nesting must not crash us
   }

@@ -1,8 +1,8 @@
 #include "http/response.h"
 
-#include <json/writer.h>
-
 #include <algorithm>
+
+#include "util/json_text.h"
 
 namespace phoneverify::http {
 
@@ -31,12 +31,7 @@ const std::string* Response::FindHeader(std::string_view name) const {
   return nullptr;
 }
 
-std::string WriteJson(const Json::Value& value) {
-  Json::StreamWriterBuilder builder;
-  builder["indentation"] = "";
-  builder["emitUTF8"] = true;
-  return Json::writeString(builder, value);
-}
+std::string WriteJson(const Json::Value& value) { return util::ToJson(value); }
 
 Response JsonResponse(int status, const Json::Value& body) {
   Response response;

@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   g++ make pkg-config libfcgi-dev default-libmysqlclient-dev mariadb-server mariadb-client
   nginx libcurl4-openssl-dev libjsoncpp-dev libboost-test-dev libboost-program-options-dev
-  libsodium-dev curl ca-certificates libmstch-dev logrotate
+  libsodium-dev curl ca-certificates libmstch-dev logrotate wrk
   # The browser test of make test: headless Chromium driven from Node, and a font with
   # Devanagari so the Nepali pages render in its screenshots.
   chromium npm fonts-noto-ui-core

@@ -293,7 +293,7 @@ start_mariadb() {
   spawn mariadb "$LOG/mysqld.log" mariadbd --no-defaults --datadir="$VAR/db" \
     --socket="$DB_SOCKET" --skip-networking --pid-file="$(pid_file mariadb)" \
     --log-error="$LOG/mysqld.log" --user="$(id -un)" \
-    --innodb-buffer-pool-size=64M --innodb_flush_log_at_trx_commit=1 \
+    --innodb-buffer-pool-size=64M --innodb_flush_log_at_trx_commit=1 --max-connections=1000 \
     --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci
   local tenths
   for ((tenths = 0; tenths < 600; tenths++)); do
@@ -349,6 +349,17 @@ start_app() {
   spawn dispatcher "$LOG/phoneverify-dispatcher.out" "$DISPATCHER_BIN" --config "$CONFIG"
 }
 
+# Idle connections each nginx worker (one per core) may keep to phoneverify-fcgi: half of
+# its serving threads shared out, so kept connections can never hold every thread.
+fcgi_keepalive() {
+  local threads=$((${CFG[workers]:-1} * ${CFG[worker_threads]:-1})) cores keep
+  cores=$(nproc 2>/dev/null || echo 1)
+  keep=$((threads / (2 * cores)))
+  ((keep < 1)) && keep=1
+  ((keep > 32)) && keep=32
+  echo "$keep"
+}
+
 render_nginx_conf() {
   local text user_line=""
   text=$(<"$NGINX_TEMPLATE")
@@ -360,6 +371,7 @@ render_nginx_conf() {
   text=${text//@VAR_DIR@/$VAR}
   text=${text//@FCGI_SOCKET@/$FCGI_SOCKET}
   text=${text//@WWW_DIR@/$ROOT/www}
+  text=${text//@FCGI_KEEPALIVE@/$(fcgi_keepalive)}
   printf '%s\n' "$text" >"$VAR/nginx/nginx.conf"
 }
 

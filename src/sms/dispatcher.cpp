@@ -63,16 +63,18 @@ int Dispatcher::RunOnce() {
   FlushMetrics(/*force=*/false);
   if (!FlushPending()) return 0;
   const int64_t now = clock_.NowSeconds();
-  const auto expired = outbox_.ExpireStale(now);
-  if (!expired.ok()) {
-    StorageFailed("expire", expired.error());
-    return 0;
-  }
-  if (expired.value() > 0) {
-    Count("phoneverify_sms_expired_total", expired.value());
-    Json::Value fields(Json::objectValue);
-    fields["count"] = expired.value();
-    logger_.Info("outbox messages expired", fields);
+  if (options_.expire_stale) {
+    const auto expired = outbox_.ExpireStale(now);
+    if (!expired.ok()) {
+      StorageFailed("expire", expired.error());
+      return 0;
+    }
+    if (expired.value() > 0) {
+      Count("phoneverify_sms_expired_total", expired.value());
+      Json::Value fields(Json::objectValue);
+      fields["count"] = expired.value();
+      logger_.Info("outbox messages expired", fields);
+    }
   }
   if (!breaker_.Allows(clock_.MonotonicMillis())) return 0;
   // Fresh per pass: a stale claim of ours must not match after its lease was taken over.
@@ -84,6 +86,10 @@ int Dispatcher::RunOnce() {
     return 0;
   }
   StorageOk();
+  if (options_.on_full_claim &&
+      claimed.value().size() >= static_cast<size_t>(options_.batch_size)) {
+    options_.on_full_claim();
+  }
   int handled = 0;
   for (const auto& message : claimed.value()) {
     if (handled > 0 && !MaySend(now)) {
@@ -100,7 +106,11 @@ void Dispatcher::Run(const std::atomic<bool>& stop) {
   stop_ = &stop;
   while (!stop.load()) {
     if (RunOnce() > 0) continue;
-    SleepUnlessStopped(options_.poll_ms, stop);
+    if (options_.idle_wait) {
+      options_.idle_wait(options_.poll_ms, stop);
+    } else {
+      SleepUnlessStopped(options_.poll_ms, stop);
+    }
   }
   FlushPending();  // best effort: what stays owed is reclaimed after its lease
   FlushMetrics(/*force=*/true);

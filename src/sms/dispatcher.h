@@ -6,7 +6,8 @@
 //   0. Outbox writes that failed on a storage error earlier (the gateway had answered)
 //      are written first; while they still fail, nothing else happens (so a delivered
 //      message is never claimed and sent again because its "sent" mark was lost).
-//   1. ExpireStale(now): undelivered messages past their expiry fail as "expired".
+//   1. ExpireStale(now): undelivered messages past their expiry fail as "expired"
+//      (unless options.expire_stale is off: another dispatcher of the process does it).
 //   2. Unless the gateway circuit is open (see CircuitBreaker), claim up to batch_size due
 //      messages (1 while half-open) under a fresh random claim token and lease.
 //   3. Per message: open the sealed text with the outbox key (failure -> failed
@@ -40,6 +41,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -67,6 +69,14 @@ struct DispatcherOptions {
                                       // (0 = no breaker)
   int64_t breaker_cooloff_ms = 30'000;  // open time before a probe (doubles per failed probe)
   int64_t credit_pause_seconds = 300;   // pause after an out-of-credit answer
+  // Step 1 of a pass; several dispatchers sharing a process let one of them do it.
+  bool expire_stale = true;
+  // How Run sleeps when a pass handled nothing: returns after at most `max_ms`, earlier
+  // when woken (new messages) or when `stop` is set. Empty: a plain sleep in slices.
+  std::function<void(int max_ms, const std::atomic<bool>& stop)> idle_wait;
+  // Called when a claim came back full (more messages are probably due), e.g. to wake
+  // another dispatcher of the same process. Optional.
+  std::function<void()> on_full_claim;
 };
 
 struct DispatcherStats {
@@ -95,8 +105,9 @@ class Dispatcher {
   // 0 when nothing was due or the storage failed.
   int RunOnce();
 
-  // Passes until `stop` becomes true; when a pass handled nothing, sleeps poll_ms in
-  // slices of at most 50 ms so a stop request is honoured promptly. A stop during a batch
+  // Passes until `stop` becomes true; when a pass handled nothing, waits through
+  // options.idle_wait, or else sleeps poll_ms in slices of at most 50 ms so a stop
+  // request is honoured promptly. A stop during a batch
   // waits for the gateway call in progress only (bounded by its timeout).
   void Run(const std::atomic<bool>& stop);
 

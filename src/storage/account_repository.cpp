@@ -83,7 +83,7 @@ util::Result<Account> MysqlAccountRepository::Create(
     auto exists = UsernameExists(conn, in.username_key);
     if (!exists.ok()) return exists.error();
     if (exists.value()) return UsernameTaken();
-    if (util::Status st = LockGates(conn, gates); !st.ok()) return st.error();
+    if (util::Status st = LockGates(conn, gates, in.now); !st.ok()) return st.error();
     auto usage = ReadUsage(conn, limits, in.now);
     if (!usage.ok()) return usage.error();
     const domain::WindowUsage current =
@@ -94,7 +94,6 @@ util::Result<Account> MysqlAccountRepository::Create(
     auto id = InsertAccount(conn, in);
     if (!id.ok()) return id.error();
     if (util::Status st = InsertEvents(conn, limits, in.now); !st.ok()) return st.error();
-    if (util::Status st = StampGates(conn, gates, in.now); !st.ok()) return st.error();
     return CreatedAccount(in, id.value());
   });
 }

@@ -92,31 +92,76 @@ std::vector<GateKey> GatesFor(const std::vector<domain::WindowLimit>& limits,
   return gates;
 }
 
-util::Status LockGates(Connection& conn, std::vector<GateKey> gates) {
+namespace {
+
+constexpr char kLockGateSql[] =
+    "INSERT INTO limit_gates (scope, key_, last_at, prev_at) VALUES (?, ?, ?, 0) "
+    "ON DUPLICATE KEY UPDATE prev_at = last_at, last_at = VALUES(last_at)";
+
+// The phone's gate, locked and stamped like the others, and in the same round trip
+// what the send decides on. The subqueries are plain reads (no locks).
+constexpr char kLockPhoneGateSql[] =
+    "INSERT INTO limit_gates (scope, key_, last_at, prev_at) VALUES (?, ?, ?, 0) "
+    "ON DUPLICATE KEY UPDATE prev_at = last_at, last_at = VALUES(last_at) "
+    "RETURNING prev_at, "
+    "(SELECT id FROM accounts WHERE phone = ? AND phone_verified = 1), "
+    "(SELECT COUNT(*) FROM otp_codes WHERE account_id = ? AND phone = ?)";
+
+std::vector<GateKey> SortedStoredGates(std::vector<GateKey> gates) {
   for (GateKey& gate : gates) gate.key = StoredKey(gate.key);
   std::sort(gates.begin(), gates.end(), GateLess);
   gates.erase(std::unique(gates.begin(), gates.end(), GateEqual), gates.end());
-  for (const GateKey& gate : gates) {
-    // ON DUPLICATE KEY takes an exclusive lock on an existing row at once; a plain
-    // INSERT IGNORE + SELECT FOR UPDATE would take a shared lock first and deadlock
-    // two transactions upgrading it.
-    auto done = conn.Exec(
-        "INSERT INTO limit_gates (scope, key_, last_at) VALUES (?, ?, 0) "
-        "ON DUPLICATE KEY UPDATE last_at = last_at",
-        {Param::Text(gate.scope), Param::Bytes(gate.key)});
-    if (!done.ok()) return done.error();
+  return gates;
+}
+
+util::Status LockGate(Connection& conn, const GateKey& stored, int64_t now) {
+  // ON DUPLICATE KEY takes an exclusive lock on an existing row at once; a plain
+  // INSERT IGNORE + SELECT FOR UPDATE would take a shared lock first and deadlock
+  // two transactions upgrading it.
+  return conn
+      .Exec(kLockGateSql, {Param::Text(stored.scope), Param::Bytes(stored.key), Param::Int(now)})
+      .status();
+}
+
+util::Result<PhoneState> LockPhoneGate(Connection& conn, const GateKey& stored, int64_t now,
+                                       int64_t account_id, const std::string& phone) {
+  auto rows = conn.ExecReturning(
+      kLockPhoneGateSql, {Param::Text(stored.scope), Param::Bytes(stored.key), Param::Int(now),
+                          Param::Text(phone), Param::Int(account_id), Param::Text(phone)});
+  if (!rows.ok()) return rows.error();
+  PhoneState state;
+  if (rows.value().empty()) return util::Error::Internal();  // RETURNING always gives a row
+  const Row& row = rows.value()[0];
+  state.last_send = row.Int(0);
+  if (!row.IsNull(1)) state.owner = row.Int(1);
+  state.pair_has_code = row.Int(2) > 0;
+  return state;
+}
+
+}  // namespace
+
+util::Status LockGates(Connection& conn, std::vector<GateKey> gates, int64_t now) {
+  for (const GateKey& gate : SortedStoredGates(std::move(gates))) {
+    if (util::Status st = LockGate(conn, gate, now); !st.ok()) return st;
   }
   return util::Status::Ok();
 }
 
-util::Status StampGates(Connection& conn, const std::vector<GateKey>& gates, int64_t now) {
-  for (const GateKey& gate : gates) {
-    auto done =
-        conn.Exec("UPDATE limit_gates SET last_at = ? WHERE scope = ? AND key_ = ?",
-                  {Param::Int(now), Param::Text(gate.scope), Param::Bytes(StoredKey(gate.key))});
-    if (!done.ok()) return done.error();
+util::Result<PhoneState> LockSendGates(Connection& conn, std::vector<GateKey> gates, int64_t now,
+                                       int64_t account_id, const std::string& phone) {
+  const GateKey phone_gate{kLastSendScope, StoredKey(phone)};
+  std::optional<PhoneState> state;
+  for (const GateKey& gate : SortedStoredGates(std::move(gates))) {
+    if (GateEqual(gate, phone_gate)) {
+      auto locked = LockPhoneGate(conn, gate, now, account_id, phone);
+      if (!locked.ok()) return locked.error();
+      state = locked.value();
+    } else if (util::Status st = LockGate(conn, gate, now); !st.ok()) {
+      return st.error();
+    }
   }
-  return util::Status::Ok();
+  if (!state) return util::Error::Internal();  // the caller forgot the phone's gate
+  return *state;
 }
 
 util::Result<int64_t> GateLastAt(Connection& conn, const GateKey& gate) {

@@ -36,10 +36,22 @@ std::vector<GateKey> GatesFor(const std::vector<domain::WindowLimit>& limits,
                               const std::vector<GateKey>& extra);
 
 // Creates missing gate rows and locks all of them, in one global order so that two
-// transactions wait for each other instead of deadlocking. In a transaction only.
-util::Status LockGates(Connection& conn, std::vector<GateKey> gates);
-// Writes now into every gate: the write that Galera certifies.
-util::Status StampGates(Connection& conn, const std::vector<GateKey>& gates, int64_t now);
+// transactions wait for each other instead of deadlocking, and writes `now` into each
+// (last_at; the value it replaces goes to prev_at): the write that Galera certifies.
+// A refusal rolls the stamps back with the transaction. In a transaction only.
+util::Status LockGates(Connection& conn, std::vector<GateKey> gates, int64_t now);
+
+// What a send needs to know about its phone, read in the statement that locks the
+// phone's gate.
+struct PhoneState {
+  int64_t last_send = 0;          // latest accepted send to the phone before now, 0 = never
+  std::optional<int64_t> owner;   // the account that verified the phone, if any
+  bool pair_has_code = false;     // (account, phone) has a code row, i.e. an earlier send
+};
+// LockGates for a send to `phone` by `account_id`: the gate (kLastSendScope, phone) must
+// be among `gates`; its statement also returns the PhoneState.
+util::Result<PhoneState> LockSendGates(Connection& conn, std::vector<GateKey> gates, int64_t now,
+                                       int64_t account_id, const std::string& phone);
 // The gate's last_at, 0 when the gate does not exist.
 util::Result<int64_t> GateLastAt(Connection& conn, const GateKey& gate);
 

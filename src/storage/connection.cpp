@@ -13,6 +13,7 @@ namespace phoneverify::storage {
 namespace {
 
 constexpr size_t kMinColumnBuffer = 64;
+constexpr char kSetLockWaitSql[] = "SET SESSION innodb_lock_wait_timeout = ?";
 
 bool IsIntegerType(enum_field_types type) {
   switch (type) {
@@ -342,10 +343,10 @@ util::Status Connection::ConfigureSession() {
   // turns it into a lost connection.
   const unsigned timeout = options_.timeout_seconds;
   const int64_t lock_wait = timeout > 1 ? timeout - 1 : 1;
-  util::Result<MYSQL_STMT*> stmt = Prepare("SET SESSION innodb_lock_wait_timeout = ?");
+  util::Result<MYSQL_STMT*> stmt = Prepare(kSetLockWaitSql);
   if (!stmt.ok()) return stmt.status();
   util::Status st = Execute(stmt.value(), {Param::Int(lock_wait)});
-  statements_.erase("SET SESSION innodb_lock_wait_timeout = ?");
+  statements_.erase(kSetLockWaitSql);
   return st;
 }
 
@@ -414,6 +415,15 @@ util::Result<std::vector<Row>> Connection::Query(const char* sql,
                                                  const std::vector<Param>& params) {
   util::Result<MYSQL_STMT*> stmt = Prepare(sql);
   if (!stmt.ok()) return stmt.error();
+  if (util::Status st = Execute(stmt.value(), params); !st.ok()) return st.error();
+  return FetchAll(stmt.value());
+}
+
+util::Result<std::vector<Row>> Connection::ExecReturning(const char* sql,
+                                                         const std::vector<Param>& params) {
+  util::Result<MYSQL_STMT*> stmt = Prepare(sql);
+  if (!stmt.ok()) return stmt.error();
+  possibly_wrote_ = true;
   if (util::Status st = Execute(stmt.value(), params); !st.ok()) return st.error();
   return FetchAll(stmt.value());
 }

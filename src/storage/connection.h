@@ -2,7 +2,8 @@
 //
 // Only connection.cpp includes <mysql.h>; this header names the C handles by their struct
 // tags. Repositories talk SQL through Exec/Query with '?' placeholders and Param values:
-// SQL text is always a constant in the source, never built from input.
+// SQL text is always a constant in the source (a string literal or constexpr array that
+// lives as long as the program), never built from input.
 //
 // Errors: every failed call returns Error::Unavailable() (connection lost, timeout,
 // server gone, too many connections) or Error::Internal() (anything else) and leaves the
@@ -128,6 +129,8 @@ class Connection {
   util::Result<ExecResult> Exec(const char* sql, const std::vector<Param>& params);
   // A statement that returns rows (SELECT, also ... FOR UPDATE). All rows are buffered.
   util::Result<std::vector<Row>> Query(const char* sql, const std::vector<Param>& params);
+  // A statement that changes data and returns rows (INSERT ... RETURNING).
+  util::Result<std::vector<Row>> ExecReturning(const char* sql, const std::vector<Param>& params);
 
   util::Status Begin();
   util::Status Commit();
@@ -160,7 +163,9 @@ class Connection {
 
   ConnectionOptions options_;
   st_mysql* mysql_ = nullptr;
-  std::unordered_map<std::string, Statement> statements_;  // by SQL text
+  // By the address of the SQL text: the texts are constants (string literals), so the
+  // address names the statement without hashing or copying the text on every call.
+  std::unordered_map<const char*, Statement> statements_;
   unsigned last_errno_ = 0;
   bool possibly_wrote_ = false;
   bool in_transaction_ = false;

@@ -70,15 +70,11 @@ util::Status LogRequest(Connection& conn, int64_t account_id, const std::string&
 
 // ---- sending ------------------------------------------------------------------------
 
-util::Result<domain::SendSnapshot> ReadSendSnapshot(Connection& conn,
-                                                    const domain::SendPlan& plan) {
+util::Result<domain::SendSnapshot> ReadSendSnapshot(Connection& conn, const domain::SendPlan& plan,
+                                                    const PhoneState& phone) {
   domain::SendSnapshot snapshot;
-  auto owner = FindPhoneOwner(conn, plan.phone);
-  if (!owner.ok()) return owner.error();
-  snapshot.phone_owner = owner.value();
-  auto last = GateLastAt(conn, {kLastSendScope, plan.phone});
-  if (!last.ok()) return last.error();
-  snapshot.last_send_to_phone = last.value();
+  snapshot.phone_owner = phone.owner;
+  snapshot.last_send_to_phone = phone.last_send;
   auto usage = ReadUsage(conn, plan.limits, plan.now);
   if (!usage.ok()) return usage.error();
   snapshot.usage = std::move(usage).value();
@@ -124,11 +120,15 @@ util::Status UpsertCode(Connection& conn, const domain::SendPlan& plan,
       .status();
 }
 
+// The gates were stamped when they were locked.
 util::Result<int64_t> PersistSend(Connection& conn, const domain::SendPlan& plan,
-                                  const domain::NewCode& code, const std::vector<GateKey>& gates) {
+                                  const domain::NewCode& code, const PhoneState& phone) {
   if (util::Status st = InsertEvents(conn, plan.limits, plan.now); !st.ok()) return st.error();
-  if (util::Status st = StampGates(conn, gates, plan.now); !st.ok()) return st.error();
-  if (util::Status st = SupersedeEarlier(conn, plan); !st.ok()) return st.error();
+  // Messages of the pair all come from earlier sends, which left a code row (code rows
+  // are replaced, never deleted): without one there is nothing to supersede.
+  if (phone.pair_has_code) {
+    if (util::Status st = SupersedeEarlier(conn, plan); !st.ok()) return st.error();
+  }
   auto outbox_id = InsertOutbox(conn, plan, code);
   if (!outbox_id.ok()) return outbox_id.error();
   util::Status st = UpsertCode(conn, plan, code.record, outbox_id.value());
@@ -141,15 +141,48 @@ util::Result<int64_t> PersistSend(Connection& conn, const domain::SendPlan& plan
 
 // ---- guessing -----------------------------------------------------------------------
 
+// Columns code_hash ... consumed (as OtpFromRow), then the phone's owner and last send.
+constexpr char kGuessContextSql[] =
+    "SELECT code_hash, created_at, expires_at, attempts_used, max_attempts, consumed, "
+    "(SELECT id FROM accounts WHERE phone = ? AND phone_verified = 1), "
+    "(SELECT last_at FROM limit_gates WHERE scope = ? AND key_ = ?) "
+    "FROM otp_codes WHERE account_id = ? AND phone = ?";
+// The same in a transaction, with the code row locked (the subqueries stay plain reads).
+constexpr char kGuessContextLockedSql[] =
+    "SELECT code_hash, created_at, expires_at, attempts_used, max_attempts, consumed, "
+    "(SELECT id FROM accounts WHERE phone = ? AND phone_verified = 1), "
+    "(SELECT last_at FROM limit_gates WHERE scope = ? AND key_ = ?) "
+    "FROM otp_codes WHERE account_id = ? AND phone = ? FOR UPDATE";
+
+// A wrong guess counted only if the code row is still exactly as the decision saw it
+// (same code, same count, not used): a compare-and-set, atomic without holding a lock
+// across the decision. A resend changes code_hash, a concurrent guess attempts_used.
+constexpr char kCountWrongGuessSql[] =
+    "UPDATE otp_codes SET attempts_used = attempts_used + 1 "
+    "WHERE account_id = ? AND phone = ? AND attempts_used = ? AND code_hash = ? "
+    "AND consumed = 0";
+
+// Optimistic rounds before a guess falls back to locking the row (heavy contention on
+// one code: every round lets at least one concurrent guess through).
+constexpr int kOptimisticGuessRounds = 4;
+
+// One round trip: the code row with what the decision needs besides it.
 util::Result<domain::GuessContext> ReadGuessContext(Connection& conn, int64_t account_id,
-                                                    const std::string& phone) {
+                                                    const std::string& phone, bool lock) {
   domain::GuessContext context;
-  auto rows = conn.Query(
-      "SELECT code_hash, created_at, expires_at, attempts_used, max_attempts, consumed "
-      "FROM otp_codes WHERE account_id = ? AND phone = ? FOR UPDATE",
-      {Param::Int(account_id), Param::Text(phone)});
+  auto rows = conn.Query(lock ? kGuessContextLockedSql : kGuessContextSql,
+                         {Param::Text(phone), Param::Text(kLastSendScope),
+                          Param::Bytes(StoredKey(phone)), Param::Int(account_id),
+                          Param::Text(phone)});
   if (!rows.ok()) return rows.error();
-  if (!rows.value().empty()) context.otp = OtpFromRow(rows.value()[0]);
+  if (!rows.value().empty()) {
+    const Row& row = rows.value()[0];
+    context.otp = OtpFromRow(row);
+    if (!row.IsNull(6)) context.phone_owner = row.Int(6);
+    context.last_send_to_phone = row.Int(7);
+    return context;
+  }
+  // No code for the pair: the answer is otp_not_requested unless the phone is taken.
   auto owner = FindPhoneOwner(conn, phone);
   if (!owner.ok()) return owner.error();
   context.phone_owner = owner.value();
@@ -204,34 +237,81 @@ std::optional<GuessOutcome> ReplayedGuess(const std::optional<int64_t>& result) 
   return *result == kGuessCorrect ? GuessOutcome::kCorrect : GuessOutcome::kWrong;
 }
 
+// Returned from a send transaction to roll a replay back; never leaves RecordSend.
+util::Error ReplayRollback() {
+  return util::Error::Make(util::ErrorKind::kConflict, "replayed", "Replayed request.", "");
+}
+
 }  // namespace
 
 util::Result<int64_t> MysqlOtpRepository::RecordSend(
     const domain::SendPlan& plan, const domain::NewCode& code,
     const std::function<util::Status(const domain::SendSnapshot&)>& decide) {
   const std::vector<GateKey> gates = GatesFor(plan.limits, {{kLastSendScope, plan.phone}});
-  return db_.TransactIdempotent([&](Connection& conn) -> util::Result<int64_t> {
+  // A replay must not keep the gate stamps LockSendGates wrote: its run is rolled back
+  // (kReplayed is only a rollback signal) and the recorded outbox id is returned.
+  std::optional<int64_t> replayed;
+  auto queued = db_.TransactIdempotent([&](Connection& conn) -> util::Result<int64_t> {
+    replayed.reset();
     // The phone's gate is locked first: a twin of this request waits here.
-    if (util::Status st = LockGates(conn, gates); !st.ok()) return st.error();
-    auto snapshot = ReadSendSnapshot(conn, plan);
+    auto phone = LockSendGates(conn, gates, plan.now, plan.account_id, plan.phone);
+    if (!phone.ok()) return phone.error();
+    auto snapshot = ReadSendSnapshot(conn, plan, phone.value());
     if (!snapshot.ok()) return snapshot.error();
     auto replay = FindReplay(conn, plan.account_id, plan.phone, kSendOperation,
                              code.idempotency_key, plan.now);
     if (!replay.ok()) return replay.error();
     snapshot.value().replay_of = replay.value();
     if (util::Status st = decide(snapshot.value()); !st.ok()) return st.error();
-    if (replay.value()) return *replay.value();
-    return PersistSend(conn, plan, code, gates);
+    if (replay.value()) {
+      replayed = *replay.value();
+      return ReplayRollback();
+    }
+    return PersistSend(conn, plan, code, phone.value());
   });
+  if (replayed) return *replayed;
+  if (queued.ok() && on_queued_) on_queued_();
+  return queued;
 }
 
+// Wrong guesses (the common case: every brute-force attempt is one) and refusals need
+// no transaction: the row is read, the decider runs, and a wrong guess is counted by a
+// compare-and-set (kCountWrongGuessSql), autocommit: two round trips. A correct guess
+// changes two rows and takes the locking transaction, as does a guess whose
+// compare-and-set keeps losing to concurrent changes.
 util::Result<domain::GuessDecision> MysqlOtpRepository::RecordGuess(
     int64_t account_id, const std::string& phone, int64_t now,
     const std::string& idempotency_key,
     const std::function<domain::GuessDecision(const domain::GuessContext&)>& decide) {
+  using OptionalDecision = std::optional<domain::GuessDecision>;
+  // A request with an idempotency key records it with its change, atomically and
+  // serialised with a twin: it takes the locking transaction below. Without one, the
+  // optimistic compare-and-set path (no transaction) serves wrong guesses and refusals.
+  bool needs_lock = !idempotency_key.empty();
+  for (int round = 0; round < kOptimisticGuessRounds && !needs_lock; ++round) {
+    auto applied = db_.Run([&](Connection& conn) -> util::Result<OptionalDecision> {
+      auto context = ReadGuessContext(conn, account_id, phone, /*lock=*/false);
+      if (!context.ok()) return context.error();
+      domain::GuessDecision decision = decide(context.value());
+      if (decision.outcome == GuessOutcome::kRefused) return OptionalDecision(decision);
+      if (decision.outcome == GuessOutcome::kCorrect || !context.value().otp) {
+        needs_lock = true;
+        return OptionalDecision();
+      }
+      const domain::OtpRecord& seen = *context.value().otp;
+      auto done = conn.Exec(kCountWrongGuessSql,
+                            {Param::Int(account_id), Param::Text(phone),
+                             Param::Int(seen.attempts_used), Param::Bytes(seen.code_hash)});
+      if (!done.ok()) return done.error();
+      if (done.value().affected_rows == 0) return OptionalDecision();  // changed: again
+      return OptionalDecision(decision);
+    });
+    if (!applied.ok()) return applied.error();
+    if (applied.value()) return *applied.value();
+  }
   return db_.TransactIdempotent([&](Connection& conn) -> util::Result<domain::GuessDecision> {
     // Locks the code row first: a twin of this request waits here.
-    auto context = ReadGuessContext(conn, account_id, phone);
+    auto context = ReadGuessContext(conn, account_id, phone, /*lock=*/true);
     if (!context.ok()) return context.error();
     auto replay = FindReplay(conn, account_id, phone, kGuessOperation, idempotency_key, now);
     if (!replay.ok()) return replay.error();

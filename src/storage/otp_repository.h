@@ -2,15 +2,23 @@
 // limit_gates, limit_events, and accounts (phone owner, verification).
 //
 // Serialisation: RecordSend locks the gate rows of the phone ('last_send') and of every
-// limit key before reading anything, so concurrent sends to one phone, account or IP run
-// one after another on a node; it writes every gate on success, so on Galera conflicting
-// commits fail certification (1213) and run again. RecordGuess locks the code row.
-// Both record their idempotency key in idempotency_keys (sql/002) and run as
+// limit key before reading the limits, so concurrent sends to one phone, account or IP
+// run one after another on a node; it writes every gate as it locks it (a refusal or a
+// replay rolls that back), so on Galera conflicting commits fail certification (1213)
+// and run again. RecordGuess without an idempotency key counts a wrong guess with a
+// compare-and-set on the code row (applied only if the row is unchanged since it was
+// read), and takes the row lock in a transaction for a correct guess or under
+// contention; with a key it always takes the locking transaction. Both record their
+// idempotency key in idempotency_keys (sql/004) and run their transactions as
 // Database::TransactIdempotent: a COMMIT lost with its connection is simply run again.
+// Round trips: a send is START, one statement per gate (the phone's also returns what the
+// decision needs), one per limit, the writes, COMMIT; a keyless wrong guess is one SELECT
+// and one UPDATE, autocommit.
 // Thread-safe; errors as described in domain/ports.h.
 #pragma once
 
 #include <functional>
+#include <utility>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,7 +31,9 @@ class Database;
 
 class MysqlOtpRepository final : public domain::OtpRepository {
  public:
-  explicit MysqlOtpRepository(Database& db) : db_(db) {}
+  // `on_queued` (optional) runs after each committed send, e.g. to wake the dispatcher.
+  explicit MysqlOtpRepository(Database& db, std::function<void()> on_queued = {})
+      : db_(db), on_queued_(std::move(on_queued)) {}
 
   // Returns the new outbox row's id. On acceptance the earlier undelivered messages of
   // (account, phone) become 'superseded' with their sealed text erased.
@@ -47,6 +57,7 @@ class MysqlOtpRepository final : public domain::OtpRepository {
 
  private:
   Database& db_;
+  std::function<void()> on_queued_;
 };
 
 }  // namespace phoneverify::storage

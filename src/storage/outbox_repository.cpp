@@ -38,6 +38,24 @@ util::Result<std::vector<domain::OutboxMessage>> ReadClaimed(Connection& conn,
   return messages;
 }
 
+// The due rows of each kind, oldest first: retries (already late), then queued, then
+// sends whose dispatcher vanished (lease ran out). One statement per kind, each in the
+// order of its index (ix_outbox_due, ix_outbox_lease), so a claim reads about as many
+// index entries as it takes rows however long the queue; a single statement over all
+// three kinds sorted by id had to read and sort the whole queue on every claim.
+// Parameters: claim token, lease end, now, now, how many.
+constexpr const char* kClaimSql[] = {
+    "UPDATE outbox SET claim_token = ?, lease_until = ?, state = 'sending', tries = tries + 1 "
+    "WHERE state = 'retry' AND next_attempt_at <= ? AND expires_at > ? "
+    "ORDER BY next_attempt_at LIMIT ?",
+    "UPDATE outbox SET claim_token = ?, lease_until = ?, state = 'sending', tries = tries + 1 "
+    "WHERE state = 'queued' AND next_attempt_at <= ? AND expires_at > ? "
+    "ORDER BY next_attempt_at LIMIT ?",
+    "UPDATE outbox SET claim_token = ?, lease_until = ?, state = 'sending', tries = tries + 1 "
+    "WHERE state = 'sending' AND lease_until <= ? AND expires_at > ? "
+    "ORDER BY lease_until LIMIT ?",
+};
+
 util::Status Prune(Connection& conn, int64_t now, int64_t keep_finished) {
   auto events = conn.Exec("DELETE FROM limit_events WHERE at <= ? LIMIT ?",
                           {Param::Int(now - kLongestWindow), Param::Int(kPruneBatch)});
@@ -58,19 +76,18 @@ util::Status Prune(Connection& conn, int64_t now, int64_t keep_finished) {
 util::Result<std::vector<domain::OutboxMessage>> MysqlOutboxRepository::Claim(
     const std::string& claim_token, int64_t now, int64_t lease_seconds, int max) {
   if (max <= 0) return std::vector<domain::OutboxMessage>();
-  // One statement stamps the rows, so two claimers never both take one: the second
-  // waits for the first's row locks and then sees the rows already leased.
+  // Each statement stamps the rows it takes, so two claimers never both take one: the
+  // second waits for the first's row locks and then sees the rows already leased.
   return db_.Transact([&](Connection& conn) -> util::Result<std::vector<domain::OutboxMessage>> {
-    auto done = conn.Exec(
-        "UPDATE outbox SET claim_token = ?, lease_until = ?, state = 'sending', "
-        "tries = tries + 1 "
-        "WHERE ((state IN ('queued', 'retry') AND next_attempt_at <= ?) "
-        "OR (state = 'sending' AND lease_until <= ?)) AND expires_at > ? "
-        "ORDER BY id LIMIT ?",
-        {Param::Bytes(claim_token), Param::Int(now + lease_seconds), Param::Int(now),
-         Param::Int(now), Param::Int(now), Param::Int(max)});
-    if (!done.ok()) return done.error();
-    if (done.value().affected_rows == 0) return std::vector<domain::OutboxMessage>();
+    int64_t claimed = 0;
+    for (const char* sql : kClaimSql) {
+      auto done = conn.Exec(sql, {Param::Bytes(claim_token), Param::Int(now + lease_seconds),
+                                  Param::Int(now), Param::Int(now), Param::Int(max - claimed)});
+      if (!done.ok()) return done.error();
+      claimed += static_cast<int64_t>(done.value().affected_rows);
+      if (claimed >= max) break;
+    }
+    if (claimed == 0) return std::vector<domain::OutboxMessage>();
     return ReadClaimed(conn, claim_token);
   });
 }

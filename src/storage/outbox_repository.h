@@ -24,8 +24,9 @@ class MysqlOutboxRepository final : public domain::OutboxRepository {
   explicit MysqlOutboxRepository(Database& db, int64_t keep_finished_seconds = 30 * 24 * 3600)
       : db_(db), keep_finished_seconds_(keep_finished_seconds) {}
 
-  // Claims up to `max` rows, oldest first: queued/retry with next_attempt_at <= now, or
-  // sending with lease_until <= now; only rows with expires_at > now. Each claimed row gets
+  // Claims up to `max` rows: retry, then queued rows with next_attempt_at <= now (each
+  // oldest first), then sending rows with lease_until <= now; only rows with
+  // expires_at > now. Reads O(max) index entries, not the whole queue. Each claimed row gets
   // state 'sending', tries + 1, lease_until = now + lease_seconds and `claim_token`
   // (at most 64 bytes). Rows are read back by token, so use a fresh token for every call
   // (e.g. Random::Hex(16)): a reused token would also return rows still held from before.

@@ -212,6 +212,7 @@ const std::vector<KeySpec>& Keys() {
       {"allowed_prefixes", "984,985,986,974,975,976,980,981,982", false,
        List(&C::allowed_prefixes, Prefix, false)},
       {"workers", "0", false, Int(&C::workers, 0, 1024)},
+      {"worker_threads", "16", false, Int(&C::worker_threads, 1, 256)},
       {"ip_max_sends_per_hour", "100", false, Int(&C::ip_max_sends_per_hour, 0, kBig)},
       {"ip_max_signups_per_hour", "20", false, Int(&C::ip_max_signups_per_hour, 0, kBig)},
       {"account_max_sends_per_day", "10", false,
@@ -235,7 +236,9 @@ const std::vector<KeySpec>& Keys() {
       {"sms_log", "", false, Text(&C::sms_log, AnyText)},
       {"sparrow_timeout", "10", false, Int(&C::sparrow_timeout, 1, 600)},
       {"sms_max_tries", "8", false, Int(&C::sms_max_tries, 1, 1000)},
-      {"dispatcher_poll_ms", "500", false, Int(&C::dispatcher_poll_ms, 1, 60'000)},
+      {"dispatcher_poll_ms", "2000", false, Int(&C::dispatcher_poll_ms, 1, 60'000)},
+      {"dispatcher_lanes", "4", false, Int(&C::dispatcher_lanes, 1, 512)},
+      {"dispatcher_socket", "", false, Text(&C::dispatcher_socket, AnyText)},
       {"sms_retry_base", "2", false, Int(&C::sms_retry_base, 1, 3600)},
       {"sms_retry_max", "300", false, Int(&C::sms_retry_max, 1, 86'400)},
       {"sms_breaker_failures", "5", false, Int(&C::sms_breaker_failures, 0, 1000)},
@@ -419,6 +422,7 @@ void ResolveDefaults(Config& config) {
   }
   const std::string& var = config.var_dir;
   if (config.fcgi_socket.empty()) config.fcgi_socket = var + "/run/fcgi.sock";
+  if (config.dispatcher_socket.empty()) config.dispatcher_socket = var + "/run/dispatcher.sock";
   if (config.db_socket.empty()) config.db_socket = var + "/run/mysqld.sock";
   if (config.log_file.empty()) config.log_file = var + "/log/phoneverify.log";
   if (config.sms_log.empty()) config.sms_log = var + "/sms.log";

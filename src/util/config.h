@@ -32,6 +32,7 @@ struct Config {
   std::vector<std::string> allowed_prefixes = {"984", "985", "986", "974", "975",
                                                "976", "980", "981", "982"};
   int workers = 0;  // 0 = number of cores (resolved by Load)
+  int worker_threads = 16;  // serving threads per worker (> nginx upstream keepalive)
   int ip_max_sends_per_hour = 100;
   int ip_max_signups_per_hour = 20;
   int account_max_sends_per_day = 10;
@@ -57,7 +58,9 @@ struct Config {
   std::string sms_log;             // default <var_dir>/sms.log (console backend)
   int sparrow_timeout = 10;        // seconds per gateway call
   int sms_max_tries = 8;           // transient failures before a message is failed
-  int dispatcher_poll_ms = 500;    // idle sleep between outbox polls
+  int dispatcher_poll_ms = 2000;   // longest idle sleep (a worker's wake-up ends it early)
+  int dispatcher_lanes = 4;        // messages the dispatcher sends at once
+  std::string dispatcher_socket;   // wake-up socket; default <var_dir>/run/dispatcher.sock
   int sms_retry_base = 2;          // seconds before the first retry (doubling, with jitter)
   int sms_retry_max = 300;         // cap on the retry delay, seconds
   int sms_breaker_failures = 5;    // consecutive gateway failures that pause sending; 0 = off

@@ -1,11 +1,13 @@
 #include "util/logger.h"
 
 #include <fcntl.h>
-#include <json/writer.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <ctime>
+#include <string>
+
+#include "util/json_text.h"
 
 namespace phoneverify::util {
 namespace {
@@ -42,6 +44,12 @@ void Logger::Reopen() {
   }
   int fd = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
   if (fd < 0) fd = 2;  // still log somewhere rather than nowhere
+  // Other threads may be writing: swap the file under the same descriptor number
+  // (dup2 is atomic) instead of closing the one they use.
+  if (fd_ > 2 && fd > 2 && ::dup3(fd, fd_, O_CLOEXEC) == fd_) {
+    ::close(fd);
+    return;
+  }
   if (fd_ > 2) ::close(fd_);
   fd_ = fd;
 }
@@ -57,20 +65,41 @@ void Logger::Error(const std::string& msg, const Json::Value& fields) {
 }
 
 void Logger::Write(const char* level, const std::string& msg, const Json::Value& fields) {
-  Json::Value line(Json::objectValue);
-  line["ts"] = IsoNow();
-  line["level"] = level;
-  line["component"] = component_;
-  line["pid"] = static_cast<Json::Int>(::getpid());
-  line["msg"] = msg;
-  if (fields.isObject()) {
-    for (const auto& name : fields.getMemberNames()) line[name] = fields[name];
+  // Written by hand rather than through a Json::Value copy and jsoncpp's writer: this
+  // runs for every request, and that path cost more than the request's own work.
+  const bool has_fields = fields.isObject();
+  auto base = [&](const char* name) { return !has_fields || !fields.isMember(name); };
+  std::string text;
+  text.reserve(256);
+  text.push_back('{');
+  auto key = [&text](const char* name) {
+    if (text.size() > 1) text.push_back(',');
+    AppendJsonString(text, name);
+    text.push_back(':');
+  };
+  // A field of the same name replaces the base member.
+  auto string_member = [&](const char* name, std::string_view value) {
+    if (!base(name)) return;
+    key(name);
+    AppendJsonString(text, value);
+  };
+  string_member("ts", IsoNow());
+  string_member("level", level);
+  string_member("component", component_);
+  if (base("pid")) {
+    key("pid");
+    text += std::to_string(::getpid());
   }
-  Json::StreamWriterBuilder builder;
-  builder["indentation"] = "";
-  builder["emitUTF8"] = true;
-  std::string text = Json::writeString(builder, line);
-  text.push_back('\n');
+  string_member("msg", msg);
+  for (auto it = fields.begin(); has_fields && it != fields.end(); ++it) {
+    const char* end = nullptr;
+    const char* name = it.memberName(&end);
+    if (text.size() > 1) text.push_back(',');
+    AppendJsonString(text, std::string_view(name, static_cast<size_t>(end - name)));
+    text.push_back(':');
+    AppendJson(text, *it);
+  }
+  text += "}\n";
   ssize_t ignored = ::write(fd_, text.data(), text.size());
   (void)ignored;  // a full disk must not take the request down with it
 }

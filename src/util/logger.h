@@ -21,7 +21,8 @@ class Logger {
   void Info(const std::string& msg, const Json::Value& fields = Json::Value());
   void Warn(const std::string& msg, const Json::Value& fields = Json::Value());
   void Error(const std::string& msg, const Json::Value& fields = Json::Value());
-  // Reopens the file (after log rotation).
+  // Reopens the file (after log rotation). Thread-safe with concurrent writes: the new
+  // file takes over the same descriptor number.
   void Reopen();
 
  private:

@@ -114,6 +114,7 @@ BOOST_AUTO_TEST_CASE(table_defaults_agree_with_the_struct_initialisers) {
   from_table.workers = 0;
   from_table.fcgi_socket = from_table.db_socket = from_table.log_file = from_table.sms_log = "";
   from_table.sparrow_credit_url = "";
+  from_table.dispatcher_socket = "";
   BOOST_TEST(DescribeConfig(from_table) == DescribeConfig(from_struct));
 }
 

@@ -1,0 +1,199 @@
+// What the dispatcher's lanes rely on: WakeBoard, the worker -> dispatcher wake-up socket,
+// and the Dispatcher options for lanes (expire_stale, on_full_claim, idle_wait).
+#include <poll.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/test/unit_test.hpp>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "fakes/fake_gateway.h"
+#include "fakes/memory_outbox.h"
+#include "sms/dispatcher.h"
+#include "sms/wake_board.h"
+#include "util/clock.h"
+#include "util/crypto.h"
+#include "util/logger.h"
+#include "util/random.h"
+#include "util/wakeup.h"
+
+namespace phoneverify::sms {
+namespace {
+
+constexpr int kForever = 600'000;  // a wait that would hang the test if a wake-up were lost
+
+std::string TempDir() {
+  char pattern[] = "/tmp/lanes_test.XXXXXX";
+  const char* dir = ::mkdtemp(pattern);
+  BOOST_REQUIRE(dir != nullptr);
+  return dir;
+}
+
+bool Readable(int fd) {
+  pollfd p{fd, POLLIN, 0};
+  return ::poll(&p, 1, 0) > 0;
+}
+
+struct DispatcherFixture {
+  std::string dir = TempDir();
+  util::FakeClock clock;
+  util::SeededRandom random{7};
+  fakes::MemoryOutbox outbox;
+  fakes::FakeGateway gateway;
+  util::Logger logger{dir + "/log", "dispatcher"};
+  std::string key;
+  DispatcherOptions options;
+
+  DispatcherFixture() {
+    BOOST_REQUIRE(util::InitCrypto());
+    key = random.Bytes(util::kKeyBytes);
+    options.outbox_key = key;
+  }
+  ~DispatcherFixture() { std::filesystem::remove_all(dir); }
+  int64_t Queue(int64_t ttl = 300) {
+    return outbox.Enqueue("9841234567", util::Seal(key, "code 123456"), clock.NowSeconds(),
+                          clock.NowSeconds() + ttl, "req");
+  }
+  Dispatcher Make() { return Dispatcher(outbox, gateway, clock, random, logger, options); }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(dispatcher_lanes)
+
+BOOST_AUTO_TEST_CASE(a_post_lets_as_many_waits_go_as_it_says) {
+  WakeBoard board(4);
+  std::atomic<bool> stop{false};
+  board.Post(2);
+  BOOST_TEST(board.Wait(kForever, stop));
+  BOOST_TEST(board.Wait(kForever, stop));
+  BOOST_TEST(!board.Wait(0, stop));  // both tokens taken
+}
+
+BOOST_AUTO_TEST_CASE(tokens_are_capped_at_the_number_of_lanes) {
+  WakeBoard board(2);
+  std::atomic<bool> stop{false};
+  board.Post(50);
+  BOOST_TEST(board.Wait(kForever, stop));
+  BOOST_TEST(board.Wait(kForever, stop));
+  BOOST_TEST(!board.Wait(0, stop));
+}
+
+BOOST_AUTO_TEST_CASE(a_post_wakes_a_lane_already_waiting) {
+  WakeBoard board(3);
+  std::atomic<bool> stop{false};
+  std::atomic<bool> woken{false};
+  std::thread lane([&] { woken = board.Wait(kForever, stop); });
+  board.Post(1);
+  lane.join();
+  BOOST_TEST(woken.load());
+}
+
+BOOST_AUTO_TEST_CASE(stop_releases_every_lane_for_good) {
+  WakeBoard board(3);
+  std::atomic<bool> stop{false};
+  std::thread a([&] { board.Wait(kForever, stop); });
+  std::thread b([&] { board.Wait(kForever, stop); });
+  board.Stop();
+  a.join();
+  b.join();
+  BOOST_TEST(board.Wait(kForever, stop));  // returns at once after a stop
+}
+
+BOOST_AUTO_TEST_CASE(wake_ups_reach_the_receiver_and_are_counted) {
+  const std::string dir = TempDir();
+  auto receiver = util::WakeReceiver::Bind(dir + "/wake.sock");
+  BOOST_REQUIRE(receiver.ok());
+  BOOST_TEST(!Readable(receiver.value().fd()));
+  util::WakeSender sender(dir + "/wake.sock");
+  for (int i = 0; i < 3; ++i) sender.Notify();
+  BOOST_TEST(Readable(receiver.value().fd()));
+  BOOST_TEST(receiver.value().Drain() == 3);
+  BOOST_TEST(receiver.value().Drain() == 0);
+  std::filesystem::remove_all(dir);
+}
+
+BOOST_AUTO_TEST_CASE(a_stale_socket_is_replaced_and_other_files_are_refused) {
+  const std::string dir = TempDir();
+  {
+    auto first = util::WakeReceiver::Bind(dir + "/wake.sock");
+    BOOST_REQUIRE(first.ok());
+  }  // unlinks its socket
+  {
+    auto bound = util::WakeReceiver::Bind(dir + "/wake.sock");
+    BOOST_REQUIRE(bound.ok());
+    std::optional<util::WakeReceiver> second(std::move(bound).value());
+    // A socket file still bound (or left by a killed dispatcher) is taken over...
+    auto successor = util::WakeReceiver::Bind(dir + "/wake.sock");
+    BOOST_REQUIRE(successor.ok());
+    second.reset();
+    // ...and the one it replaced does not unlink the successor's socket when it goes.
+    BOOST_TEST(std::filesystem::exists(dir + "/wake.sock"));
+    util::WakeSender(dir + "/wake.sock").Notify();
+    BOOST_TEST(successor.value().Drain() == 1);
+  }
+  BOOST_TEST(!std::filesystem::exists(dir + "/wake.sock"));
+  std::ofstream(dir + "/plain") << "not a socket";
+  auto refused = util::WakeReceiver::Bind(dir + "/plain");
+  BOOST_REQUIRE(!refused.ok());
+  BOOST_TEST(refused.error().details.find(dir + "/plain") != std::string::npos);
+  BOOST_TEST(!util::WakeReceiver::Bind(dir + "/" + std::string(200, 'x')).ok());
+  std::filesystem::remove_all(dir);
+}
+
+BOOST_AUTO_TEST_CASE(notify_without_a_receiver_is_harmless) {
+  util::WakeSender nobody("/nonexistent-dir/wake.sock");
+  nobody.Notify();
+  util::WakeSender too_long(std::string(300, 'x'));
+  too_long.Notify();
+  BOOST_TEST(true);  // reaching here is the point: no crash, no exception
+}
+
+BOOST_FIXTURE_TEST_CASE(a_lane_without_expiry_leaves_expired_messages_alone,
+                        DispatcherFixture) {
+  const int64_t id = Queue(/*ttl=*/5);
+  clock.Advance(10);
+  options.expire_stale = false;
+  auto lane = Make();
+  BOOST_TEST(lane.RunOnce() == 0);
+  BOOST_TEST(outbox.Row(id)->state == "queued");
+  options.expire_stale = true;
+  auto expirer = Make();
+  BOOST_TEST(expirer.RunOnce() == 0);
+  BOOST_TEST(outbox.Row(id)->state == "failed");
+  BOOST_TEST(gateway.CallCount() == 0u);
+}
+
+BOOST_FIXTURE_TEST_CASE(only_a_full_claim_asks_for_another_lane, DispatcherFixture) {
+  int asked = 0;
+  options.batch_size = 2;
+  options.on_full_claim = [&asked] { ++asked; };
+  for (int i = 0; i < 3; ++i) Queue();
+  auto dispatcher = Make();
+  BOOST_TEST(dispatcher.RunOnce() == 2);  // full: 2 of 2
+  BOOST_TEST(asked == 1);
+  BOOST_TEST(dispatcher.RunOnce() == 1);  // 1 of 2
+  BOOST_TEST(asked == 1);
+}
+
+BOOST_FIXTURE_TEST_CASE(run_sleeps_through_idle_wait_with_poll_ms, DispatcherFixture) {
+  std::atomic<bool> stop{false};
+  int waited_ms = -1;
+  options.poll_ms = 1234;
+  options.idle_wait = [&](int max_ms, const std::atomic<bool>&) {
+    waited_ms = max_ms;
+    stop = true;  // one idle pass is enough
+  };
+  auto dispatcher = Make();
+  dispatcher.Run(stop);
+  BOOST_TEST(waited_ms == 1234);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace phoneverify::sms
