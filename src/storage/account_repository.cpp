@@ -10,26 +10,10 @@ namespace {
 using domain::Account;
 using OptionalAccount = std::optional<Account>;
 
-// Column order of every account SELECT below.
-Account AccountFromRow(const Row& row) {
-  Account account;
-  account.id = row.Int(0);
-  account.username = row.Text(1);
-  account.email = row.Text(2);
-  account.first_name = row.Text(3);
-  account.last_name = row.Text(4);
-  if (!row.IsNull(5)) account.phone = row.Text(5);
-  account.pending_phone = row.Text(6);
-  account.phone_verified = row.Int(7) != 0;
-  account.is_active = row.Int(8) != 0;
-  account.date_joined = row.Int(9);
-  return account;
-}
-
 util::Result<OptionalAccount> FirstAccount(util::Result<std::vector<Row>> rows) {
   if (!rows.ok()) return rows.error();
   if (rows.value().empty()) return OptionalAccount();
-  return OptionalAccount(AccountFromRow(rows.value()[0]));
+  return OptionalAccount(ReadAccount(rows.value()[0]));
 }
 
 util::Error UsernameTaken() {

@@ -202,4 +202,19 @@ util::Result<std::optional<int64_t>> FindPhoneOwner(Connection& conn, const std:
   return std::optional<int64_t>(rows.value()[0].Int(0));
 }
 
+domain::Account ReadAccount(const Row& row) {
+  domain::Account account;
+  account.id = row.Int(0);
+  account.username = row.Text(1);
+  account.email = row.Text(2);
+  account.first_name = row.Text(3);
+  account.last_name = row.Text(4);
+  if (!row.IsNull(5)) account.phone = row.Text(5);
+  account.pending_phone = row.Text(6);
+  account.phone_verified = row.Int(7) != 0;
+  account.is_active = row.Int(8) != 0;
+  account.date_joined = row.Int(9);
+  return account;
+}
+
 }  // namespace phoneverify::storage

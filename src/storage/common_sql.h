@@ -65,4 +65,8 @@ util::Status InsertEvents(Connection& conn, const std::vector<domain::WindowLimi
 // The account that verified `phone`, if any.
 util::Result<std::optional<int64_t>> FindPhoneOwner(Connection& conn, const std::string& phone);
 
+// The account in columns 0-9 of a row selected as: id, username, email, first_name,
+// last_name, phone, pending_phone, phone_verified, is_active, date_joined.
+domain::Account ReadAccount(const Row& row);
+
 }  // namespace phoneverify::storage

@@ -1,5 +1,6 @@
 #include "storage/session_repository.h"
 
+#include "storage/common_sql.h"
 #include "storage/connection.h"
 #include "storage/database.h"
 
@@ -11,17 +12,7 @@ using OptionalSession = std::optional<domain::SessionRecord>;
 // Column order of the SELECT in Find.
 domain::SessionRecord SessionFromRow(const Row& row) {
   domain::SessionRecord record;
-  domain::Account& account = record.account;
-  account.id = row.Int(0);
-  account.username = row.Text(1);
-  account.email = row.Text(2);
-  account.first_name = row.Text(3);
-  account.last_name = row.Text(4);
-  if (!row.IsNull(5)) account.phone = row.Text(5);
-  account.pending_phone = row.Text(6);
-  account.phone_verified = row.Int(7) != 0;
-  account.is_active = row.Int(8) != 0;
-  account.date_joined = row.Int(9);
+  record.account = ReadAccount(row);  // columns 0-9
   record.created_at = row.Int(10);
   record.last_seen_at = row.Int(11);
   return record;
