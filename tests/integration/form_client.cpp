@@ -1,73 +1,25 @@
 #include "form_client.h"
 
+#include "curl_exchange.h"
+
 #include <regex>
 #include <sstream>
 #include <stdexcept>
 
 namespace phoneverify::itest {
-namespace {
-
-size_t CollectBody(char* data, size_t size, size_t n, void* out) {
-  static_cast<std::string*>(out)->append(data, size * n);
-  return size * n;
-}
-
-size_t CollectHeader(char* data, size_t size, size_t n, void* out) {
-  std::string line(data, size * n);
-  const size_t colon = line.find(':');
-  if (colon != std::string::npos) {
-    std::string name = line.substr(0, colon);
-    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    std::string value = line.substr(colon + 1);
-    value.erase(0, value.find_first_not_of(" \t"));
-    value.erase(value.find_last_not_of(" \t\r\n") + 1);
-    auto& headers = *static_cast<std::map<std::string, std::string>*>(out);
-    // Repeated headers (Set-Cookie) are kept together, one per line.
-    headers[name] = headers.count(name) ? headers[name] + "\n" + value : value;
-  }
-  return size * n;
-}
-
-}  // namespace
 
 FormClient::FormClient(std::string base)
     : base_(std::move(base)), curl_(curl_easy_init(), curl_easy_cleanup) {
   if (!curl_) throw std::runtime_error("curl_easy_init failed");
   CURL* c = curl_.get();
   curl_easy_setopt(c, CURLOPT_COOKIEFILE, "");  // the in-memory cookie engine
-  curl_easy_setopt(c, CURLOPT_PROXY, "");
-  curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 }
 
 HttpResponse FormClient::Perform(const std::string& path, const std::vector<std::string>& headers,
                                  const std::string* body) {
-  CURL* c = curl_.get();
-  HttpResponse response;
-  const std::string url = base_ + path;
-  curl_slist* list = nullptr;
-  for (const auto& h : headers) list = curl_slist_append(list, h.c_str());
-  list = curl_slist_append(list, "Expect:");
-  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
-  if (body != nullptr) {
-    curl_easy_setopt(c, CURLOPT_POST, 1L);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body->data());
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(body->size()));
-  } else {
-    curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
-  }
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, CollectBody);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &response.body);
-  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, CollectHeader);
-  curl_easy_setopt(c, CURLOPT_HEADERDATA, &response.headers);
-  const CURLcode rc = curl_easy_perform(c);
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, nullptr);
-  curl_slist_free_all(list);
-  if (rc != CURLE_OK) throw std::runtime_error(std::string("curl: ") + curl_easy_strerror(rc));
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &response.status);
-  return response;
+  if (body == nullptr) curl_easy_setopt(curl_.get(), CURLOPT_HTTPGET, 1L);
+  return PerformExchange(curl_.get(), base_ + path, headers, body);
 }
 
 HttpResponse FormClient::Get(const std::string& path, const std::vector<std::string>& headers) {

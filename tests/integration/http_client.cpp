@@ -1,5 +1,7 @@
 #include "http_client.h"
 
+#include "curl_exchange.h"
+
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <json/json.h>
@@ -9,39 +11,9 @@
 #include <unistd.h>
 
 #include <memory>
-#include <sstream>
 #include <stdexcept>
 
 namespace phoneverify::itest {
-namespace {
-
-size_t CollectBody(char* data, size_t size, size_t n, void* out) {
-  static_cast<std::string*>(out)->append(data, size * n);
-  return size * n;
-}
-
-size_t CollectHeader(char* data, size_t size, size_t n, void* out) {
-  std::string line(data, size * n);
-  auto colon = line.find(':');
-  if (colon != std::string::npos) {
-    std::string name = line.substr(0, colon);
-    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    std::string value = line.substr(colon + 1);
-    value.erase(0, value.find_first_not_of(" \t"));
-    value.erase(value.find_last_not_of(" \t\r\n") + 1);
-    (*static_cast<std::map<std::string, std::string>*>(out))[name] = value;
-  }
-  return size * n;
-}
-
-void ParseJson(HttpResponse& r) {
-  Json::CharReaderBuilder builder;
-  std::string errors;
-  std::istringstream in(r.body);
-  r.is_json = !r.body.empty() && Json::parseFromStream(builder, in, &r.json, &errors);
-}
-
-}  // namespace
 
 bool HttpResponse::HasErrorShape() const {
   return is_json && json.isObject() && json["status"].isInt() &&
@@ -54,32 +26,10 @@ HttpResponse HttpClient::Send(const HttpRequest& request) const {
   std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(),
                                                            curl_easy_cleanup);
   if (!curl) throw std::runtime_error("curl_easy_init failed");
-  HttpResponse response;
-  const std::string url = base_ + request.path;
-  curl_slist* headers = nullptr;
-  for (const auto& h : request.headers) headers = curl_slist_append(headers, h.c_str());
-  headers = curl_slist_append(headers, "Expect:");
-  CURL* c = curl.get();
-  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, request.method.c_str());
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(c, CURLOPT_PROXY, "");
-  curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  if (!request.body.empty() || request.method == "POST") {
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, request.body.data());
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(request.body.size()));
-  }
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, CollectBody);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &response.body);
-  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, CollectHeader);
-  curl_easy_setopt(c, CURLOPT_HEADERDATA, &response.headers);
-  CURLcode rc = curl_easy_perform(c);
-  curl_slist_free_all(headers);
-  if (rc != CURLE_OK) throw std::runtime_error(std::string("curl: ") + curl_easy_strerror(rc));
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &response.status);
-  ParseJson(response);
-  return response;
+  curl_easy_setopt(curl.get(), CURLOPT_CUSTOMREQUEST, request.method.c_str());
+  const bool has_body = !request.body.empty() || request.method == "POST";
+  return PerformExchange(curl.get(), base_ + request.path, request.headers,
+                         has_body ? &request.body : nullptr);
 }
 
 HttpResponse HttpClient::Get(const std::string& path, const std::string& token) const {
