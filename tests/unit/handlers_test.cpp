@@ -9,6 +9,7 @@
 #include "domain/account_service.h"
 #include "domain/verification_service.h"
 #include "fakes/memory_repositories.h"
+#include "fakes/test_policy.h"
 #include "handlers/routes.h"
 #include "http/app.h"
 #include "util/config.h"
@@ -17,12 +18,6 @@
 
 namespace phoneverify::handlers {
 namespace {
-
-class FakeHealth final : public domain::HealthCheck {
- public:
-  bool DatabaseAnswers() override { return up; }
-  bool up = true;
-};
 
 Json::Value ParseBody(const std::string& text) {
   Json::Value value;
@@ -40,23 +35,14 @@ struct Fixture {
   fakes::MemoryAccountRepository accounts{store};
   fakes::MemoryLimitRepository limits{store};
   fakes::MemoryOtpRepository otps{store};
-  FakeHealth health;
-  domain::OtpPolicy policy = MakePolicy();
+  fakes::FakeHealth health;
+  domain::OtpPolicy policy = fakes::TestOtpPolicy();
   domain::AccountService account_service{accounts, limits, policy, clock, random};
   domain::VerificationService verification{otps, policy, clock, random};
   http::Router router{BuildRoutes({account_service, verification, health})};
   http::TrustedProxies proxies;
   util::Logger logger{"/dev/null", "test"};
   http::App app{router, proxies, clock, random, logger};
-
-  static domain::OtpPolicy MakePolicy() {
-    BOOST_REQUIRE(util::InitCrypto());
-    domain::OtpPolicy policy;
-    policy.allowed_prefixes = util::Config().allowed_prefixes;
-    policy.otp_hash_key = std::string(32, 'k');
-    policy.outbox_key = std::string(32, 'o');
-    return policy;
-  }
 
   http::Response Call(const std::string& method, const std::string& target,
                       const std::string& json = "", const std::string& token = "") {
@@ -82,11 +68,7 @@ struct Fixture {
     return ParseBody(r.body)["token"].asString();
   }
 
-  std::string LastCode() {
-    auto text = util::Open(policy.outbox_key, store.outbox.back().sealed_text);
-    BOOST_REQUIRE(text.has_value());
-    return text->substr(text->find("code is ") + 8, policy.otp_length);
-  }
+  std::string LastCode() { return fakes::LastSmsCode(store, policy); }
 };
 
 }  // namespace

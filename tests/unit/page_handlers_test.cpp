@@ -12,6 +12,7 @@
 #include "domain/sms_text.h"
 #include "domain/verification_service.h"
 #include "fakes/memory_repositories.h"
+#include "fakes/test_policy.h"
 #include "handlers/routes.h"
 #include "http/app.h"
 #include "http/cookies.h"
@@ -21,11 +22,6 @@
 
 namespace phoneverify::handlers {
 namespace {
-
-class FakeHealth final : public domain::HealthCheck {
- public:
-  bool DatabaseAnswers() override { return true; }
-};
 
 std::string FormEncode(const std::map<std::string, std::string>& fields) {
   std::string out;
@@ -60,8 +56,8 @@ struct Fixture {
   fakes::MemoryLimitRepository limits{store};
   fakes::MemoryOtpRepository otps{store};
   fakes::MemorySessionRepository session_repo{store};
-  FakeHealth health;
-  domain::OtpPolicy policy = MakePolicy();
+  fakes::FakeHealth health;
+  domain::OtpPolicy policy = fakes::TestOtpPolicy();
   domain::SessionPolicy session_policy{600, 3600, std::string(32, 'c')};
   domain::AccountService account_service{accounts, limits, policy, clock, random};
   domain::VerificationService verification{otps, policy, clock, random};
@@ -78,14 +74,6 @@ struct Fixture {
   std::string accept_language;
   bool https = false;
 
-  static domain::OtpPolicy MakePolicy() {
-    BOOST_REQUIRE(util::InitCrypto());
-    domain::OtpPolicy policy;
-    policy.allowed_prefixes = util::Config().allowed_prefixes;
-    policy.otp_hash_key = std::string(32, 'k');
-    policy.outbox_key = std::string(32, 'o');
-    return policy;
-  }
   static View LoadView() {
     auto loaded = View::Load("www/templates", PageHandlers::Templates());
     BOOST_REQUIRE_MESSAGE(loaded.ok(), (loaded.ok() ? "" : loaded.error().details));
@@ -132,17 +120,8 @@ struct Fixture {
     const std::string* location = r.FindHeader("Location");
     return location ? *location : "";
   }
-  std::string LastSms() {
-    BOOST_REQUIRE(!store.outbox.empty());
-    auto text = util::Open(policy.outbox_key, store.outbox.back().sealed_text);
-    BOOST_REQUIRE(text.has_value());
-    return *text;
-  }
-  std::string LastCode() {
-    const std::string text = LastSms();
-    const size_t start = text.find_first_of("0123456789");
-    return text.substr(start, policy.otp_length);
-  }
+  std::string LastSms() { return fakes::LastSmsText(store, policy); }
+  std::string LastCode() { return fakes::LastSmsCode(store, policy); }
   http::Response SignUp(const std::string& name, const std::string& phone) {
     return Post("/signup", {{"username", name}, {"password", "correct horse"}, {"phone", phone}},
                 "/signup");

@@ -3,6 +3,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "fakes/memory_repositories.h"
+#include "fakes/test_policy.h"
 #include "util/config.h"
 #include "util/crypto.h"
 
@@ -14,15 +15,11 @@ struct Fixture {
   util::SeededRandom random{42};
   fakes::MemoryStore store;
   fakes::MemoryOtpRepository otps{store};
-  OtpPolicy policy;
+  OtpPolicy policy = fakes::TestOtpPolicy();
   Account alice;
   Account bob;
 
   Fixture() {
-    BOOST_REQUIRE(util::InitCrypto());
-    policy.allowed_prefixes = util::Config().allowed_prefixes;
-    policy.otp_hash_key = std::string(32, 'k');
-    policy.outbox_key = std::string(32, 'o');
     alice = AddAccount("alice");
     bob = AddAccount("bob");
   }
@@ -42,10 +39,7 @@ struct Fixture {
   std::string SendAndReadCode(const Account& a, const std::string& phone) {
     auto sent = Service().SendCode(a, phone, "10.0.0.1", "req");
     BOOST_REQUIRE_MESSAGE(sent.ok(), (sent.ok() ? "" : sent.error().code));
-    auto text = util::Open(policy.outbox_key, store.outbox.back().sealed_text);
-    BOOST_REQUIRE(text.has_value());
-    const size_t at = text->find("code is ") + 8;
-    return text->substr(at, policy.otp_length);
+    return fakes::LastSmsCode(store, policy);
   }
 
   std::string WrongCode(const std::string& code) {
