@@ -251,6 +251,10 @@ int Main(int argc, char** argv) {
     std::cout << util::DescribeConfig(*config);
     return 0;
   }
+  // Spawned by mod_fcgid (listening socket on fd 0): it hands a process one request at
+  // a time, so one serving thread is all such a worker can use.
+  const bool inherited = fcgi::HasInheritedSocket();
+  if (inherited) config->worker_threads = 1;
   std::shared_ptr<const State> state = MakeState(*config, std::cerr);
   if (!state) return kExitUsage;
   if (!util::InitCrypto()) {
@@ -265,7 +269,7 @@ int Main(int argc, char** argv) {
     return 1;
   }
   fcgi::WorkerMain worker = WorkerFor(state, logger, *shared_state);
-  if (fcgi::HasInheritedSocket()) return fcgi::RunInherited(worker, logger);
+  if (inherited) return fcgi::RunInherited(worker, logger);
   fcgi::ServerOptions options;
   options.socket_path = config->fcgi_socket;
   options.workers = config->workers;

@@ -83,6 +83,44 @@ void ReadBody(const std::string& content_length, size_t max_body_bytes, const Bo
   }
 }
 
+bool IsAuthorizerRole(const ParamLookup& param) {
+  const char* role = param("FCGI_ROLE");
+  return role != nullptr && std::string(role) == "AUTHORIZER";
+}
+
+void MakeAuthCheck(http::Request& request) {
+  request.method = "GET";
+  request.path = "/auth/check";
+  request.query.clear();
+  request.content_type.clear();
+  request.content_length = 0;
+  request.body.clear();
+  request.body_state = http::BodyState::kComplete;
+}
+
+http::Response AuthorizerResponse(const http::Response& response) {
+  http::Response verdict = http::EmptyResponse(200);
+  std::string wall = "error";
+  if (response.status >= 200 && response.status < 300) {
+    wall = "pass";
+    if (const std::string* user = response.FindHeader("X-Phoneverify-User")) {
+      verdict.SetHeader("Variable-PHONEVERIFY_USER", *user);
+    }
+    if (const std::string* account = response.FindHeader("X-Phoneverify-Account")) {
+      verdict.SetHeader("Variable-PHONEVERIFY_ACCOUNT", *account);
+    }
+  } else if (response.status == 401) {
+    wall = "login";
+  } else if (response.status == 403) {
+    wall = "verify";
+  }
+  verdict.SetHeader("Variable-PHONEVERIFY_WALL", wall);
+  if (const std::string* id = response.FindHeader("X-Request-Id")) {
+    verdict.SetHeader("X-Request-Id", *id);
+  }
+  return verdict;
+}
+
 std::string PathOfUri(const std::string& uri) {
   std::string path = uri.substr(0, uri.find_first_of("?#"));
   if (!path.empty() && path.front() != '/') {

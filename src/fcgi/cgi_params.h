@@ -31,6 +31,23 @@ void ReadBody(const std::string& content_length, size_t max_body_bytes, const Bo
 // missing (except 204/304), then the blank line.
 std::string ResponseHead(const http::Response& response);
 
+// FastCGI Authorizer role (FCGI_ROLE=AUTHORIZER), as Apache's mod_fcgid sends it for
+// FcgidAccessChecker / FcgidAuthorizer: the sign-up wall under Apache (conf/apache.conf.in).
+// Such a request carries the protected request's headers and URI but no body; it is
+// answered as GET /auth/check.
+bool IsAuthorizerRole(const ParamLookup& param);
+// `request` (from RequestFromParams) turned into GET /auth/check: no query, no body.
+void MakeAuthCheck(http::Request& request);
+// The app's /auth/check answer in the Authorizer protocol. The web server grants access
+// only on 200 and turns each "Variable-NAME: value" header of a 200 into the request
+// variable NAME, so every verdict is a 200 carrying the wall's decision:
+//   2xx -> Variable-PHONEVERIFY_WALL: pass (+ Variable-PHONEVERIFY_USER / _ACCOUNT)
+//   401 -> Variable-PHONEVERIFY_WALL: login    (signed out: Apache sends 303 /login?next=)
+//   403 -> Variable-PHONEVERIFY_WALL: verify   (unverified: 303 /verify?next=)
+//   any other status -> Variable-PHONEVERIFY_WALL: error (Apache answers 503)
+// No body in any case.
+http::Response AuthorizerResponse(const http::Response& response);
+
 // The path of a request target: "/a/b?x" -> "/a/b"; "http://h/a?x" -> "/a".
 std::string PathOfUri(const std::string& uri);
 

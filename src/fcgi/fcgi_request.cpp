@@ -39,8 +39,14 @@ void FcgiRequest::Finish() {
 
 http::Request FcgiRequest::Read(size_t max_body_bytes) {
   FCGX_ParamArray envp = request_.envp;
-  http::Request request =
-      RequestFromParams([envp](const char* name) { return FCGX_GetParam(name, envp); });
+  const ParamLookup param = [envp](const char* name) { return FCGX_GetParam(name, envp); };
+  http::Request request = RequestFromParams(param);
+  authorizer_ = IsAuthorizerRole(param);
+  if (authorizer_) {
+    // The web server sends an Authorizer no FCGI_STDIN at all: reading would block.
+    MakeAuthCheck(request);
+    return request;
+  }
   const char* length = FCGX_GetParam("CONTENT_LENGTH", envp);
   ReadBody(
       length ? length : "", max_body_bytes,
@@ -59,7 +65,9 @@ void FcgiRequest::Drain() {
   }
 }
 
-bool FcgiRequest::Write(const http::Response& response) {
+bool FcgiRequest::Write(const http::Response& app_response) {
+  const http::Response verdict = authorizer_ ? AuthorizerResponse(app_response) : http::Response();
+  const http::Response& response = authorizer_ ? verdict : app_response;
   std::string head = ResponseHead(response);
   if (FCGX_PutStr(head.data(), static_cast<int>(head.size()), request_.out) < 0) return false;
   size_t sent = 0;

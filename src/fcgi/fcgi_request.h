@@ -29,9 +29,11 @@ class FcgiRequest {
   // A connection kept open by the web server for its next request, or -1.
   int connection_fd() const { return request_.ipcFd; }
 
-  // The request's parameters and body (see cgi_params.h for the body rule).
+  // The request's parameters and body (see cgi_params.h for the body rule). A request in
+  // the FastCGI Authorizer role has no body and is read as GET /auth/check.
   http::Request Read(size_t max_body_bytes);
-  // Writes status, headers and body; false when the web server has gone away.
+  // Writes status, headers and body (for an Authorizer request, the verdict made of the
+  // response by AuthorizerResponse); false when the web server has gone away.
   bool Write(const http::Response& response);
   // Ends the request so the response is flushed now (FCGX_Finish_r).
   void Finish();
@@ -41,6 +43,7 @@ class FcgiRequest {
 
   FCGX_Request request_;
   bool active_ = false;
+  bool authorizer_ = false;  // the request being served is in the Authorizer role
 };
 
 }  // namespace phoneverify::fcgi

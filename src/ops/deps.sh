@@ -8,6 +8,9 @@ packages=(
   g++ make pkg-config libfcgi-dev default-libmysqlclient-dev mariadb-server mariadb-client
   nginx libcurl4-openssl-dev libjsoncpp-dev libboost-test-dev libboost-program-options-dev
   libsodium-dev curl ca-certificates libmstch-dev logrotate wrk
+  # The Apache fronts (http_front = apache | apache-fcgid). apache2-bin is the apache2
+  # binary and its modules without Debian's system service (which would take port 80).
+  apache2-bin libapache2-mod-fcgid
   # The browser test of make test: headless Chromium driven from Node, and a font with
   # Devanagari so the Nepali pages render in its screenshots.
   chromium npm fonts-noto-ui-core

@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # The local phoneverify stack: MariaDB (own data directory), sql/ migrations,
-# phoneverify-fcgi, phoneverify-dispatcher and nginx, all under <var_dir>.
+# phoneverify-fcgi, phoneverify-dispatcher and nginx, all under <var_dir>. With
+# http_front = apache, Apache httpd (Debian's apache2, its own configuration rendered from
+# conf/apache.conf.in) replaces nginx; with http_front = apache-fcgid, Apache's mod_fcgid
+# also spawns phoneverify-fcgi itself (no fcgi component of ours).
 #
 #   src/ops/stack.sh run          set up, start everything, stay in the foreground;
 #                                 Ctrl-C/SIGTERM/SIGHUP stops everything (reverse order)
 #   src/ops/stack.sh start        the same set-up in the background; returns once
 #                                 GET /healthz answers 200 through nginx
 #   src/ops/stack.sh stop         stops what start started and waits for every process
-#   src/ops/stack.sh restart-app  restarts phoneverify-fcgi and phoneverify-dispatcher only,
+#   src/ops/stack.sh restart-app  restarts phoneverify-fcgi and phoneverify-dispatcher only
+#                                 (and Apache with an apache front),
 #                                 with the current environment (PHONEVERIFY_* overrides)
 #   src/ops/stack.sh status       what runs; exit 0 when everything runs, 3 otherwise
 #   src/ops/stack.sh reload       SIGHUP to phoneverify-fcgi and phoneverify-dispatcher: they
@@ -29,16 +33,24 @@ BIN_DIR=${STACK_BIN_DIR:-$ROOT/build/bin}
 FCGI_BIN=$BIN_DIR/phoneverify-fcgi
 DISPATCHER_BIN=$BIN_DIR/phoneverify-dispatcher
 NGINX_TEMPLATE=$ROOT/conf/nginx.conf.in
+APACHE_TEMPLATE=$ROOT/conf/apache.conf.in
+APACHE_FCGID_SNIPPET=$ROOT/conf/apache-fcgid-example.conf
+APACHE_BIN=${STACK_APACHE_BIN:-/usr/sbin/apache2}
 
 # Components in start order; stop goes in reverse.
 COMPONENTS=(mariadb fcgi dispatcher nginx)
 declare -A PROCESS_NAME=([mariadb]=mariadbd [fcgi]=phoneverify-fcgi
-                         [dispatcher]=phoneverify-dispatcher [nginx]=nginx)
-declare -A STOP_SIGNAL=([mariadb]=TERM [fcgi]=TERM [dispatcher]=TERM [nginx]=QUIT)
-declare -A STOP_TIMEOUT=([mariadb]=60 [fcgi]=20 [dispatcher]=20 [nginx]=10)
+                         [dispatcher]=phoneverify-dispatcher [nginx]=nginx [apache]=apache2)
+# Apache: SIGWINCH is its graceful stop (requests in progress finish, within
+# GracefulShutdownTimeout); mod_fcgid's processes get SIGTERM from Apache.
+declare -A STOP_SIGNAL=([mariadb]=TERM [fcgi]=TERM [dispatcher]=TERM [nginx]=QUIT
+                        [apache]=WINCH)
+declare -A STOP_TIMEOUT=([mariadb]=60 [fcgi]=20 [dispatcher]=20 [nginx]=10 [apache]=20)
 declare -A OWN_LOGS=([mariadb]="mysqld.log" [fcgi]="phoneverify-fcgi.out phoneverify.log"
                      [dispatcher]="phoneverify-dispatcher.out phoneverify.log"
-                     [nginx]="nginx.out nginx-error.log")
+                     [nginx]="nginx.out nginx-error.log"
+                     [apache]="apache.out apache-error.log phoneverify.log")
+FRONT=nginx  # the component in front: nginx or apache (set_paths)
 
 declare -A CFG=()
 MODE=""
@@ -116,8 +128,14 @@ set_paths() {
   DB_SOCKET=$(absolute "${CFG[db_socket]:-${CFG[var_dir]}/run/mysqld.sock}")
   FCGI_SOCKET=$(absolute "${CFG[fcgi_socket]:-${CFG[var_dir]}/run/fcgi.sock}")
   URL=http://127.0.0.1:$PORT/
+  # The front, and with apache-fcgid no phoneverify-fcgi of ours: mod_fcgid spawns it.
+  case ${CFG[http_front]:-nginx} in
+    apache) FRONT=apache; COMPONENTS=(mariadb fcgi dispatcher apache) ;;
+    apache-fcgid) FRONT=apache; COMPONENTS=(mariadb dispatcher apache) ;;
+    *) FRONT=nginx ;;
+  esac
   # With an external database (db_host), there is no local MariaDB to manage.
-  if [[ -n ${CFG[db_host]:-} ]]; then COMPONENTS=(fcgi dispatcher nginx); fi
+  if [[ -n ${CFG[db_host]:-} ]]; then COMPONENTS=("${COMPONENTS[@]:1}"); fi
 }
 
 check_paths() {
@@ -130,8 +148,9 @@ check_paths() {
   for path in "$DB_SOCKET" "$FCGI_SOCKET"; do
     ((${#path} < 108)) || die "socket path too long (${#path} > 107 bytes): $path"
   done
-  [[ ${CFG[http_front]:-nginx} == nginx ]] ||
-    die "http_front = ${CFG[http_front]} is not supported by stack.sh yet; use nginx"
+  if [[ $FRONT == apache && ! -x $APACHE_BIN ]]; then
+    die "http_front = ${CFG[http_front]} needs $APACHE_BIN (Debian: apache2-bin, libapache2-mod-fcgid)"
+  fi
 }
 
 # --- processes ----------------------------------------------------------------------
@@ -208,7 +227,8 @@ spawn() {
 }
 
 LOG_FILES=(mariadb-install.log mysqld.log phoneverify-fcgi.out phoneverify-dispatcher.out
-  phoneverify.log nginx-test.out nginx.out nginx-error.log)
+  phoneverify.log nginx-test.out nginx.out nginx-error.log apache-test.out apache.out
+  apache-error.log)
 declare -A LOG_MARK=()
 
 # Remembers where each log ends, so a failure shows only what this run wrote.
@@ -245,6 +265,10 @@ require_running() {
 make_dirs() {
   mkdir -p "$RUN" "$LOG" "$VAR/nginx"
   chmod 700 "$VAR"  # secrets, database files and sockets live here
+  if [[ $FRONT == apache ]]; then
+    mkdir -p "$VAR/apache/run" "$VAR/apache/htdocs"
+    rm -rf "$VAR/apache/fcgid"  # mod_fcgid's sockets of an earlier run
+  fi
 }
 
 random_hex() { head -c "$1" /dev/urandom | od -An -tx1 | tr -d ' \n'; }
@@ -336,7 +360,17 @@ migrate() {
     die "migrations failed; fix the database (or remove $VAR/db) and retry"
 }
 
+has_component() {
+  local name
+  for name in "${COMPONENTS[@]}"; do [[ $name == "$1" ]] && return 0; done
+  return 1
+}
+
 start_app() {
+  if ! has_component fcgi; then  # apache-fcgid: mod_fcgid starts phoneverify-fcgi
+    spawn dispatcher "$LOG/phoneverify-dispatcher.out" "$DISPATCHER_BIN" --config "$CONFIG"
+    return 0
+  fi
   rm -f "$FCGI_SOCKET"  # a socket left by a killed master would refuse connections
   spawn fcgi "$LOG/phoneverify-fcgi.out" "$FCGI_BIN" --config "$CONFIG"
   local tenths
@@ -384,6 +418,91 @@ start_nginx() {
   fi
   spawn nginx "$LOG/nginx.out" nginx "${args[@]}" -g 'daemon off;'
 }
+
+# Apache refuses to serve as root. As root, its children (and the phoneverify-fcgi
+# processes mod_fcgid spawns) run as the owner of var_dir, or www-data when that is root
+# (STACK_APACHE_USER overrides); that user's group may then traverse var_dir (0710), read
+# the secrets and append to the log: the database files stay the invoking user's alone.
+apache_user() {
+  local owner
+  [[ $(id -u) -eq 0 ]] || return 0
+  if [[ -n ${STACK_APACHE_USER:-} ]]; then echo "$STACK_APACHE_USER"; return; fi
+  owner=$(stat -c %U "$VAR")
+  [[ $owner != root ]] && { echo "$owner"; return; }
+  echo www-data
+}
+
+grant_apache_user() {
+  local user=$1 group
+  group=$(id -gn "$user") || die "no such user: $user (set STACK_APACHE_USER)"
+  chgrp "$group" "$VAR" "$VAR/secrets.conf" "$VAR/apache" "$VAR/apache/run"
+  chmod 0710 "$VAR"
+  chmod 0640 "$VAR/secrets.conf"
+  chmod 0750 "$VAR/apache" "$VAR/apache/run"
+  local log
+  log=$(absolute "${CFG[log_file]:-$LOG/phoneverify.log}")
+  touch "$log"
+  chgrp "$group" "$log"
+  chmod 0660 "$log"
+}
+
+# A word for Apache's configuration: double-quoted, backslashes and quotes escaped.
+apache_quote() {
+  local s=${1//\\/\\\\}
+  printf '"%s"' "${s//\"/\\\"}"
+}
+
+# InitialEnv arguments for the processes mod_fcgid spawns: the PHONEVERIFY_* overrides
+# stack.sh runs with (they start with a clean environment), var_dir and www_dir made
+# absolute (their working directory is the binary's).
+fcgid_env() {
+  local name out=""
+  while IFS= read -r name; do
+    case $name in PHONEVERIFY_CONFIG | PHONEVERIFY_VAR_DIR | PHONEVERIFY_WWW_DIR | PHONEVERIFY_TEST_*) continue ;; esac
+    [[ ${!name} != *$'\n'* ]] || die "$name holds a line break"
+    out+=" InitialEnv $(apache_quote "$name=${!name}")"
+  done < <(compgen -e | grep '^PHONEVERIFY_' || true)
+  out+=" InitialEnv $(apache_quote "PHONEVERIFY_VAR_DIR=$VAR")"
+  out+=" InitialEnv $(apache_quote "PHONEVERIFY_WWW_DIR=$(absolute "${CFG[www_dir]:-www}")")"
+  echo "$out"
+}
+
+render_apache_conf() {
+  local text user user_lines="" define=""
+  user=$(apache_user)
+  if [[ -n $user ]]; then
+    grant_apache_user "$user"
+    user_lines="User $user"$'\n'"Group $(id -gn "$user")"
+  fi
+  [[ ${CFG[http_front]} == apache-fcgid ]] && define="Define PHONEVERIFY_FCGID"
+  text=$(<"$APACHE_TEMPLATE")
+  text=${text//@APACHE_USER@/$user_lines}
+  text=${text//@FCGID_DEFINE@/$define}
+  text=${text//@FCGID_ENV@/$(fcgid_env)}
+  text=${text//@HTTP_PORT@/$PORT}
+  text=${text//@VAR_DIR@/$VAR}
+  text=${text//@FCGI_SOCKET@/$FCGI_SOCKET}
+  text=${text//@WWW_DIR@/$(absolute "${CFG[www_dir]:-www}")}
+  text=${text//@CONF_DIR@/$ROOT/conf}
+  text=${text//@FCGI_BIN@/$FCGI_BIN}
+  text=${text//@CONFIG@/$CONFIG}
+  printf '%s\n' "$text" >"$VAR/apache/apache.conf"
+  text=$(<"$APACHE_FCGID_SNIPPET")
+  text=${text//@FCGI_BIN@/$FCGI_BIN}
+  printf '%s\n' "$text" >"$VAR/apache/fcgid.conf"
+}
+
+start_apache() {
+  render_apache_conf
+  local args=(-d "$VAR/apache" -f "$VAR/apache/apache.conf")
+  if ! "$APACHE_BIN" "${args[@]}" -t >"$LOG/apache-test.out" 2>&1; then
+    show_logs
+    die "apache2 rejected $VAR/apache/apache.conf"
+  fi
+  spawn apache "$LOG/apache.out" "$APACHE_BIN" "${args[@]}" -DFOREGROUND
+}
+
+start_front() { if [[ $FRONT == apache ]]; then start_apache; else start_nginx; fi; }
 
 healthz_status() {
   curl -s -o /dev/null -w '%{http_code}' --max-time 2 "${URL}healthz" 2>/dev/null || true
@@ -468,7 +587,7 @@ bring_up() {
     migrate
   fi
   start_app
-  start_nginx
+  start_front
   wait_healthy "${COMPONENTS[@]}"
 }
 
@@ -538,6 +657,9 @@ cmd_stop() {
     return 0
   fi
   lock
+  # Whatever front and app processes run, whichever http_front the configuration names
+  # now (a component without a pid file is skipped).
+  COMPONENTS=(mariadb fcgi dispatcher nginx apache)
   stop_all
   rm -f "$FCGI_SOCKET"
 }
@@ -547,13 +669,20 @@ cmd_restart_app() {
   check_paths
   [[ -d $RUN ]] || die "no stack in $VAR (use start)"
   lock
-  running_pid nginx >/dev/null || die "the stack is not running in $VAR (use start)"
+  running_pid "$FRONT" >/dev/null || die "the stack is not running in $VAR (use start)"
+  # Under Apache, mod_fcgid's processes (the wall's authorizer; every phoneverify-fcgi
+  # with apache-fcgid) take their environment from Apache's configuration: Apache
+  # restarts too, with the configuration rendered again.
+  [[ $FRONT == apache ]] && stop_component apache
   stop_component dispatcher
   stop_component fcgi
   mark_logs
   trap 'on_setup_failure' EXIT
   start_app
-  wait_healthy fcgi dispatcher nginx
+  [[ $FRONT == apache ]] && start_apache
+  local name app=()
+  for name in "${COMPONENTS[@]}"; do [[ $name == mariadb ]] || app+=("$name"); done
+  wait_healthy "${app[@]}"
   trap - EXIT
   say "phoneverify-fcgi and phoneverify-dispatcher restarted"
 }

@@ -4,7 +4,8 @@
 #   build/bin/unit_tests            unit tests
 #   build-asan/bin/unit_tests       the same under AddressSanitizer + UBSan
 #   build/bin/integration_tests     black-box tests; the binary starts and stops its own
-#                                   stack through src/ops/stack.sh (own var dir and port)
+#                                   stack through src/ops/stack.sh (own var dir and port);
+#                                   then again behind Apache (PHONEVERIFY_TEST_FRONT)
 #
 # Each binary writes a Boost.Test XML report under build/test-reports/; counts come from
 # those reports (a test case aborted by an exception or a signal counts once, as failed). A binary that is missing, crashes, times out, leaves no report, or exits
@@ -79,6 +80,22 @@ run_tests unit 600 build/bin/unit_tests
 run_tests unit-asan 1200 build-asan/bin/unit_tests
 run_tests integration 1800 build/bin/integration_tests
 stop_integration_stack
+
+# The same product behind Apache: with mod_proxy_fcgi (http_front = apache) and with
+# mod_fcgid spawning phoneverify-fcgi (apache-fcgid). The suites about the product's
+# behaviour (JSON API, pages and wall, idempotency) and what only Apache adds
+# (apache_front). The suites about nginx itself (hostile_http, fast_paths), fault
+# injection and restarts (database/worker/gateway faults, reload, restart_and_logs),
+# metrics, admin, install and the browser run behind nginx only, above: they test the
+# stack's machinery, not the front (bad_input's truncated-body case differs under
+# mod_fcgid, which answers 500).
+APACHE_SUITES=accounts_api,otp_api,pages,idempotency,apache_front
+for front in apache apache-fcgid; do
+  export PHONEVERIFY_TEST_FRONT=$front
+  run_tests "integration-$front" 900 build/bin/integration_tests --run_test="$APACHE_SUITES"
+  PHONEVERIFY_VAR_DIR=var/itest-$front src/ops/stack.sh stop >/dev/null 2>&1 || true
+  unset PHONEVERIFY_TEST_FRONT
+done
 
 echo
 echo "=== summary (reports in ${REPORTS#"$ROOT"/})"

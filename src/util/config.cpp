@@ -198,7 +198,7 @@ const std::vector<KeySpec>& Keys() {
   static const std::vector<KeySpec> keys = {
       {"http_port", "8080", false, Int(&C::http_port, 1, 65535)},
       {"var_dir", "var", false, Text(&C::var_dir, NonEmpty)},
-      {"http_front", "nginx", false, OneOf(&C::http_front, {"nginx", "apache"})},
+      {"http_front", "nginx", false, OneOf(&C::http_front, {"nginx", "apache", "apache-fcgid"})},
       {"sms_backend", "console", false, OneOf(&C::sms_backend, {"console", "sparrow"})},
       {"sparrow_url", "http://api.sparrowsms.com/v2/sms/", false,
        Text(&C::sparrow_url, HttpUrl)},

@@ -45,11 +45,16 @@ Stack& Stack::Get() {
 
 Stack::Stack() : sparrow_(fakes::FakeSparrow::Options{0, true, "itest-sparrow-token-5c1f", {}}) {
   if (!sparrow_.ok()) throw std::runtime_error("fake sparrow: " + sparrow_.error());
+  // PHONEVERIFY_TEST_FRONT: nginx (default), apache (mod_proxy_fcgi) or apache-fcgid
+  // (mod_fcgid spawns phoneverify-fcgi); each front gets its own var dir.
+  const char* front = std::getenv("PHONEVERIFY_TEST_FRONT");
+  front_ = front && *front ? front : "nginx";
   const char* var = std::getenv("PHONEVERIFY_TEST_VAR_DIR");
-  var_dir_ = var ? var : "var/itest";
+  var_dir_ = var ? var : front_ == "nginx" ? "var/itest" : "var/itest-" + front_;
   port_ = FreeLoopbackPort();
   defaults_ = {
       {"var_dir", var_dir_},
+      {"http_front", front_},
       {"http_port", std::to_string(port_)},
       {"sms_backend", "sparrow"},
       {"sparrow_url", sparrow_.Url()},
@@ -68,7 +73,8 @@ Stack::Stack() : sparrow_(fakes::FakeSparrow::Options{0, true, "itest-sparrow-to
     throw std::runtime_error("cannot clear " + var_dir_);
   }
   ApplyEnvironment({});
-  std::cout << "integration stack: http://127.0.0.1:" << port_ << " var_dir " << var_dir_
+  std::cout << "integration stack (" << front_ << "): http://127.0.0.1:" << port_ << " var_dir "
+            << var_dir_
             << " fake sparrow " << sparrow_.Url() << std::endl;
   if (StackCommand("start") != 0) {
     StackCommand("stop");

@@ -1,4 +1,5 @@
-// The real stack for integration tests: a fresh MariaDB, nginx, phoneverify-fcgi and
+// The real stack for integration tests: a fresh MariaDB, nginx (or Apache: see
+// PHONEVERIFY_TEST_FRONT in stack.cpp), phoneverify-fcgi and
 // phoneverify-dispatcher started through src/ops/stack.sh with their own var dir and port,
 // the SMS backend pointed at an in-process FakeSparrow on 127.0.0.1. One instance for the
 // whole test binary (a Boost.Test global fixture); tests reach it through Stack::Get().
@@ -27,6 +28,8 @@ class Stack {
   fakes::FakeSparrow& Sparrow() { return sparrow_; }
   int port() const { return port_; }
   const std::string& var_dir() const { return var_dir_; }
+  // The web server in front: "nginx", "apache" or "apache-fcgid" (PHONEVERIFY_TEST_FRONT).
+  const std::string& front() const { return front_; }
 
   // Restarts phoneverify-fcgi and the dispatcher with these config overrides on top of
   // the test defaults (keys as in conf/phoneverify.conf). An empty map restores defaults.
@@ -42,6 +45,7 @@ class Stack {
 
   fakes::FakeSparrow sparrow_;
   int port_ = 0;
+  std::string front_;
   std::string var_dir_;
   std::map<std::string, std::string> defaults_;
   mutable std::set<std::string> touched_;

@@ -168,6 +168,57 @@ BOOST_AUTO_TEST_CASE(path_of_uri) {
   BOOST_TEST(PathOfUri("") == "");
 }
 
+BOOST_AUTO_TEST_CASE(authorizer_role_is_read_as_auth_check) {
+  auto params = Params({{"FCGI_ROLE", "AUTHORIZER"},
+                        {"REQUEST_METHOD", "POST"},
+                        {"REQUEST_URI", "/members/secret.html?x=1"},
+                        {"QUERY_STRING", "x=1"},
+                        {"CONTENT_TYPE", "text/plain"},
+                        {"HTTP_COOKIE", "pv_session=abc"},
+                        {"HTTP_AUTHORIZATION", "Bearer t"},
+                        {"REMOTE_ADDR", "127.0.0.1"}});
+  BOOST_TEST(IsAuthorizerRole(params));
+  BOOST_TEST(!IsAuthorizerRole(Params({{"FCGI_ROLE", "RESPONDER"}})));
+  BOOST_TEST(!IsAuthorizerRole(Params({})));
+  http::Request r = RequestFromParams(params);
+  MakeAuthCheck(r);
+  BOOST_TEST(r.method == "GET");
+  BOOST_TEST(r.path == "/auth/check");
+  BOOST_TEST(r.query.empty());
+  BOOST_TEST(r.content_type.empty());
+  BOOST_TEST(r.cookie == "pv_session=abc");
+  BOOST_TEST(r.authorization == "Bearer t");
+  BOOST_TEST(r.remote_addr == "127.0.0.1");
+  BOOST_TEST(static_cast<int>(r.body_state) == static_cast<int>(http::BodyState::kComplete));
+}
+
+BOOST_AUTO_TEST_CASE(authorizer_verdicts_are_200_with_the_wall_decision) {
+  http::Response allowed = http::EmptyResponse(204);
+  allowed.SetHeader("X-Phoneverify-User", "ram");
+  allowed.SetHeader("X-Phoneverify-Account", "7");
+  allowed.SetHeader("X-Request-Id", "0123456789abcdef");
+  allowed.SetHeader("Set-Cookie", "must-not=leak");
+  std::string head = ResponseHead(AuthorizerResponse(allowed));
+  BOOST_TEST(head.rfind("Status: 200 OK\r\n", 0) == 0u);
+  BOOST_TEST(head.find("Variable-PHONEVERIFY_WALL: pass\r\n") != std::string::npos);
+  BOOST_TEST(head.find("Variable-PHONEVERIFY_USER: ram\r\n") != std::string::npos);
+  BOOST_TEST(head.find("Variable-PHONEVERIFY_ACCOUNT: 7\r\n") != std::string::npos);
+  BOOST_TEST(head.find("X-Request-Id: 0123456789abcdef\r\n") != std::string::npos);
+  BOOST_TEST(head.find("Set-Cookie") == std::string::npos);
+
+  const std::map<int, std::string> expected = {
+      {401, "login"}, {403, "verify"}, {500, "error"}, {503, "error"}, {404, "error"}};
+  for (const auto& [status, wall] : expected) {
+    http::Response verdict = AuthorizerResponse(http::EmptyResponse(status));
+    BOOST_TEST(verdict.status == 200);
+    BOOST_TEST(verdict.body.empty());
+    const std::string* decision = verdict.FindHeader("Variable-PHONEVERIFY_WALL");
+    BOOST_TEST_REQUIRE(decision != nullptr);
+    BOOST_TEST(*decision == wall);
+    BOOST_TEST(verdict.FindHeader("Variable-PHONEVERIFY_USER") == nullptr);
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace phoneverify::fcgi
