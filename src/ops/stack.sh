@@ -463,8 +463,35 @@ fcgid_env() {
     out+=" InitialEnv $(apache_quote "$name=${!name}")"
   done < <(compgen -e | grep '^PHONEVERIFY_' || true)
   out+=" InitialEnv $(apache_quote "PHONEVERIFY_VAR_DIR=$VAR")"
-  out+=" InitialEnv $(apache_quote "PHONEVERIFY_WWW_DIR=$(absolute "${CFG[www_dir]:-www}")")"
+  out+=" InitialEnv $(apache_quote "PHONEVERIFY_WWW_DIR=$APACHE_WWW")"
   echo "$out"
+}
+
+# As root, Apache's children and the processes mod_fcgid spawns run as another user, who
+# may not reach the checkout (a clone under /root, say). They get what they read from a
+# copy under var_dir, refreshed at every start: phoneverify-fcgi, its configuration file,
+# www/ and the error and wall documents. Sets APACHE_{BIN,CONFIG,WWW,CONF} to what the
+# rendered configuration names.
+stage_for_apache() {
+  local user=$1 group stage=$VAR/apache/stage
+  APACHE_BIN_PATH=$FCGI_BIN APACHE_CONFIG=$CONFIG APACHE_CONF=$ROOT/conf
+  APACHE_WWW=$(absolute "${CFG[www_dir]:-www}")
+  [[ -n $user ]] || return 0
+  group=$(id -gn "$user")
+  rm -rf "$stage"
+  mkdir -p "$stage/conf"
+  cp "$FCGI_BIN" "$stage/phoneverify-fcgi"
+  cp "$CONFIG" "$stage/phoneverify.conf"
+  cp -R "$APACHE_WWW" "$stage/www"
+  cp -R "$ROOT/conf/apache-errors" "$ROOT/conf/apache-wall" "$stage/conf/"
+  chgrp -R "$group" "$stage"
+  chmod -R g+rX,o-rwx "$stage"
+  APACHE_BIN_PATH=$stage/phoneverify-fcgi APACHE_CONFIG=$stage/phoneverify.conf
+  APACHE_CONF=$stage/conf APACHE_WWW=$stage/www
+  if ! runuser -u "$user" -- test -x "$stage/phoneverify-fcgi"; then
+    die "Apache's children run as $user, who cannot reach $VAR: choose a var_dir below" \
+      "directories $user may enter (e.g. PHONEVERIFY_VAR_DIR=/var/lib/phoneverify-dev)"
+  fi
 }
 
 render_apache_conf() {
@@ -474,6 +501,7 @@ render_apache_conf() {
     grant_apache_user "$user"
     user_lines="User $user"$'\n'"Group $(id -gn "$user")"
   fi
+  stage_for_apache "$user"
   [[ ${CFG[http_front]} == apache-fcgid ]] && define="Define PHONEVERIFY_FCGID"
   text=$(<"$APACHE_TEMPLATE")
   text=${text//@APACHE_USER@/$user_lines}
@@ -482,13 +510,13 @@ render_apache_conf() {
   text=${text//@HTTP_PORT@/$PORT}
   text=${text//@VAR_DIR@/$VAR}
   text=${text//@FCGI_SOCKET@/$FCGI_SOCKET}
-  text=${text//@WWW_DIR@/$(absolute "${CFG[www_dir]:-www}")}
-  text=${text//@CONF_DIR@/$ROOT/conf}
-  text=${text//@FCGI_BIN@/$FCGI_BIN}
-  text=${text//@CONFIG@/$CONFIG}
+  text=${text//@WWW_DIR@/$APACHE_WWW}
+  text=${text//@CONF_DIR@/$APACHE_CONF}
+  text=${text//@FCGI_BIN@/$APACHE_BIN_PATH}
+  text=${text//@CONFIG@/$APACHE_CONFIG}
   printf '%s\n' "$text" >"$VAR/apache/apache.conf"
   text=$(<"$APACHE_FCGID_SNIPPET")
-  text=${text//@FCGI_BIN@/$FCGI_BIN}
+  text=${text//@FCGI_BIN@/$APACHE_BIN_PATH}
   printf '%s\n' "$text" >"$VAR/apache/fcgid.conf"
 }
 

@@ -89,12 +89,19 @@ stop_integration_stack
 # metrics, admin, install and the browser run behind nginx only, above: they test the
 # stack's machinery, not the front (bad_input's truncated-body case differs under
 # mod_fcgid, which answers 500).
+# As root, Apache's children run as www-data, who may not enter this checkout (a clone
+# under /root): their var dirs then go below a directory anyone may traverse.
 APACHE_SUITES=accounts_api,otp_api,pages,idempotency,apache_front
+APACHE_VAR_BASE=var
+if (($(id -u) == 0)); then
+  APACHE_VAR_BASE=${TMPDIR:-/tmp}/phoneverify-itest-$(echo "$ROOT" | cksum | cut -d' ' -f1)
+  mkdir -p "$APACHE_VAR_BASE" && chmod 0711 "$APACHE_VAR_BASE"
+fi
 for front in apache apache-fcgid; do
-  export PHONEVERIFY_TEST_FRONT=$front
+  export PHONEVERIFY_TEST_FRONT=$front PHONEVERIFY_TEST_VAR_DIR=$APACHE_VAR_BASE/itest-$front
   run_tests "integration-$front" 900 build/bin/integration_tests --run_test="$APACHE_SUITES"
-  PHONEVERIFY_VAR_DIR=var/itest-$front src/ops/stack.sh stop >/dev/null 2>&1 || true
-  unset PHONEVERIFY_TEST_FRONT
+  PHONEVERIFY_VAR_DIR=$PHONEVERIFY_TEST_VAR_DIR src/ops/stack.sh stop >/dev/null 2>&1 || true
+  unset PHONEVERIFY_TEST_FRONT PHONEVERIFY_TEST_VAR_DIR
 done
 
 echo
