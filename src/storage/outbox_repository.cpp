@@ -17,15 +17,12 @@ util::Result<bool> Applied(util::Result<ExecResult> done) {
   return done.value().affected_rows > 0;
 }
 
-// Claimed rows carry their lease end in next_attempt_at too, so they are found through
-// ix_outbox_due (no index on claim_token: one less to keep up on every claim and mark).
 util::Result<std::vector<domain::OutboxMessage>> ReadClaimed(Connection& conn,
-                                                             const std::string& claim_token,
-                                                             int64_t lease_until) {
+                                                             const std::string& claim_token) {
   auto rows = conn.Query(
       "SELECT id, phone, sealed_text, tries, expires_at, request_id FROM outbox "
-      "WHERE state = 'sending' AND next_attempt_at = ? AND claim_token = ? ORDER BY id",
-      {Param::Int(lease_until), Param::Bytes(claim_token)});
+      "WHERE claim_token = ? AND state = 'sending' ORDER BY id",
+      {Param::Bytes(claim_token)});
   if (!rows.ok()) return rows.error();
   std::vector<domain::OutboxMessage> messages;
   for (const Row& row : rows.value()) {
@@ -46,9 +43,10 @@ util::Result<std::vector<domain::OutboxMessage>> ReadClaimed(Connection& conn,
 // order of ix_outbox_due (state, next_attempt_at), so a claim reads about as many index
 // entries as it takes rows however long the queue; a single statement over all three
 // kinds sorted by id had to read and sort the whole queue on every claim. A claim sets
-// next_attempt_at to the lease end as well as lease_until (sql/008 dropped the lease and
-// claim-token indexes); the third statement still checks lease_until, which alone is
-// right for rows claimed before that change.
+// next_attempt_at to the lease end as well as lease_until (sql/008 dropped the lease
+// index); the third statement still checks lease_until, which alone is right for rows
+// claimed before that change. Claimed rows are read back through ix_outbox_claim: by
+// (state, next_attempt_at) it would read every row claimed in the same second.
 // Parameters: claim token, lease end, lease end, then `now` once per `?` of the WHERE
 // clause, then how many.
 constexpr const char* kClaimSql[] = {
@@ -105,7 +103,7 @@ util::Result<std::vector<domain::OutboxMessage>> MysqlOutboxRepository::Claim(
       if (claimed >= max) break;
     }
     if (claimed == 0) return std::vector<domain::OutboxMessage>();
-    return ReadClaimed(conn, claim_token, lease_until);
+    return ReadClaimed(conn, claim_token);
   });
 }
 
