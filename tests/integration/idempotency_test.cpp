@@ -3,6 +3,7 @@
 // neither sends a second SMS nor uses a second attempt.
 #include <boost/test/unit_test.hpp>
 #include <thread>
+#include <vector>
 
 #include "api_helpers.h"
 
@@ -46,6 +47,29 @@ BOOST_AUTO_TEST_CASE(a_repeated_send_is_answered_again_without_a_second_sms) {
   auto other = PostWithKey("/api/v1/phone/send-otp", Body(phone), user, UniqueName("k"));
   BOOST_TEST(other.status == 429);
   BOOST_TEST(other.json["code"].asString() == "resend_too_soon");
+}
+
+BOOST_AUTO_TEST_CASE(simultaneous_twins_of_a_send_all_get_the_first_answer_and_one_sms) {
+  // The twins queue on the phone's gate; each must find the first one's key once the
+  // gate is its own (not answer 429 resend_too_soon, not send again).
+  auto client = Stack::Get().Client();
+  TestUser user = NewUser(client);
+  const std::string phone = UniquePhone("984");
+  const std::string key = UniqueName("twin-key");
+  constexpr int kTwins = 8;
+  std::vector<int> statuses(kTwins, 0);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kTwins; ++i) {
+    threads.emplace_back([&, i] {
+      statuses[static_cast<size_t>(i)] =
+          PostWithKey("/api/v1/phone/send-otp", Body(phone), user, key).status;
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  for (int status : statuses) BOOST_TEST(status == 202);
+  BOOST_TEST(!WaitForCode(phone, 1).empty());
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  BOOST_TEST(SmsCountFor(phone) == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(a_repeated_guess_uses_one_attempt_and_a_repeated_success_answers_200) {
