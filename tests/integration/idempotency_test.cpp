@@ -100,6 +100,32 @@ BOOST_AUTO_TEST_CASE(a_repeated_guess_uses_one_attempt_and_a_repeated_success_an
   BOOST_TEST(fresh.json["code"].asString() == "phone_already_verified");
 }
 
+BOOST_AUTO_TEST_CASE(simultaneous_twins_of_a_wrong_guess_use_one_attempt) {
+  auto client = Stack::Get().Client();
+  TestUser user = NewUser(client);
+  const std::string phone = UniquePhone("986");
+  const std::string code = SendAndReceive(client, user, phone);
+  std::string wrong = code;
+  wrong[0] = code[0] == '9' ? '0' : static_cast<char>(code[0] + 1);
+  const std::string key = UniqueName("twin-guess");
+  constexpr int kTwins = 8;
+  std::vector<HttpResponse> answers(kTwins);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kTwins; ++i) {
+    threads.emplace_back([&, i] {
+      answers[static_cast<size_t>(i)] =
+          PostWithKey("/api/v1/phone/verify-otp", Body(phone, wrong), user, key);
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  for (const auto& answer : answers) {
+    BOOST_TEST(answer.status == 400);
+    BOOST_TEST(answer.json["attempts_left"].asInt() == 4);
+  }
+  auto status = client.Get("/api/v1/phone/otp?phone=" + phone, user.token);
+  BOOST_TEST(status.json["attempts_left"].asInt() == 4);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace
