@@ -210,14 +210,16 @@ void Dispatcher::ObserveGateway(const SendResult& result, const SharedCircuit::P
 
 void Dispatcher::Count(const std::string& series, double value) {
   if (metrics_ == nullptr) return;
-  domain::MetricDelta& delta = metric_deltas_[series];
+  std::lock_guard<std::mutex> lock(shared_.metrics_mu);
+  domain::MetricDelta& delta = shared_.metric_deltas[series];
   delta.series = series;
   delta.value += value;
 }
 
 void Dispatcher::SetGauge(const std::string& series, double value) {
   if (metrics_ == nullptr) return;
-  metric_deltas_[series] = {series, value, /*gauge=*/true};
+  std::lock_guard<std::mutex> lock(shared_.metrics_mu);
+  shared_.metric_deltas[series] = {series, value, /*gauge=*/true};
 }
 
 void Dispatcher::ObserveLatency(int64_t latency_ms) {
@@ -241,19 +243,31 @@ void Dispatcher::ObserveLatency(int64_t latency_ms) {
 }
 
 void Dispatcher::FlushMetrics(bool force) {
-  if (metrics_ == nullptr || metric_deltas_.empty()) return;
-  const int64_t now_ms = clock_.MonotonicMillis();
-  if (!force && now_ms - last_flush_ms_ < kMetricsFlushMillis) return;
-  last_flush_ms_ = now_ms;
+  if (metrics_ == nullptr) return;
   std::vector<domain::MetricDelta> deltas;
-  for (const auto& [series, delta] : metric_deltas_) deltas.push_back(delta);
-  // Lanes flush at different times: a gauge says the circuit's state at this flush, so a
-  // later flush never writes an older state over a newer one.
+  {
+    std::lock_guard<std::mutex> lock(shared_.metrics_mu);
+    if (shared_.metric_deltas.empty()) return;
+    const int64_t now_ms = clock_.MonotonicMillis();
+    if (!force && now_ms - shared_.last_flush_ms < kMetricsFlushMillis) return;
+    shared_.last_flush_ms = now_ms;
+    for (auto& [series, delta] : shared_.metric_deltas) deltas.push_back(std::move(delta));
+    shared_.metric_deltas.clear();
+  }
+  // Flushes by different lanes may overlap: a gauge says the circuit's state at this
+  // flush, so a later flush never writes an older state over a newer one.
   const bool paused = shared_.circuit.state() != CircuitBreaker::State::kClosed;
   for (auto& delta : deltas) {
     if (delta.gauge && delta.series == "phoneverify_sms_sending_paused") delta.value = paused;
   }
-  if (metrics_->Add(deltas, clock_.NowSeconds()).ok()) metric_deltas_.clear();
+  if (metrics_->Add(deltas, clock_.NowSeconds()).ok()) return;
+  // Kept for the next flush: added to what was counted meanwhile (a gauge set meanwhile
+  // is newer and stays).
+  std::lock_guard<std::mutex> lock(shared_.metrics_mu);
+  for (auto& delta : deltas) {
+    auto [kept, inserted] = shared_.metric_deltas.try_emplace(delta.series, delta);
+    if (!inserted && !delta.gauge) kept->second.value += delta.value;
+  }
 }
 
 void Dispatcher::LogCircuit(const char* msg, bool error) {

@@ -34,8 +34,9 @@
 // Figures (when given a MetricsStore): per attempt phoneverify_sms_attempts_total{gateway,
 // result,code} and the phoneverify_sms_gateway_latency_seconds histogram; also messages
 // failed unsent by reason, expired, circuit openings by reason and the
-// phoneverify_sms_sending_paused gauge. They are added up in memory and flushed every
-// kMetricsFlushMillis (and when Run ends); a failed flush keeps them for the next one.
+// phoneverify_sms_sending_paused gauge. They are added up in memory (one tally for all
+// the lanes sharing a DispatcherShared) and flushed every kMetricsFlushMillis by
+// whichever lane comes by (and when Run ends); a failed flush keeps them for the next.
 //
 // Lanes: several Dispatchers (one per thread, each with its own gateway, Random and
 // database connection) may share one DispatcherShared (options.shared): one circuit
@@ -182,8 +183,6 @@ class Dispatcher {
   std::unique_ptr<DispatcherShared> own_shared_;  // when options_.shared is null
   DispatcherShared& shared_;
   domain::MetricsStore* metrics_;
-  std::map<std::string, domain::MetricDelta> metric_deltas_;  // not yet flushed
-  int64_t last_flush_ms_ = 0;
   const std::atomic<bool>* stop_ = nullptr;
   bool storage_failing_ = false;
   std::optional<int64_t> last_storage_log_;
@@ -198,6 +197,9 @@ struct DispatcherShared {
   std::mutex owed_mu;  // guards `owed`; held by the lane writing them
   std::vector<Dispatcher::Mark> owed;
   std::atomic<size_t> owed_count{0};  // owed.size(), readable without the lock
+  std::mutex metrics_mu;              // guards the two below
+  std::map<std::string, domain::MetricDelta> metric_deltas;  // not yet flushed
+  int64_t last_flush_ms = 0;
 };
 
 }  // namespace phoneverify::sms

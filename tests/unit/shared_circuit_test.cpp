@@ -13,6 +13,7 @@
 #include <string>
 
 #include "fakes/fake_gateway.h"
+#include "fakes/memory_metrics.h"
 #include "fakes/memory_outbox.h"
 #include "sms/dispatcher.h"
 #include "util/clock.h"
@@ -48,6 +49,7 @@ struct Lanes {
   std::string log_path = TempLogPath();
   util::Logger logger{log_path, "dispatcher"};
   std::string key;
+  fakes::MemoryMetricsStore metrics;
   DispatcherShared shared{/*breaker_failures=*/2, /*breaker_cooloff_ms=*/10'000};
   std::unique_ptr<Dispatcher> a;
   std::unique_ptr<Dispatcher> b;
@@ -61,9 +63,11 @@ struct Lanes {
     options.batch_size = 1;  // one message per pass: each RunOnce is one gateway call
     options.credit_pause_seconds = 60;
     options.shared = &shared;
-    a = std::make_unique<Dispatcher>(outbox, gateway_a, clock, random_a, logger, options);
+    a = std::make_unique<Dispatcher>(outbox, gateway_a, clock, random_a, logger, options,
+                                     &metrics);
     options.expire_stale = false;
-    b = std::make_unique<Dispatcher>(outbox, gateway_b, clock, random_b, logger, options);
+    b = std::make_unique<Dispatcher>(outbox, gateway_b, clock, random_b, logger, options,
+                                     &metrics);
   }
   ~Lanes() { std::filesystem::remove(log_path); }
 
@@ -211,6 +215,22 @@ BOOST_FIXTURE_TEST_CASE(a_write_owed_by_one_lane_blocks_every_lanes_claims, Lane
   BOOST_TEST(outbox.Row(second)->state == "sent");
   BOOST_TEST(Calls() == 2u);  // the first message went out once
   BOOST_TEST(a->pending_marks() == 0u);
+}
+
+BOOST_FIXTURE_TEST_CASE(lanes_keep_one_tally_of_figures_and_flush_it_together, Lanes) {
+  const std::string delivered =
+      "phoneverify_sms_attempts_total{gateway=\"fake\",result=\"delivered\",code=\"200\"}";
+  Queue(4);
+  BOOST_TEST(a->RunOnce() == 1);
+  BOOST_TEST(a->RunOnce() == 1);  // flushes the first attempt (nothing flushed before)
+  BOOST_TEST(metrics.flushes() == 1);
+  BOOST_TEST(b->RunOnce() == 1);
+  BOOST_TEST(b->RunOnce() == 1);
+  BOOST_TEST(metrics.flushes() == 1);  // lane B's first flush is not due: the tally is shared
+  clock.Advance(5);
+  BOOST_TEST(a->RunOnce() == 0);  // one flush carries lane B's attempts too
+  BOOST_TEST(metrics.flushes() == 2);
+  BOOST_TEST(metrics.Value(delivered) == 4);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
