@@ -40,13 +40,13 @@ util::Error PhoneTaken() {
 // first run's commit and then finds it here.
 util::Result<std::optional<int64_t>> FindReplay(Connection& conn, int64_t account_id,
                                                 const std::string& phone, const char* operation,
-                                                const std::string& key, int64_t since) {
+                                                const std::string& key, int64_t now) {
   if (key.empty()) return std::optional<int64_t>();
   auto rows = conn.Query(
       "SELECT result FROM idempotency_keys WHERE account_id = ? AND phone = ? "
       "AND operation = ? AND idem_key = ? AND created_at > ?",
       {Param::Int(account_id), Param::Text(phone), Param::Text(operation),
-       Param::Text(key), Param::Int(since)});
+       Param::Text(key), Param::Int(now - kReplayWindow)});
   if (!rows.ok()) return rows.error();
   if (rows.value().empty()) return std::optional<int64_t>();
   return std::optional<int64_t>(rows.value()[0].Int(0));
@@ -141,26 +141,17 @@ util::Result<int64_t> PersistSend(Connection& conn, const domain::SendPlan& plan
 
 // ---- guessing -----------------------------------------------------------------------
 
-std::optional<GuessOutcome> ReplayedGuess(const std::optional<int64_t>& result) {
-  if (!result) return std::nullopt;
-  return *result == kGuessCorrect ? GuessOutcome::kCorrect : GuessOutcome::kWrong;
-}
-
 // Columns code_hash ... consumed (as OtpFromRow), then the phone's owner and last send.
 constexpr char kGuessContextSql[] =
     "SELECT code_hash, created_at, expires_at, attempts_used, max_attempts, consumed, "
     "(SELECT id FROM accounts WHERE phone = ? AND phone_verified = 1), "
     "(SELECT last_at FROM limit_gates WHERE scope = ? AND key_ = ?) "
     "FROM otp_codes WHERE account_id = ? AND phone = ?";
-// The same in a transaction, with the code row locked (the subqueries stay plain reads,
-// made once the lock is ours: a twin holding it has committed by then), and what the
-// idempotency key recorded earlier, if anything.
+// The same in a transaction, with the code row locked (the subqueries stay plain reads).
 constexpr char kGuessContextLockedSql[] =
     "SELECT code_hash, created_at, expires_at, attempts_used, max_attempts, consumed, "
     "(SELECT id FROM accounts WHERE phone = ? AND phone_verified = 1), "
-    "(SELECT last_at FROM limit_gates WHERE scope = ? AND key_ = ?), "
-    "(SELECT result FROM idempotency_keys WHERE account_id = ? AND phone = ? "
-    "AND operation = ? AND idem_key = ? AND created_at > ?) "
+    "(SELECT last_at FROM limit_gates WHERE scope = ? AND key_ = ?) "
     "FROM otp_codes WHERE account_id = ? AND phone = ? FOR UPDATE";
 
 // A wrong guess counted only if the code row is still exactly as the decision saw it
@@ -175,32 +166,20 @@ constexpr char kCountWrongGuessSql[] =
 // one code: every round lets at least one concurrent guess through).
 constexpr int kOptimisticGuessRounds = 4;
 
-// One round trip: the code row with what the decision needs besides it. With `replay`
-// (the locking transaction), also the idempotency key's earlier result into
-// context.replay_of (a second round trip only when there is no code row).
+// One round trip: the code row with what the decision needs besides it.
 util::Result<domain::GuessContext> ReadGuessContext(Connection& conn, int64_t account_id,
-                                                    const std::string& phone,
-                                                    const ReplayLookup* replay) {
+                                                    const std::string& phone, bool lock) {
   domain::GuessContext context;
-  std::vector<Param> params = {Param::Text(phone), Param::Text(kLastSendScope),
-                               Param::Bytes(StoredKey(phone))};
-  if (replay != nullptr) {
-    params.insert(params.end(), {Param::Int(account_id), Param::Text(phone),
-                                 Param::Text(replay->operation), Param::Text(replay->key),
-                                 Param::Int(replay->since)});
-  }
-  params.insert(params.end(), {Param::Int(account_id), Param::Text(phone)});
-  auto rows = conn.Query(replay != nullptr ? kGuessContextLockedSql : kGuessContextSql, params);
+  auto rows = conn.Query(lock ? kGuessContextLockedSql : kGuessContextSql,
+                         {Param::Text(phone), Param::Text(kLastSendScope),
+                          Param::Bytes(StoredKey(phone)), Param::Int(account_id),
+                          Param::Text(phone)});
   if (!rows.ok()) return rows.error();
   if (!rows.value().empty()) {
     const Row& row = rows.value()[0];
     context.otp = OtpFromRow(row);
     if (!row.IsNull(6)) context.phone_owner = row.Int(6);
     context.last_send_to_phone = row.Int(7);
-    // An empty key is never recorded (so never found).
-    if (replay != nullptr && !replay->key.empty() && !row.IsNull(8)) {
-      context.replay_of = ReplayedGuess(row.Int(8));
-    }
     return context;
   }
   // No code for the pair: the answer is otp_not_requested unless the phone is taken.
@@ -210,12 +189,6 @@ util::Result<domain::GuessContext> ReadGuessContext(Connection& conn, int64_t ac
   auto last = GateLastAt(conn, {kLastSendScope, phone});
   if (!last.ok()) return last.error();
   context.last_send_to_phone = last.value();
-  if (replay != nullptr) {
-    auto earlier =
-        FindReplay(conn, account_id, phone, replay->operation, replay->key, replay->since);
-    if (!earlier.ok()) return earlier.error();
-    context.replay_of = ReplayedGuess(earlier.value());
-  }
   return context;
 }
 
@@ -257,6 +230,11 @@ util::Status LogGuess(Connection& conn, int64_t account_id, const std::string& p
   if (outcome == GuessOutcome::kRefused) return util::Status::Ok();  // changed nothing
   const int64_t result = outcome == GuessOutcome::kCorrect ? kGuessCorrect : kGuessWrong;
   return LogRequest(conn, account_id, phone, kGuessOperation, key, result, now);
+}
+
+std::optional<GuessOutcome> ReplayedGuess(const std::optional<int64_t>& result) {
+  if (!result) return std::nullopt;
+  return *result == kGuessCorrect ? GuessOutcome::kCorrect : GuessOutcome::kWrong;
 }
 
 // Returned from a send transaction to roll a replay back; never leaves RecordSend.
@@ -312,7 +290,7 @@ util::Result<domain::GuessDecision> MysqlOtpRepository::RecordGuess(
   bool needs_lock = !idempotency_key.empty();
   for (int round = 0; round < kOptimisticGuessRounds && !needs_lock; ++round) {
     auto applied = db_.Run([&](Connection& conn) -> util::Result<OptionalDecision> {
-      auto context = ReadGuessContext(conn, account_id, phone, /*replay=*/nullptr);
+      auto context = ReadGuessContext(conn, account_id, phone, /*lock=*/false);
       if (!context.ok()) return context.error();
       domain::GuessDecision decision = decide(context.value());
       if (decision.outcome == GuessOutcome::kRefused) return OptionalDecision(decision);
@@ -333,9 +311,11 @@ util::Result<domain::GuessDecision> MysqlOtpRepository::RecordGuess(
   }
   return db_.TransactIdempotent([&](Connection& conn) -> util::Result<domain::GuessDecision> {
     // Locks the code row first: a twin of this request waits here.
-    const ReplayLookup replay{kGuessOperation, idempotency_key, now - kReplayWindow};
-    auto context = ReadGuessContext(conn, account_id, phone, &replay);
+    auto context = ReadGuessContext(conn, account_id, phone, /*lock=*/true);
     if (!context.ok()) return context.error();
+    auto replay = FindReplay(conn, account_id, phone, kGuessOperation, idempotency_key, now);
+    if (!replay.ok()) return replay.error();
+    context.value().replay_of = ReplayedGuess(replay.value());
     domain::GuessDecision decision = decide(context.value());
     if (context.value().replay_of) return decision;
     util::Status st = ApplyGuess(conn, account_id, phone, decision.outcome, now);

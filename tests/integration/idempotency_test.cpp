@@ -51,22 +51,28 @@ BOOST_AUTO_TEST_CASE(a_repeated_send_is_answered_again_without_a_second_sms) {
 
 BOOST_AUTO_TEST_CASE(simultaneous_twins_of_a_send_all_get_the_first_answer_and_one_sms) {
   // The twins queue on the phone's gate; each must find the first one's key once the
-  // gate is its own (not answer 429 resend_too_soon, not send again).
+  // gate is its own. No cooldown: only the key stops a second send, and a second send
+  // would show in sends_left (and the third would meet the daily cap of 3 with a 429).
+  ScopedAppConfig config(Overrides{{"otp_resend_cooldown", "0"}, {"otp_max_sends_per_day", "3"},
+                                   {"prefix_max_sends_per_hour", "0"}});
   auto client = Stack::Get().Client();
   TestUser user = NewUser(client);
   const std::string phone = UniquePhone("984");
   const std::string key = UniqueName("twin-key");
   constexpr int kTwins = 8;
-  std::vector<int> statuses(kTwins, 0);
+  std::vector<HttpResponse> answers(kTwins);
   std::vector<std::thread> threads;
   for (int i = 0; i < kTwins; ++i) {
     threads.emplace_back([&, i] {
-      statuses[static_cast<size_t>(i)] =
-          PostWithKey("/api/v1/phone/send-otp", Body(phone), user, key).status;
+      answers[static_cast<size_t>(i)] =
+          PostWithKey("/api/v1/phone/send-otp", Body(phone), user, key);
     });
   }
   for (auto& thread : threads) thread.join();
-  for (int status : statuses) BOOST_TEST(status == 202);
+  for (const auto& answer : answers) {
+    BOOST_TEST(answer.status == 202, "body: " << answer.body);
+    BOOST_TEST(answer.json["sends_left"].asInt() == 2);
+  }
   BOOST_TEST(!WaitForCode(phone, 1).empty());
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   BOOST_TEST(SmsCountFor(phone) == 1u);
