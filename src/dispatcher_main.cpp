@@ -8,17 +8,30 @@
 // PATH defaults to $PHONEVERIFY_CONFIG, else conf/phoneverify.conf or
 // /etc/phoneverify/phoneverify.conf (see util/config_loader.h).
 //
-// Between passes the dispatcher sleeps on dispatcher_socket: FastCGI workers send a
-// datagram there after queueing a message, so a new message is sent at once while an
-// idle dispatcher polls only every dispatcher_poll_ms (for retries that came due).
-// One sending lane: dispatcher_lanes > 1 is not used yet (the circuit breaker and the
-// credit pause are per sms::Dispatcher and would not hold across lanes).
+// dispatcher_lanes threads ("lanes") each run their own sms::Dispatcher with their own
+// gateway (one curl handle each, kept alive between sends) and database connection
+// (from one pool); claims keep them from taking the same message. All lanes share one
+// sms::DispatcherShared: one circuit breaker and credit pause (an open circuit or a
+// pause stops every lane; one probe while half-open) and one list of owed outbox writes
+// (no lane claims while any is owed).
+// The main thread waits for signals (signalfd: SIGTERM/SIGINT stop, SIGHUP reloads) and
+// for wake-up datagrams on dispatcher_socket, which FastCGI workers send after queueing
+// a message; wake-ups are gathered for kGatherMs, then about one idle lane per batch of
+// messages is woken. Lane 0 also expires stale messages and polls every
+// dispatcher_poll_ms for retries that came due; the other lanes sleep until woken (at
+// most kLaneMaxSleepMs), so an idle dispatcher costs one pass every dispatcher_poll_ms.
+// A lane whose claim came back full wakes one more, so a backlog (after a restart, or
+// lost datagrams) spreads over the lanes.
+// A reload stops the lanes (each finishes the gateway call in progress and hands the
+// rest of its batch back) and starts the new configuration's.
 // Exit status: 0 after a clean stop, 2 on bad arguments or configuration, 1 otherwise.
 #include <poll.h>
 #include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
+#include <cerrno>
 #include <atomic>
 #include <cstdlib>
 #include <iostream>
@@ -26,12 +39,14 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "sms/console_gateway.h"
 #include "sms/curl_global.h"
 #include "sms/dispatcher.h"
 #include "sms/sparrow_gateway.h"
+#include "sms/wake_board.h"
 #include "storage/database.h"
 #include "storage/metrics_store.h"
 #include "storage/outbox_repository.h"
@@ -49,19 +64,13 @@ namespace {
 constexpr const char* kProgram = "phoneverify-dispatcher";
 constexpr int64_t kMinLeaseSeconds = 30;
 constexpr int kBatchSize = 10;
+// A lane other than lane 0 that sleeps until woken still wakes this often.
+constexpr int kLaneMaxSleepMs = 60'000;
+// How long wake-ups are gathered before lanes are woken for them: claims come back
+// fuller than when every datagram wakes a lane at once.
+constexpr int kGatherMs = 5;
 
-// Set by signal handlers, which can reach nothing else. g_wake ends the current
-// Dispatcher::Run (a batch in progress hands its unsent rest back to the outbox); then
-// g_stop says whether to stop or, after SIGHUP, to reload.
-std::atomic<bool> g_stop{false};
-std::atomic<bool> g_wake{false};
-
-void OnStopSignal(int /*signal*/) {
-  g_stop.store(true);
-  g_wake.store(true);
-}
-
-void OnHangup(int /*signal*/) { g_wake.store(true); }
+enum class Next { kStop, kReload };
 
 std::optional<util::ConfigSource> ParseArgs(int argc, char** argv) {
   std::string flag_path;
@@ -73,18 +82,27 @@ std::optional<util::ConfigSource> ParseArgs(int argc, char** argv) {
   return util::ResolveConfigSource(flag_path);
 }
 
-bool InstallSignalHandlers() {
-  struct sigaction stop {};
-  stop.sa_handler = OnStopSignal;
-  sigemptyset(&stop.sa_mask);
-  struct sigaction hangup {};
-  hangup.sa_handler = OnHangup;
-  sigemptyset(&hangup.sa_mask);
+sigset_t HandledSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  return set;
+}
+
+// Blocked before any thread starts (lanes inherit the mask); the main thread reads them
+// from a signalfd. Returns the signalfd, or -1.
+int TakeSignals() {
   struct sigaction ignore {};
   ignore.sa_handler = SIG_IGN;
   sigemptyset(&ignore.sa_mask);
-  return sigaction(SIGTERM, &stop, nullptr) == 0 && sigaction(SIGINT, &stop, nullptr) == 0 &&
-         sigaction(SIGHUP, &hangup, nullptr) == 0 && sigaction(SIGPIPE, &ignore, nullptr) == 0;
+  const sigset_t handled = HandledSignals();
+  if (sigaction(SIGPIPE, &ignore, nullptr) != 0 ||
+      sigprocmask(SIG_BLOCK, &handled, nullptr) != 0) {
+    return -1;
+  }
+  return ::signalfd(-1, &handled, SFD_CLOEXEC);
 }
 
 std::optional<util::Config> LoadConfiguration(const util::ConfigSource& source, std::ostream& err) {
@@ -126,20 +144,33 @@ sms::DispatcherOptions MakeOptions(const util::Config& config) {
   return options;
 }
 
-// Sleeps until a worker's wake-up datagram, `stop`, a signal, or `max_ms`.
-void WaitForWakeup(util::WakeReceiver& wake, int max_ms, const std::atomic<bool>& stop) {
-  constexpr int kSliceMs = 50;  // a stop request is honoured this promptly at worst
-  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(max_ms);
-  while (!stop.load()) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        until - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return;
-    pollfd p{wake.fd(), POLLIN, 0};
-    const int ready = ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left.count(), kSliceMs)));
-    if (ready > 0) {
-      wake.Drain();
-      return;
+// The main thread of a generation: waits for a signal, passing wake-up datagrams on to
+// the lanes. k messages gathered over kGatherMs wake ceil(k / batch) lanes (each claims
+// a batch; one whose claim came back full wakes another).
+Next Supervise(int signal_fd, util::WakeReceiver* wake, int batch, sms::WakeBoard& board,
+               util::Logger& logger) {
+  int gathered = 0;
+  while (true) {
+    pollfd p[2] = {{signal_fd, POLLIN, 0}, {wake != nullptr ? wake->fd() : -1, POLLIN, 0}};
+    const int ready = ::poll(p, 2, gathered > 0 ? kGatherMs : -1);
+    if (ready < 0) {
+      if (errno == EINTR) continue;
+      logger.Error("dispatcher: poll failed; stopping");
+      return Next::kStop;
     }
+    if (p[0].revents != 0) {
+      signalfd_siginfo info{};
+      if (::read(signal_fd, &info, sizeof info) == sizeof info && info.ssi_signo == SIGHUP) {
+        return Next::kReload;
+      }
+      return Next::kStop;
+    }
+    if (p[1].revents != 0) {
+      gathered += wake->Drain();
+      if (gathered < batch) continue;  // wait out the window unless a batch is full
+    }
+    if (gathered > 0) board.Post((gathered + batch - 1) / batch);
+    gathered = 0;
   }
 }
 
@@ -147,6 +178,7 @@ void LogStarted(util::Logger& logger, const char* event, const util::Config& con
                 const sms::DispatcherOptions& options, bool woken) {
   Json::Value fields(Json::objectValue);
   fields["backend"] = config.sms_backend;
+  fields["lanes"] = std::max(1, config.dispatcher_lanes);
   fields["wakeup_socket"] = woken ? config.dispatcher_socket : "";
   fields["poll_ms"] = options.poll_ms;
   fields["batch_size"] = options.batch_size;
@@ -165,35 +197,66 @@ void LogStopped(util::Logger& logger, const char* event, const sms::DispatcherSt
   logger.Info(event, fields);
 }
 
-// One configuration's gateway, database and dispatcher, run until a signal wakes it.
-// False when the gateway cannot be built (the reason on `err`).
-bool RunGeneration(const util::Config& config, util::Logger& logger, const char* event,
-                   std::ostream& err) {
-  auto gateway = MakeGateway(config, err);
-  if (!gateway) return false;
+// One configuration's gateways, database and lanes, run until a signal. Empty when a
+// gateway cannot be built (the reason on `err`).
+std::optional<Next> RunGeneration(const util::Config& config, util::Logger& logger,
+                                  const char* event, int signal_fd, std::ostream& err) {
+  const int lanes = std::max(1, config.dispatcher_lanes);
+  std::vector<std::unique_ptr<sms::SmsGateway>> gateways;
+  for (int i = 0; i < lanes; ++i) {
+    gateways.push_back(MakeGateway(config, err));
+    if (!gateways.back()) return std::nullopt;
+  }
   // No logger for the Database: it logs every failed call, while the dispatcher reports
-  // storage outages itself, rate-limited (it polls several times a second).
+  // storage outages itself, rate-limited. Each lane takes its own connection from it.
   storage::Database database(config);
   storage::MysqlOutboxRepository outbox(database, int64_t{config.retention_days} * 24 * 3600);
   storage::MysqlMetricsStore metrics(database);
   util::SystemClock clock;
-  util::SodiumRandom random;
-  sms::DispatcherOptions options = MakeOptions(config);
-  // No wake-up socket (e.g. its path is too long) is not fatal: the dispatcher polls.
+  const sms::DispatcherOptions base = MakeOptions(config);
+  sms::DispatcherShared shared(base.breaker_failures, base.breaker_cooloff_ms);
+  sms::WakeBoard board(lanes);
+  std::atomic<bool> stop{false};
+  // No wake-up socket (e.g. its path is too long) is not fatal: lane 0 still polls.
   auto wake = util::WakeReceiver::Bind(config.dispatcher_socket);
-  if (wake.ok()) {
-    options.idle_wait = [&wake](int max_ms, const std::atomic<bool>& stop) {
-      WaitForWakeup(wake.value(), max_ms, stop);
-    };
-  } else {
-    logger.Warn(wake.error().details + "; polling only");
+  if (!wake.ok()) logger.Warn(wake.error().details + "; polling only");
+  LogStarted(logger, event, config, base, wake.ok());
+  std::vector<sms::DispatcherStats> stats(static_cast<size_t>(lanes));
+  std::vector<std::thread> threads;
+  for (int i = 0; i < lanes; ++i) {
+    threads.emplace_back([&, i] {
+      sms::DispatcherOptions options = base;
+      options.shared = &shared;
+      options.expire_stale = i == 0;
+      const int max_sleep = i == 0 ? base.poll_ms : kLaneMaxSleepMs;
+      options.idle_wait = [&board, max_sleep](int, const std::atomic<bool>& halt) {
+        board.Wait(max_sleep, halt);
+      };
+      options.on_full_claim = [&board] { board.Post(1); };
+      util::SodiumRandom random;
+      sms::Dispatcher dispatcher(outbox, *gateways[static_cast<size_t>(i)], clock, random,
+                                 logger, options, &metrics);
+      // Lane 0 looks for work first; the others wait to be woken.
+      if (i > 0) board.Wait(kLaneMaxSleepMs, stop);
+      dispatcher.Run(stop);
+      stats[static_cast<size_t>(i)] = dispatcher.stats();
+    });
   }
-  sms::Dispatcher dispatcher(outbox, *gateway, clock, random, logger, options, &metrics);
-  LogStarted(logger, event, config, options, wake.ok());
-  dispatcher.Run(g_wake);
-  LogStopped(logger, g_stop.load() ? "dispatcher stopped" : "dispatcher reloading",
-             dispatcher.stats());
-  return true;
+  const Next next = Supervise(signal_fd, wake.ok() ? &wake.value() : nullptr, base.batch_size,
+                              board, logger);
+  stop.store(true);
+  board.Stop();
+  for (auto& thread : threads) thread.join();
+  sms::DispatcherStats total;
+  for (const auto& lane : stats) {
+    total.delivered += lane.delivered;
+    total.failed += lane.failed;
+    total.retried += lane.retried;
+    total.circuit_opened += lane.circuit_opened;
+    total.storage_errors += lane.storage_errors;
+  }
+  LogStopped(logger, next == Next::kStop ? "dispatcher stopped" : "dispatcher reloading", total);
+  return next;
 }
 
 // SIGHUP: the configuration read again, or `running` when the new one is not usable.
@@ -221,7 +284,8 @@ int Main(int argc, char** argv) {
     std::cerr << "usage: " << kProgram << " [--config PATH]\n";
     return 2;
   }
-  if (!InstallSignalHandlers()) return 1;
+  const int signal_fd = TakeSignals();
+  if (signal_fd < 0) return 1;
   std::optional<util::Config> config = LoadConfiguration(*args, std::cerr);
   if (!config) return 2;
   if (!util::InitCrypto()) return 1;
@@ -233,11 +297,10 @@ int Main(int argc, char** argv) {
   util::Logger logger(config->log_file, "dispatcher");
   const char* event = "dispatcher started";
   while (true) {
-    if (!RunGeneration(*config, logger, event, std::cerr)) return 2;
-    // Clear the wake-up before looking at why it came: a signal arriving from here on
-    // wakes the next Run at once instead of being lost.
-    g_wake.store(false);
-    if (g_stop.load()) break;
+    // A signal arriving while a generation starts or stops waits in the signalfd.
+    const std::optional<Next> next = RunGeneration(*config, logger, event, signal_fd, std::cerr);
+    if (!next) return 2;
+    if (*next == Next::kStop) break;
     logger.Reopen();
     config = Reloaded(*args, *config, logger);
     event = "configuration reloaded";

@@ -254,6 +254,13 @@ outbox_depth() {
   sql -e "SELECT COUNT(*) FROM outbox WHERE state IN ('queued', 'retry', 'sending')" 2>/dev/null || echo "?"
 }
 sms_count() { wc -l <"$VAR/sparrow.log"; }
+# MariaDB's own counters, "statements redo-bytes": client statements (Questions: each
+# executed prepared statement, BEGIN and COMMIT counts one) and InnoDB redo log written.
+# Unlike CPU they do not depend on what else runs on the machine.
+db_counters() {
+  sql -e "SHOW GLOBAL STATUS WHERE Variable_name IN ('Questions', 'Innodb_os_log_written')" 2>/dev/null |
+    awk '$1 == "Questions" { q = $2 } $1 == "Innodb_os_log_written" { r = $2 } END { print q + 0, r + 0 }'
+}
 
 # Outbox depth every second into $1 until killed (a COUNT over the queue: not more often).
 start_sampler() {
@@ -276,6 +283,8 @@ run() {
   out=$VAR/log/bench-$scenario-c$conns.out
   for name in "${GROUP_NAMES[@]}"; do before[$name]=$(group_ticks "${GROUP[$name]}"); done
   before_sms=$(sms_count)
+  local db_before
+  db_before=$(db_counters)
   [[ $scenario == send* ]] && start_sampler "$VAR/log/bench-depth-$scenario-c$conns.txt"
   [[ $scenario == send-paused ]] && kill -STOP -- "-${GROUP[dispatcher]}"
   local hook_pid=""
@@ -296,6 +305,8 @@ run() {
   [[ $scenario == send* ]] && stop_sampler
   [[ -n $hook_pid ]] && wait "$hook_pid" 2>/dev/null
   after_sms=$(sms_count)
+  local db_after
+  db_after=$(db_counters)
   local wall line
   wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
   line=$(grep '^BENCH_RESULT' "$out") || { cat "$out" >&2; die "wrk failed ($scenario)"; }
@@ -314,6 +325,10 @@ run() {
     -v c="$(( R[$key,cpu_nginx] + R[$key,cpu_fcgi] + R[$key,cpu_floor] + R[$key,cpu_dispatcher] + R[$key,cpu_mysqld] + R[$key,cpu_gateway] ))" \
     'BEGIN { printf "%.0f", (n > 0 ? c / 100 * (d / 1e6) / n * 1e6 : 0) }')
   R[$key,sms]=$(awk -v a="$before_sms" -v b="$after_sms" -v w="$wall" 'BEGIN { printf "%.0f", (b - a) / w }')
+  # Per request (the send row includes the SMS the dispatcher delivered meanwhile; the
+  # sampler's one COUNT a second is in it too, negligibly).
+  R[$key,db_per_req]=$(awk -v a="$db_before" -v b="$db_after" -v n="${R[$key,requests]}" \
+    'BEGIN { split(a, x, " "); split(b, y, " "); if (n > 0) printf "%.1f / %.0f", (y[1] - x[1]) / n, (y[2] - x[2]) / n; else printf "-" }')
   if [[ $scenario == send* ]]; then
     R[$key,depth]=$(awk '$1 ~ /^[0-9]+$/ { if ($1 > m) m = $1; last = $1 } END { printf "%d/%d", m, last }' \
       "$VAR/log/bench-depth-$scenario-c$conns.txt")
@@ -332,6 +347,8 @@ measure_drain() {
   local start depth sms0 waited=0
   start=$(date +%s.%N)
   sms0=$(sms_count)
+  local db0
+  db0=$(db_counters)
   depth=$(outbox_depth)
   while [[ $depth != 0 ]] && ((waited < DRAIN_SECONDS * 2)); do
     sleep 0.5
@@ -339,7 +356,11 @@ measure_drain() {
     depth=$(outbox_depth)
   done
   DRAIN=$(awk -v a="$start" -v b="$(date +%s.%N)" -v s0="$sms0" -v s1="$(sms_count)" -v d="$depth" \
-    'BEGIN { w = b - a; printf "%s after %.1f s (%.0f SMS/s while draining)", (d == 0 ? "empty" : d " left"), w, (w > 0 ? (s1 - s0) / w : 0) }')
+    -v x="$db0" -v y="$(db_counters)" \
+    'BEGIN { w = b - a; n = s1 - s0; split(x, p, " "); split(y, q, " ");
+             printf "%s after %.1f s (%.0f SMS/s while draining", (d == 0 ? "empty" : d " left"), w, (w > 0 ? n / w : 0);
+             if (n > 0) printf "; per SMS %.1f statements, %.0f B redo", (q[1] - p[1]) / n, (q[2] - p[2]) / n;
+             printf ")" }')
 }
 
 # Idle: CPU of the whole stack over 5 s with no requests.
@@ -386,19 +407,19 @@ report() {
   echo "innodb_flush_log_at_trx_commit=1. CPU in % of one core over the run (fcgi = phoneverify-fcgi or"
   echo "the floor responder; gateway = the fake Sparrow); µs/req = server-side CPU (all but wrk) per request."
   echo
-  echo "| scenario | -c | req/s | p50 ms | p99 ms | non-2xx | CPU wrk | nginx | fcgi | dispatcher | mysqld | gateway | µs/req | SMS/s | outbox max/end |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+  echo "| scenario | -c | req/s | p50 ms | p99 ms | non-2xx | CPU wrk | nginx | fcgi | dispatcher | mysqld | gateway | µs/req | SMS/s | outbox max/end | stmts / redo B per req |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
   for key in "${ROWS[@]}"; do
     label=${key%,*}
     conns=${key#*,}
     local fcgi_cpu=${R[$key,cpu_fcgi]}
     [[ $label == floor* ]] && fcgi_cpu=${R[$key,cpu_floor]}
-    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' \
+    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' \
       "$label" "$conns" "${R[$key,rps]}" "$(ms "${R[$key,p50_us]}")" "$(ms "${R[$key,p99_us]}")" \
       "${R[$key,non2xx]}$( ((R[$key,connect] + R[$key,read] + R[$key,write] + R[$key,timeout] > 0)) && echo " (+sock ${R[$key,connect]}/${R[$key,read]}/${R[$key,write]}/${R[$key,timeout]})")" \
       "${R[$key,cpu_wrk]}" "${R[$key,cpu_nginx]}" "$fcgi_cpu" "${R[$key,cpu_dispatcher]}" \
       "${R[$key,cpu_mysqld]}" "${R[$key,cpu_gateway]}" "${R[$key,us_per_req]}" "${R[$key,sms]}" \
-      "${R[$key,depth]:--}"
+      "${R[$key,depth]:--}" "${R[$key,db_per_req]:--}"
   done
   echo
   echo "verify non-2xx are the intended 400 otp_invalid (wrong guesses). send-paused: the dispatcher"

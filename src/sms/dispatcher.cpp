@@ -50,7 +50,11 @@ Dispatcher::Dispatcher(domain::OutboxRepository& outbox, SmsGateway& gateway,
       random_(random),
       logger_(logger),
       options_(std::move(options)),
-      breaker_(options_.breaker_failures, options_.breaker_cooloff_ms),
+      own_shared_(options_.shared != nullptr
+                      ? nullptr
+                      : std::make_unique<DispatcherShared>(options_.breaker_failures,
+                                                           options_.breaker_cooloff_ms)),
+      shared_(options_.shared != nullptr ? *options_.shared : *own_shared_),
       metrics_(metrics) {
   options_.max_tries = std::max(1, options_.max_tries);
   options_.batch_size = std::max(1, options_.batch_size);
@@ -76,12 +80,14 @@ int Dispatcher::RunOnce() {
       logger_.Info("outbox messages expired", fields);
     }
   }
-  if (!breaker_.Allows(clock_.MonotonicMillis())) return 0;
+  const SharedCircuit::Pass pass =
+      shared_.circuit.Admit(clock_.MonotonicMillis(), options_.batch_size);
+  if (pass.limit == 0) return 0;
   // Fresh per pass: a stale claim of ours must not match after its lease was taken over.
   const std::string claim_token = random_.Hex(kClaimTokenBytes);
-  const auto claimed = outbox_.Claim(claim_token, now, options_.lease_seconds,
-                                     breaker_.BatchLimit(options_.batch_size));
+  const auto claimed = outbox_.Claim(claim_token, now, options_.lease_seconds, pass.limit);
   if (!claimed.ok()) {
+    shared_.circuit.EndPass(pass);
     StorageFailed("claim", claimed.error());
     return 0;
   }
@@ -92,13 +98,14 @@ int Dispatcher::RunOnce() {
   }
   int handled = 0;
   for (const auto& message : claimed.value()) {
-    if (handled > 0 && !MaySend(now)) {
+    if (handled > 0 && !MaySend(now, pass)) {
       Release(message, claim_token);
       continue;
     }
-    Handle(message, claim_token);
+    Handle(message, claim_token, pass);
     ++handled;
   }
+  shared_.circuit.EndPass(pass);
   return handled;
 }
 
@@ -117,9 +124,13 @@ void Dispatcher::Run(const std::atomic<bool>& stop) {
   stop_ = nullptr;
 }
 
-bool Dispatcher::MaySend(int64_t claimed_at) {
-  return !Stopping() && HaveTimeToSend(claimed_at) && breaker_.Allows(clock_.MonotonicMillis());
+bool Dispatcher::MaySend(int64_t claimed_at, const SharedCircuit::Pass& pass) {
+  return !Stopping() && HaveTimeToSend(claimed_at) && shared_.circuit.StillAllows(pass);
 }
+
+const SharedCircuit& Dispatcher::breaker() const { return shared_.circuit; }
+
+size_t Dispatcher::pending_marks() const { return shared_.owed_count.load(); }
 
 bool Dispatcher::HaveTimeToSend(int64_t claimed_at) const {
   return clock_.NowSeconds() + options_.send_timeout_seconds < claimed_at + options_.lease_seconds;
@@ -130,7 +141,8 @@ void Dispatcher::Release(const domain::OutboxMessage& message, const std::string
   Record({message, claim_token, {Outcome::kReleased, 0, ""}, clock_.NowSeconds()});
 }
 
-void Dispatcher::Handle(const domain::OutboxMessage& message, const std::string& claim_token) {
+void Dispatcher::Handle(const domain::OutboxMessage& message, const std::string& claim_token,
+                        const SharedCircuit::Pass& pass) {
   if (message.expires_at <= clock_.NowSeconds()) {
     FailUnsent(message, claim_token, "expired");
     return;
@@ -144,7 +156,7 @@ void Dispatcher::Handle(const domain::OutboxMessage& message, const std::string&
   const SendResult result = gateway_.Send(message.phone, *text);
   const int64_t latency_ms = clock_.MonotonicMillis() - started;
   ObserveLatency(latency_ms);
-  ObserveGateway(result);
+  ObserveGateway(result, pass);
   const Applied applied = Decide(message, result);
   Apply(message, claim_token, applied);
   LogAttempt(message, result, applied, latency_ms);
@@ -165,19 +177,23 @@ Dispatcher::Applied Dispatcher::Decide(const domain::OutboxMessage& message,
   return {Outcome::kRetry, clock_.NowSeconds() + Backoff(message.tries), detail};
 }
 
-void Dispatcher::ObserveGateway(const SendResult& result) {
+void Dispatcher::ObserveGateway(const SendResult& result, const SharedCircuit::Pass& pass) {
   const int64_t now_ms = clock_.MonotonicMillis();
+  using Change = SharedCircuit::Change;
   if (result.out_of_credit) {
     ++stats_.out_of_credit;
+    // Several lanes may hear it at once: the first one opens, logs and counts.
+    if (shared_.circuit.Pause(now_ms, options_.credit_pause_seconds * 1000) != Change::kPaused) {
+      return;
+    }
     ++stats_.circuit_opened;
     Count("phoneverify_sms_circuit_opened_total{reason=\"out_of_credit\"}");
     SetGauge("phoneverify_sms_sending_paused", 1);
-    breaker_.Pause(now_ms, options_.credit_pause_seconds * 1000);
     LogCircuit("sms gateway out of credit: sending paused", true);
     return;
   }
   if (result.kind == SendResult::Kind::kTransient) {
-    if (breaker_.OnTransientFailure(now_ms)) {
+    if (shared_.circuit.OnTransientFailure(pass, now_ms) == Change::kOpened) {
       ++stats_.circuit_opened;
       Count("phoneverify_sms_circuit_opened_total{reason=\"failures\"}");
       SetGauge("phoneverify_sms_sending_paused", 1);
@@ -186,7 +202,7 @@ void Dispatcher::ObserveGateway(const SendResult& result) {
     return;
   }
   // Any other answer (delivered, or a refusal of that one message) shows the gateway works.
-  if (breaker_.OnSuccess()) {
+  if (shared_.circuit.OnSuccess(pass) == Change::kClosed) {
     SetGauge("phoneverify_sms_sending_paused", 0);
     LogCircuit("sms gateway circuit closed: sending resumed", false);
   }
@@ -194,14 +210,16 @@ void Dispatcher::ObserveGateway(const SendResult& result) {
 
 void Dispatcher::Count(const std::string& series, double value) {
   if (metrics_ == nullptr) return;
-  domain::MetricDelta& delta = metric_deltas_[series];
+  std::lock_guard<std::mutex> lock(shared_.metrics_mu);
+  domain::MetricDelta& delta = shared_.metric_deltas[series];
   delta.series = series;
   delta.value += value;
 }
 
 void Dispatcher::SetGauge(const std::string& series, double value) {
   if (metrics_ == nullptr) return;
-  metric_deltas_[series] = {series, value, /*gauge=*/true};
+  std::lock_guard<std::mutex> lock(shared_.metrics_mu);
+  shared_.metric_deltas[series] = {series, value, /*gauge=*/true};
 }
 
 void Dispatcher::ObserveLatency(int64_t latency_ms) {
@@ -225,22 +243,40 @@ void Dispatcher::ObserveLatency(int64_t latency_ms) {
 }
 
 void Dispatcher::FlushMetrics(bool force) {
-  if (metrics_ == nullptr || metric_deltas_.empty()) return;
-  const int64_t now_ms = clock_.MonotonicMillis();
-  if (!force && now_ms - last_flush_ms_ < kMetricsFlushMillis) return;
-  last_flush_ms_ = now_ms;
+  if (metrics_ == nullptr) return;
   std::vector<domain::MetricDelta> deltas;
-  for (const auto& [series, delta] : metric_deltas_) deltas.push_back(delta);
-  if (metrics_->Add(deltas, clock_.NowSeconds()).ok()) metric_deltas_.clear();
+  {
+    std::lock_guard<std::mutex> lock(shared_.metrics_mu);
+    if (shared_.metric_deltas.empty()) return;
+    const int64_t now_ms = clock_.MonotonicMillis();
+    if (!force && now_ms - shared_.last_flush_ms < kMetricsFlushMillis) return;
+    shared_.last_flush_ms = now_ms;
+    for (auto& [series, delta] : shared_.metric_deltas) deltas.push_back(std::move(delta));
+    shared_.metric_deltas.clear();
+  }
+  // Flushes by different lanes may overlap: a gauge says the circuit's state at this
+  // flush, so a later flush never writes an older state over a newer one.
+  const bool paused = shared_.circuit.state() != CircuitBreaker::State::kClosed;
+  for (auto& delta : deltas) {
+    if (delta.gauge && delta.series == "phoneverify_sms_sending_paused") delta.value = paused;
+  }
+  if (metrics_->Add(deltas, clock_.NowSeconds()).ok()) return;
+  // Kept for the next flush: added to what was counted meanwhile (a gauge set meanwhile
+  // is newer and stays).
+  std::lock_guard<std::mutex> lock(shared_.metrics_mu);
+  for (auto& delta : deltas) {
+    auto [kept, inserted] = shared_.metric_deltas.try_emplace(delta.series, delta);
+    if (!inserted && !delta.gauge) kept->second.value += delta.value;
+  }
 }
 
 void Dispatcher::LogCircuit(const char* msg, bool error) {
+  const SharedCircuit::Snapshot circuit = shared_.circuit.snapshot();
   Json::Value fields(Json::objectValue);
-  fields["circuit"] = StateName(breaker_.state());
-  fields["consecutive_failures"] = breaker_.consecutive_failures();
-  if (breaker_.state() == CircuitBreaker::State::kOpen) {
-    fields["open_ms"] =
-        static_cast<Json::Int64>(breaker_.open_until_ms() - clock_.MonotonicMillis());
+  fields["circuit"] = StateName(circuit.state);
+  fields["consecutive_failures"] = circuit.consecutive_failures;
+  if (circuit.state == CircuitBreaker::State::kOpen) {
+    fields["open_ms"] = static_cast<Json::Int64>(circuit.open_until_ms - clock_.MonotonicMillis());
   }
   if (error) {
     fields["alert"] = true;  // for log-based alerting: an operator may have to act
@@ -275,7 +311,9 @@ void Dispatcher::Record(Mark mark) {
     // The outcome is known (the gateway answered); only writing it down failed. Keep it
     // and write it before claiming anything else.
     StorageFailed("mark", written.error());
-    pending_.push_back(std::move(mark));
+    std::lock_guard<std::mutex> lock(shared_.owed_mu);
+    shared_.owed.push_back(std::move(mark));
+    shared_.owed_count.store(shared_.owed.size());
     return;
   }
   CheckMark(written, mark.message);
@@ -298,15 +336,21 @@ util::Result<bool> Dispatcher::Write(const Mark& mark) {
 }
 
 bool Dispatcher::FlushPending() {
-  while (!pending_.empty()) {
-    const util::Result<bool> written = Write(pending_.front());
+  if (shared_.owed_count.load() == 0) return true;
+  // Another lane writing them now: not clear yet, so no claim either.
+  std::unique_lock<std::mutex> lock(shared_.owed_mu, std::try_to_lock);
+  if (!lock.owns_lock()) return false;
+  std::vector<Mark>& owed = shared_.owed;
+  while (!owed.empty()) {
+    const util::Result<bool> written = Write(owed.front());
     if (!written.ok()) {
       StorageFailed("mark", written.error());
       return false;
     }
     StorageOk();
-    CheckMark(written, pending_.front().message);
-    pending_.erase(pending_.begin());
+    CheckMark(written, owed.front().message);
+    owed.erase(owed.begin());
+    shared_.owed_count.store(owed.size());
   }
   return true;
 }

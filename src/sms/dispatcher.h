@@ -4,12 +4,13 @@
 //
 // One pass (RunOnce):
 //   0. Outbox writes that failed on a storage error earlier (the gateway had answered)
-//      are written first; while they still fail, nothing else happens (so a delivered
-//      message is never claimed and sent again because its "sent" mark was lost).
+//      are written first, those of every lane sharing this one's DispatcherShared; while
+//      they still fail, nothing else happens (so a delivered message is never claimed and
+//      sent again because its "sent" mark was lost).
 //   1. ExpireStale(now): undelivered messages past their expiry fail as "expired"
 //      (unless options.expire_stale is off: another dispatcher of the process does it).
-//   2. Unless the gateway circuit is open (see CircuitBreaker), claim up to batch_size due
-//      messages (1 while half-open) under a fresh random claim token and lease.
+//   2. Unless the gateway circuit is open (see SharedCircuit), claim up to batch_size due
+//      messages (1, the probe, while half-open) under a fresh random claim token and lease.
 //   3. Per message: open the sealed text with the outbox key (failure -> failed
 //      "undecryptable"); Send; then
 //        kDelivered -> MarkSent (erases the text)
@@ -33,9 +34,14 @@
 // Figures (when given a MetricsStore): per attempt phoneverify_sms_attempts_total{gateway,
 // result,code} and the phoneverify_sms_gateway_latency_seconds histogram; also messages
 // failed unsent by reason, expired, circuit openings by reason and the
-// phoneverify_sms_sending_paused gauge. They are added up in memory and flushed every
-// kMetricsFlushMillis (and when Run ends); a failed flush keeps them for the next one.
+// phoneverify_sms_sending_paused gauge. They are added up in memory (one tally for all
+// the lanes sharing a DispatcherShared) and flushed every kMetricsFlushMillis by
+// whichever lane comes by (and when Run ends); a failed flush keeps them for the next.
 //
+// Lanes: several Dispatchers (one per thread, each with its own gateway, Random and
+// database connection) may share one DispatcherShared (options.shared): one circuit
+// breaker and credit pause for all of them, and one list of owed writes that blocks every
+// lane's claims until written. Without one, a Dispatcher keeps its own.
 // Not thread-safe: one Dispatcher per thread (the gateway and Random are not shared).
 #pragma once
 
@@ -43,18 +49,23 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "domain/ports.h"
 #include "sms/circuit_breaker.h"
+#include "sms/shared_circuit.h"
 #include "sms/sms_gateway.h"
 #include "util/clock.h"
 #include "util/logger.h"
 #include "util/random.h"
 
 namespace phoneverify::sms {
+
+struct DispatcherShared;
 
 struct DispatcherOptions {
   std::string outbox_key;             // raw key bytes (Config::outbox_key_bytes)
@@ -66,8 +77,9 @@ struct DispatcherOptions {
   int64_t send_timeout_seconds = 10;  // worst-case duration of one gateway call
   int poll_ms = 500;                  // idle sleep in Run (Config::dispatcher_poll_ms)
   int breaker_failures = 5;           // consecutive transient failures that open the circuit
-                                      // (0 = no breaker)
-  int64_t breaker_cooloff_ms = 30'000;  // open time before a probe (doubles per failed probe)
+                                      // (0 = no breaker); ignored with `shared`
+  int64_t breaker_cooloff_ms = 30'000;  // open time before a probe (doubles per failed
+                                        // probe); ignored with `shared`
   int64_t credit_pause_seconds = 300;   // pause after an out-of-credit answer
   // Step 1 of a pass; several dispatchers sharing a process let one of them do it.
   bool expire_stale = true;
@@ -77,6 +89,9 @@ struct DispatcherOptions {
   // Called when a claim came back full (more messages are probably due), e.g. to wake
   // another dispatcher of the same process. Optional.
   std::function<void()> on_full_claim;
+  // The circuit and owed writes of the process's lanes (not owned; must outlive the
+  // Dispatcher). Null: the Dispatcher keeps its own.
+  DispatcherShared* shared = nullptr;
 };
 
 struct DispatcherStats {
@@ -112,11 +127,10 @@ class Dispatcher {
   void Run(const std::atomic<bool>& stop);
 
   const DispatcherStats& stats() const { return stats_; }
-  const CircuitBreaker& breaker() const { return breaker_; }
-  // Outbox writes waiting for the storage to come back.
-  size_t pending_marks() const { return pending_.size(); }
+  const SharedCircuit& breaker() const;
+  // Outbox writes waiting for the storage to come back (of every lane sharing ours).
+  size_t pending_marks() const;
 
- private:
   enum class Outcome { kDelivered, kFailed, kRetry, kReleased };
   struct Applied {
     Outcome outcome;
@@ -130,12 +144,15 @@ class Dispatcher {
     Applied applied;
     int64_t at = 0;  // when the outcome was decided
   };
-  bool MaySend(int64_t claimed_at);
+
+ private:
+  bool MaySend(int64_t claimed_at, const SharedCircuit::Pass& pass);
   bool HaveTimeToSend(int64_t claimed_at) const;
   void Release(const domain::OutboxMessage& message, const std::string& claim_token);
-  void Handle(const domain::OutboxMessage& message, const std::string& claim_token);
+  void Handle(const domain::OutboxMessage& message, const std::string& claim_token,
+              const SharedCircuit::Pass& pass);
   Applied Decide(const domain::OutboxMessage& message, const SendResult& result);
-  void ObserveGateway(const SendResult& result);
+  void ObserveGateway(const SendResult& result, const SharedCircuit::Pass& pass);
   void Apply(const domain::OutboxMessage& message, const std::string& claim_token,
              const Applied& applied);
   void FailUnsent(const domain::OutboxMessage& message, const std::string& claim_token,
@@ -163,15 +180,26 @@ class Dispatcher {
   util::Logger& logger_;
   DispatcherOptions options_;
   DispatcherStats stats_;
-  CircuitBreaker breaker_;
-  std::vector<Mark> pending_;
+  std::unique_ptr<DispatcherShared> own_shared_;  // when options_.shared is null
+  DispatcherShared& shared_;
   domain::MetricsStore* metrics_;
-  std::map<std::string, domain::MetricDelta> metric_deltas_;  // not yet flushed
-  int64_t last_flush_ms_ = 0;
   const std::atomic<bool>* stop_ = nullptr;
   bool storage_failing_ = false;
   std::optional<int64_t> last_storage_log_;
   int64_t suppressed_storage_errors_ = 0;
+};
+
+// What the lanes of one dispatcher process share. Thread-safe.
+struct DispatcherShared {
+  DispatcherShared(int breaker_failures, int64_t breaker_cooloff_ms)
+      : circuit(breaker_failures, breaker_cooloff_ms) {}
+  SharedCircuit circuit;
+  std::mutex owed_mu;  // guards `owed`; held by the lane writing them
+  std::vector<Dispatcher::Mark> owed;
+  std::atomic<size_t> owed_count{0};  // owed.size(), readable without the lock
+  std::mutex metrics_mu;              // guards the two below
+  std::map<std::string, domain::MetricDelta> metric_deltas;  // not yet flushed
+  int64_t last_flush_ms = 0;
 };
 
 }  // namespace phoneverify::sms

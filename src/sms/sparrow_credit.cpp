@@ -1,6 +1,5 @@
 #include "sms/sparrow_credit.h"
 
-#include <json/reader.h>
 #include <json/value.h>
 
 #include <algorithm>
@@ -8,46 +7,12 @@
 #include <optional>
 
 #include "sms/curl_easy.h"
+#include "sms/sparrow_http.h"
 
 namespace phoneverify::sms {
 namespace {
 
-constexpr size_t kMaxReplyBytes = 16 * 1024;
-constexpr size_t kMaxTextBytes = 120;
-constexpr int kMaxConnectSeconds = 5;
-
 using EscapedPtr = std::unique_ptr<char, decltype(&curl_free)>;
-
-size_t CollectReply(char* data, size_t size, size_t count, void* user) {
-  auto* reply = static_cast<std::string*>(user);
-  const size_t bytes = size * count;
-  const size_t room = kMaxReplyBytes - std::min(kMaxReplyBytes, reply->size());
-  reply->append(data, std::min(bytes, room));
-  return bytes;
-}
-
-std::optional<Json::Value> ParseObject(std::string_view body) {
-  Json::CharReaderBuilder builder;
-  builder["collectComments"] = false;
-  builder["stackLimit"] = 16;
-  std::unique_ptr<Json::CharReader> reader(builder.newCharReader());
-  Json::Value root;
-  std::string errors;
-  if (!reader->parse(body.data(), body.data() + body.size(), &root, &errors) || !root.isObject()) {
-    return std::nullopt;
-  }
-  return root;
-}
-
-// Printable, one line, short.
-std::string Clean(std::string text) {
-  for (char& c : text) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) c = ' ';
-  }
-  if (text.size() > kMaxTextBytes) text = text.substr(0, kMaxTextBytes) + "...";
-  return text;
-}
 
 // A number, or a numeric string (Sparrow is not consistent about which).
 std::optional<int64_t> Number(const Json::Value& value) {
@@ -71,7 +36,7 @@ util::Error Unavailable(const std::string& why) {
 
 util::Error SparrowError(int64_t code, const Json::Value& reply) {
   std::string details = "sparrow " + std::to_string(code);
-  if (reply["response"].isString()) details += ": " + Clean(reply["response"].asString());
+  if (reply["response"].isString()) details += ": " + CleanSparrowText(reply["response"].asString());
   return util::Error::Make(util::ErrorKind::kForbidden, "sparrow_" + std::to_string(code), details);
 }
 
@@ -84,32 +49,15 @@ SparrowCredit CreditFrom(const Json::Value& reply, int64_t available) {
         !value.isConvertibleTo(Json::stringValue) || value.isNull()) {
       continue;
     }
-    credit.details.emplace_back(Clean(name), Clean(value.asString()));
+    credit.details.emplace_back(CleanSparrowText(name), CleanSparrowText(value.asString()));
   }
   return credit;
-}
-
-bool Configure(CURL* h, const std::string& url, int timeout_seconds, std::string* reply) {
-  const long timeout = timeout_seconds > 0 ? timeout_seconds : 10;
-  const long connect = std::min<long>(timeout, kMaxConnectSeconds);
-  return curl_easy_setopt(h, CURLOPT_URL, url.c_str()) == CURLE_OK &&
-         curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK &&
-         curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK &&
-         // The token is in the URL: it must go only where configured, never via a proxy.
-         curl_easy_setopt(h, CURLOPT_PROXY, "") == CURLE_OK &&
-         curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
-         curl_easy_setopt(h, CURLOPT_TIMEOUT, timeout) == CURLE_OK &&
-         curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, connect) == CURLE_OK &&
-         curl_easy_setopt(h, CURLOPT_USERAGENT, "phoneverify/1.0") == CURLE_OK &&
-         curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &CollectReply) == CURLE_OK &&
-         curl_easy_setopt(h, CURLOPT_WRITEDATA, reply) == CURLE_OK &&
-         curl_easy_setopt(h, CURLOPT_HTTPGET, 1L) == CURLE_OK;
 }
 
 }  // namespace
 
 util::Result<SparrowCredit> InterpretCreditReply(long http_status, std::string_view body) {
-  const auto reply = ParseObject(body);
+  const auto reply = ParseSparrowObject(body);
   const std::optional<int64_t> code =
       reply ? Number((*reply)["response_code"]) : std::optional<int64_t>();
   if (reply && code && *code >= 1000 && *code <= 1013 && http_status >= 200 && http_status < 500) {
@@ -136,7 +84,8 @@ util::Result<SparrowCredit> QuerySparrowCredit(const std::string& credit_url,
   url += "token=";
   url += escaped.get();
   std::string reply;
-  const bool configured = Configure(h, url, timeout_seconds, &reply);
+  const bool configured = ConfigureSparrowCall(h, url.c_str(), timeout_seconds, &reply) &&
+                          curl_easy_setopt(h, CURLOPT_HTTPGET, 1L) == CURLE_OK;
   std::fill(url.begin(), url.end(), '\0');  // libcurl copied it
   if (!configured) return util::Error::Internal("curl setup failed");
   const CURLcode rc = curl_easy_perform(h);

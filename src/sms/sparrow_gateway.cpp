@@ -1,6 +1,5 @@
 #include "sms/sparrow_gateway.h"
 
-#include <json/reader.h>
 #include <json/value.h>
 
 #include <algorithm>
@@ -10,28 +9,17 @@
 
 #include "domain/phone_number.h"
 #include "sms/curl_easy.h"
+#include "sms/sparrow_http.h"
 
 namespace phoneverify::sms {
 namespace {
 
-constexpr size_t kMaxReplyBytes = 16 * 1024;  // Sparrow replies are tiny; cap a rogue one
-constexpr size_t kMaxDetailBytes = 120;
-constexpr int kDefaultTimeoutSeconds = 10;
-constexpr int kMaxConnectSeconds = 5;
 constexpr int kFirstSparrowError = 1000;
 constexpr int kLastSparrowError = 1013;
 constexpr int kNoCredits = 1012;            // "No Credits Available"
 constexpr int kInsufficientCredits = 1013;  // "Insufficient Credits"
 
 using EscapedPtr = std::unique_ptr<char, decltype(&curl_free)>;
-
-size_t CollectReply(char* data, size_t size, size_t count, void* user) {
-  auto* reply = static_cast<std::string*>(user);
-  const size_t bytes = size * count;
-  const size_t room = kMaxReplyBytes - std::min(kMaxReplyBytes, reply->size());
-  reply->append(data, std::min(bytes, room));
-  return bytes;  // keep reading: a truncated body just fails to parse
-}
 
 SendResult Make(SendResult::Kind kind, int code, std::string detail) {
   SendResult result;
@@ -41,44 +29,11 @@ SendResult Make(SendResult::Kind kind, int code, std::string detail) {
   return result;
 }
 
-// Printable, single-line, at most kMaxDetailBytes, cut on a UTF-8 boundary.
-std::string CleanText(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    const auto u = static_cast<unsigned char>(c);
-    out.push_back(u < 0x20 || u == 0x7f ? ' ' : c);
-  }
-  if (out.size() <= kMaxDetailBytes) return out;
-  size_t cut = kMaxDetailBytes;
-  while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) --cut;
-  out.resize(cut);
-  return out + "...";
-}
-
 void ReplaceAll(std::string& text, const std::string& secret, const char* with) {
   if (secret.empty()) return;
   for (size_t at = text.find(secret); at != std::string::npos; at = text.find(secret, at)) {
     text.replace(at, secret.size(), with);
   }
-}
-
-std::optional<Json::Value> ParseObject(std::string_view body) {
-  Json::CharReaderBuilder builder;
-  builder["collectComments"] = false;
-  builder["stackLimit"] = 16;
-  std::unique_ptr<Json::CharReader> reader(builder.newCharReader());
-  Json::Value root;
-  std::string errors;
-  bool parsed = false;
-  try {
-    parsed = reader->parse(body.data(), body.data() + body.size(), &root, &errors);
-  } catch (const std::exception&) {
-    // jsoncpp throws past stackLimit: a deeply nested reply must not end the dispatcher
-    // (found by tests/fuzz/sparrow_reply_fuzz.cpp).
-    parsed = false;
-  }
-  if (!parsed || !root.isObject()) return std::nullopt;
-  return root;
 }
 
 // Sparrow's response_code, as a number or a numeric string; 0 when absent.
@@ -97,7 +52,7 @@ int ResponseCode(const Json::Value& reply) {
 
 std::string ResponseText(const Json::Value& reply) {
   const Json::Value& text = reply["response"];
-  return text.isString() ? CleanText(text.asString()) : "";
+  return text.isString() ? CleanSparrowText(text.asString()) : "";
 }
 
 SendResult SparrowError(int code, const std::string& text) {
@@ -122,7 +77,7 @@ bool IsSparrowError(int code) { return code >= kFirstSparrowError && code <= kLa
 }  // namespace
 
 SendResult InterpretSparrowReply(long http_status, std::string_view body) {
-  const auto reply = ParseObject(body);
+  const auto reply = ParseSparrowObject(body);
   const int code = reply ? ResponseCode(*reply) : 0;
   const std::string text = reply ? ResponseText(*reply) : "";
   const int http = static_cast<int>(http_status);
@@ -174,7 +129,7 @@ SparrowGateway::SparrowGateway(std::string url, std::string token, std::string f
     : url_(std::move(url)),
       token_(std::move(token)),
       from_(std::move(from)),
-      timeout_seconds_(timeout_seconds > 0 ? timeout_seconds : kDefaultTimeoutSeconds),
+      timeout_seconds_(timeout_seconds > 0 ? timeout_seconds : kDefaultSparrowTimeoutSeconds),
       curl_(std::make_unique<CurlEasy>()),
       headers_(std::make_unique<CurlHeaders>()) {
   Configure();
@@ -192,23 +147,9 @@ void SparrowGateway::Configure() {
     return;
   }
   CURL* h = curl_.get()->get();
-  const long connect = std::min(timeout_seconds_, kMaxConnectSeconds);
-  const bool set =
-      curl_easy_setopt(h, CURLOPT_URL, url_.c_str()) == CURLE_OK &&
-      // Only http(s), also after redirects: a config typo must not reach file:// etc.
-      curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK &&
-      curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") == CURLE_OK &&
-      curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK &&
-      // Ignore http_proxy & co. from the environment: the token must go where configured.
-      curl_easy_setopt(h, CURLOPT_PROXY, "") == CURLE_OK &&
-      curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
-      curl_easy_setopt(h, CURLOPT_TIMEOUT, static_cast<long>(timeout_seconds_)) == CURLE_OK &&
-      curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, connect) == CURLE_OK &&
-      curl_easy_setopt(h, CURLOPT_USERAGENT, "phoneverify/1.0") == CURLE_OK &&
-      curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers_->get()) == CURLE_OK &&
-      curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &CollectReply) == CURLE_OK &&
-      curl_easy_setopt(h, CURLOPT_WRITEDATA, &reply_) == CURLE_OK &&
-      curl_easy_setopt(h, CURLOPT_POST, 1L) == CURLE_OK;
+  const bool set = ConfigureSparrowCall(h, url_.c_str(), timeout_seconds_, &reply_) &&
+                   curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers_->get()) == CURLE_OK &&
+                   curl_easy_setopt(h, CURLOPT_POST, 1L) == CURLE_OK;
   if (!set) init_error_ = "curl setup failed (http/https support missing?)";
 }
 

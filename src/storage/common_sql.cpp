@@ -105,7 +105,9 @@ constexpr char kLockPhoneGateSql[] =
     "ON DUPLICATE KEY UPDATE prev_at = last_at, last_at = VALUES(last_at) "
     "RETURNING prev_at, "
     "(SELECT id FROM accounts WHERE phone = ? AND phone_verified = 1), "
-    "(SELECT COUNT(*) FROM otp_codes WHERE account_id = ? AND phone = ?)";
+    "(SELECT COUNT(*) FROM otp_codes WHERE account_id = ? AND phone = ?), "
+    "(SELECT result FROM idempotency_keys WHERE account_id = ? AND phone = ? "
+    "AND operation = ? AND idem_key = ? AND created_at > ?)";
 
 std::vector<GateKey> SortedStoredGates(std::vector<GateKey> gates) {
   for (GateKey& gate : gates) gate.key = StoredKey(gate.key);
@@ -124,10 +126,13 @@ util::Status LockGate(Connection& conn, const GateKey& stored, int64_t now) {
 }
 
 util::Result<PhoneState> LockPhoneGate(Connection& conn, const GateKey& stored, int64_t now,
-                                       int64_t account_id, const std::string& phone) {
+                                       int64_t account_id, const std::string& phone,
+                                       const ReplayLookup& replay) {
   auto rows = conn.ExecReturning(
-      kLockPhoneGateSql, {Param::Text(stored.scope), Param::Bytes(stored.key), Param::Int(now),
-                          Param::Text(phone), Param::Int(account_id), Param::Text(phone)});
+      kLockPhoneGateSql,
+      {Param::Text(stored.scope), Param::Bytes(stored.key), Param::Int(now), Param::Text(phone),
+       Param::Int(account_id), Param::Text(phone), Param::Int(account_id), Param::Text(phone),
+       Param::Text(replay.operation), Param::Text(replay.key), Param::Int(replay.since)});
   if (!rows.ok()) return rows.error();
   PhoneState state;
   if (rows.value().empty()) return util::Error::Internal();  // RETURNING always gives a row
@@ -135,6 +140,8 @@ util::Result<PhoneState> LockPhoneGate(Connection& conn, const GateKey& stored, 
   state.last_send = row.Int(0);
   if (!row.IsNull(1)) state.owner = row.Int(1);
   state.pair_has_code = row.Int(2) > 0;
+  // Empty keys are never recorded (so never found).
+  if (!replay.key.empty() && !row.IsNull(3)) state.replay_result = row.Int(3);
   return state;
 }
 
@@ -148,12 +155,13 @@ util::Status LockGates(Connection& conn, std::vector<GateKey> gates, int64_t now
 }
 
 util::Result<PhoneState> LockSendGates(Connection& conn, std::vector<GateKey> gates, int64_t now,
-                                       int64_t account_id, const std::string& phone) {
+                                       int64_t account_id, const std::string& phone,
+                                       const ReplayLookup& replay) {
   const GateKey phone_gate{kLastSendScope, StoredKey(phone)};
   std::optional<PhoneState> state;
   for (const GateKey& gate : SortedStoredGates(std::move(gates))) {
     if (GateEqual(gate, phone_gate)) {
-      auto locked = LockPhoneGate(conn, gate, now, account_id, phone);
+      auto locked = LockPhoneGate(conn, gate, now, account_id, phone, replay);
       if (!locked.ok()) return locked.error();
       state = locked.value();
     } else if (util::Status st = LockGate(conn, gate, now); !st.ok()) {

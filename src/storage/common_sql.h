@@ -47,11 +47,23 @@ struct PhoneState {
   int64_t last_send = 0;          // latest accepted send to the phone before now, 0 = never
   std::optional<int64_t> owner;   // the account that verified the phone, if any
   bool pair_has_code = false;     // (account, phone) has a code row, i.e. an earlier send
+  // What idempotency_keys recorded for `replay` (see LockSendGates), if anything.
+  std::optional<int64_t> replay_result;
+};
+// Where LockSendGates looks for an earlier run of the same request: the idempotency_keys
+// row (account, phone, operation, key) created after `since`. An empty key is never found.
+struct ReplayLookup {
+  const char* operation = "";
+  std::string key;
+  int64_t since = 0;
 };
 // LockGates for a send to `phone` by `account_id`: the gate (kLastSendScope, phone) must
-// be among `gates`; its statement also returns the PhoneState.
+// be among `gates`; its statement also returns the PhoneState, read after that lock was
+// taken (a twin holding it has committed by then), so one round trip serves the lock,
+// the decision's figures and the replay lookup.
 util::Result<PhoneState> LockSendGates(Connection& conn, std::vector<GateKey> gates, int64_t now,
-                                       int64_t account_id, const std::string& phone);
+                                       int64_t account_id, const std::string& phone,
+                                       const ReplayLookup& replay);
 // The gate's last_at, 0 when the gate does not exist.
 util::Result<int64_t> GateLastAt(Connection& conn, const GateKey& gate);
 

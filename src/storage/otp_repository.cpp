@@ -253,18 +253,18 @@ util::Result<int64_t> MysqlOtpRepository::RecordSend(
   std::optional<int64_t> replayed;
   auto queued = db_.TransactIdempotent([&](Connection& conn) -> util::Result<int64_t> {
     replayed.reset();
-    // The phone's gate is locked first: a twin of this request waits here.
-    auto phone = LockSendGates(conn, gates, plan.now, plan.account_id, plan.phone);
+    // A twin of this request waits at the phone's gate; the same statement looks up
+    // the idempotency key once the gate is ours.
+    auto phone = LockSendGates(conn, gates, plan.now, plan.account_id, plan.phone,
+                               {kSendOperation, code.idempotency_key, plan.now - kReplayWindow});
     if (!phone.ok()) return phone.error();
     auto snapshot = ReadSendSnapshot(conn, plan, phone.value());
     if (!snapshot.ok()) return snapshot.error();
-    auto replay = FindReplay(conn, plan.account_id, plan.phone, kSendOperation,
-                             code.idempotency_key, plan.now);
-    if (!replay.ok()) return replay.error();
-    snapshot.value().replay_of = replay.value();
+    const std::optional<int64_t> replay = phone.value().replay_result;
+    snapshot.value().replay_of = replay;
     if (util::Status st = decide(snapshot.value()); !st.ok()) return st.error();
-    if (replay.value()) {
-      replayed = *replay.value();
+    if (replay) {
+      replayed = *replay;
       return ReplayRollback();
     }
     return PersistSend(conn, plan, code, phone.value());

@@ -12,7 +12,8 @@
 // idempotency key in idempotency_keys (sql/004) and run their transactions as
 // Database::TransactIdempotent: a COMMIT lost with its connection is simply run again.
 // Round trips: a send is START, one statement per gate (the phone's also returns what the
-// decision needs), one per limit, the writes, COMMIT; a keyless wrong guess is one SELECT
+// decision needs and the idempotency key's earlier result), one per limit, the writes,
+// COMMIT; a keyless wrong guess is one SELECT
 // and one UPDATE, autocommit.
 // Thread-safe; errors as described in domain/ports.h.
 #pragma once

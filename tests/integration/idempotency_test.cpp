@@ -3,6 +3,7 @@
 // neither sends a second SMS nor uses a second attempt.
 #include <boost/test/unit_test.hpp>
 #include <thread>
+#include <vector>
 
 #include "api_helpers.h"
 
@@ -48,6 +49,35 @@ BOOST_AUTO_TEST_CASE(a_repeated_send_is_answered_again_without_a_second_sms) {
   BOOST_TEST(other.json["code"].asString() == "resend_too_soon");
 }
 
+BOOST_AUTO_TEST_CASE(simultaneous_twins_of_a_send_all_get_the_first_answer_and_one_sms) {
+  // The twins queue on the phone's gate; each must find the first one's key once the
+  // gate is its own. No cooldown: only the key stops a second send, and a second send
+  // would show in sends_left (and the third would meet the daily cap of 3 with a 429).
+  ScopedAppConfig config(Overrides{{"otp_resend_cooldown", "0"}, {"otp_max_sends_per_day", "3"},
+                                   {"prefix_max_sends_per_hour", "0"}});
+  auto client = Stack::Get().Client();
+  TestUser user = NewUser(client);
+  const std::string phone = UniquePhone("984");
+  const std::string key = UniqueName("twin-key");
+  constexpr int kTwins = 8;
+  std::vector<HttpResponse> answers(kTwins);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kTwins; ++i) {
+    threads.emplace_back([&, i] {
+      answers[static_cast<size_t>(i)] =
+          PostWithKey("/api/v1/phone/send-otp", Body(phone), user, key);
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  for (const auto& answer : answers) {
+    BOOST_TEST(answer.status == 202, "body: " << answer.body);
+    BOOST_TEST(answer.json["sends_left"].asInt() == 2);
+  }
+  BOOST_TEST(!WaitForCode(phone, 1).empty());
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  BOOST_TEST(SmsCountFor(phone) == 1u);
+}
+
 BOOST_AUTO_TEST_CASE(a_repeated_guess_uses_one_attempt_and_a_repeated_success_answers_200) {
   auto client = Stack::Get().Client();
   TestUser user = NewUser(client);
@@ -74,6 +104,32 @@ BOOST_AUTO_TEST_CASE(a_repeated_guess_uses_one_attempt_and_a_repeated_success_an
   auto fresh = client.PostJson("/api/v1/phone/verify-otp", Body(phone, code), user.token);
   BOOST_TEST(fresh.status == 403);
   BOOST_TEST(fresh.json["code"].asString() == "phone_already_verified");
+}
+
+BOOST_AUTO_TEST_CASE(simultaneous_twins_of_a_wrong_guess_use_one_attempt) {
+  auto client = Stack::Get().Client();
+  TestUser user = NewUser(client);
+  const std::string phone = UniquePhone("986");
+  const std::string code = SendAndReceive(client, user, phone);
+  std::string wrong = code;
+  wrong[0] = code[0] == '9' ? '0' : static_cast<char>(code[0] + 1);
+  const std::string key = UniqueName("twin-guess");
+  constexpr int kTwins = 8;
+  std::vector<HttpResponse> answers(kTwins);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kTwins; ++i) {
+    threads.emplace_back([&, i] {
+      answers[static_cast<size_t>(i)] =
+          PostWithKey("/api/v1/phone/verify-otp", Body(phone, wrong), user, key);
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  for (const auto& answer : answers) {
+    BOOST_TEST(answer.status == 400);
+    BOOST_TEST(answer.json["attempts_left"].asInt() == 4);
+  }
+  auto status = client.Get("/api/v1/phone/otp?phone=" + phone, user.token);
+  BOOST_TEST(status.json["attempts_left"].asInt() == 4);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

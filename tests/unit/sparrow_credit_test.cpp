@@ -1,6 +1,7 @@
 #include "sms/sparrow_credit.h"
 
 #include <boost/test/unit_test.hpp>
+#include <string>
 
 namespace phoneverify::sms {
 namespace {
@@ -48,6 +49,27 @@ BOOST_AUTO_TEST_CASE(server_trouble_and_garbage_are_unavailable) {
   auto not_found = InterpretCreditReply(404, "{}");
   BOOST_REQUIRE(!not_found.ok());
   BOOST_TEST((not_found.error().kind == util::ErrorKind::kInternal));
+}
+
+BOOST_AUTO_TEST_CASE(a_deeply_nested_reply_is_unreadable_not_fatal) {
+  // Past jsoncpp's stack limit the parser throws; the gateway learnt that from fuzzing,
+  // and the credit query reads its replies through the same parser now.
+  const std::string nested = std::string(5000, '[') + std::string(5000, ']');
+  auto reply = InterpretCreditReply(200, nested);
+  BOOST_REQUIRE(!reply.ok());
+  BOOST_TEST((reply.error().kind == util::ErrorKind::kUnavailable));
+}
+
+BOOST_AUTO_TEST_CASE(long_gateway_text_is_cut_on_a_utf8_boundary) {
+  std::string text = "x";
+  for (int i = 0; i < 100; ++i) text += "\u0928";  // each 3 bytes in UTF-8
+  auto refused = InterpretCreditReply(403, R"({"response_code": 1002, "response": ")" + text + R"("})");
+  BOOST_REQUIRE(!refused.ok());
+  const std::string& details = refused.error().details;
+  BOOST_TEST(details.size() < 140u);
+  BOOST_TEST(details.substr(details.size() - 3) == "...");
+  // "sparrow 1002: x" then whole characters only: 14 + 1 + 3k bytes before the "...".
+  BOOST_TEST((details.size() - 3 - 15) % 3 == 0u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
