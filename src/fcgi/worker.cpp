@@ -26,10 +26,6 @@
 namespace phoneverify::fcgi {
 namespace {
 
-// A request waiting on a kept connection when the stop comes is still served; a
-// connection that keeps sending is cut after this many.
-constexpr int kServeAfterStop = 8;
-
 enum class AcceptOutcome { kReady, kRetry, kBackOff, kFatal };
 
 AcceptOutcome Classify(int rc) {
@@ -206,8 +202,11 @@ int ServeThread(Pool& pool, http::App& app) {
     if (!AcceptAndServe(slot, app, pool)) return 1;
   }
   // Stopping: a request already sent on the kept connection is answered, not dropped.
-  for (int i = 0; i < kServeAfterStop && slot.connection_fd() >= 0; ++i) {
-    if (!Readable(slot.connection_fd())) break;
+  // The connection is then closed (when `slot` goes) right behind that answer, so the web
+  // server reads the answer and the close together and does not cache the connection for
+  // another request; serving on while it keeps sending would end in a close that crosses
+  // its next request (a 502 for a POST, which nginx does not retry).
+  if (slot.connection_fd() >= 0 && Readable(slot.connection_fd())) {
     if (!AcceptAndServe(slot, app, pool)) return 1;
   }
   return 0;
