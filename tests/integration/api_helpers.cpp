@@ -72,4 +72,10 @@ std::string SendAndReceive(const HttpClient& client, const TestUser& user,
   return code;
 }
 
+std::string WrongCode(const std::string& code) {
+  std::string wrong = code;
+  if (!wrong.empty()) wrong[0] = code[0] == '9' ? '0' : static_cast<char>(code[0] + 1);
+  return wrong;
+}
+
 }  // namespace phoneverify::itest

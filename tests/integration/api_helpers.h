@@ -29,6 +29,9 @@ size_t SmsCountFor(const std::string& phone);
 // returns the code in its text (English or Nepali); "" after a timeout.
 std::string WaitForCode(const std::string& phone, size_t n);
 
+// A code of the same length that differs from `code` in its first digit.
+std::string WrongCode(const std::string& code);
+
 // POST send-otp, expect 202, return the code that arrives by SMS.
 std::string SendAndReceive(const HttpClient& client, const TestUser& user,
                            const std::string& phone);

@@ -83,8 +83,7 @@ BOOST_AUTO_TEST_CASE(a_repeated_guess_uses_one_attempt_and_a_repeated_success_an
   TestUser user = NewUser(client);
   const std::string phone = UniquePhone("985");
   const std::string code = SendAndReceive(client, user, phone);
-  std::string wrong = code;
-  wrong[0] = code[0] == '9' ? '0' : static_cast<char>(code[0] + 1);
+  const std::string wrong = WrongCode(code);
   const std::string key = UniqueName("guess-key");
   for (int i = 0; i < 3; ++i) {
     auto r = PostWithKey("/api/v1/phone/verify-otp", Body(phone, wrong), user, key);
@@ -111,8 +110,7 @@ BOOST_AUTO_TEST_CASE(simultaneous_twins_of_a_wrong_guess_use_one_attempt) {
   TestUser user = NewUser(client);
   const std::string phone = UniquePhone("986");
   const std::string code = SendAndReceive(client, user, phone);
-  std::string wrong = code;
-  wrong[0] = code[0] == '9' ? '0' : static_cast<char>(code[0] + 1);
+  const std::string wrong = WrongCode(code);
   const std::string key = UniqueName("twin-guess");
   constexpr int kTwins = 8;
   std::vector<HttpResponse> answers(kTwins);
