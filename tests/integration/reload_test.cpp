@@ -19,6 +19,7 @@
 #include <future>
 #include <set>
 #include <sstream>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -100,9 +101,14 @@ class Load {
       threads_.emplace_back([this, user, t] {
         auto client = Stack::Get().Client();
         while (!stop_) {
-          const HttpResponse r = t == 0   ? client.Get("/healthz")
-                                 : t == 1 ? client.Get("/api/v1/me", user.token)
-                                          : client.PostJson("/api/v1/auth/token", Login(user));
+          HttpResponse r;
+          try {
+            r = t == 0   ? client.Get("/healthz")
+                : t == 1 ? client.Get("/api/v1/me", user.token)
+                         : client.PostJson("/api/v1/auth/token", Login(user));
+          } catch (const std::runtime_error&) {
+            r.status = -1;  // no answer at all (curl gave up): a failure like any other
+          }
           (r.status == 200 ? ok_ : failed_)++;
           if (r.status != 200) last_failure_ = r.status;
         }
