@@ -25,7 +25,7 @@ domain::OtpRecord OtpFromRow(const Row& row) {
 constexpr char kSendOperation[] = "send";
 constexpr char kGuessOperation[] = "guess";
 constexpr int64_t kReplayWindow = domain::kDay;  // idempotency_keys rows are pruned after it
-constexpr int64_t kGuessWrong = 1;
+constexpr int64_t kGuessWrong = 1;  // also written by sql/009's trigger
 constexpr int64_t kGuessCorrect = 2;
 
 util::Error PhoneTaken() {
@@ -141,13 +141,17 @@ util::Result<int64_t> PersistSend(Connection& conn, const domain::SendPlan& plan
 
 // ---- guessing -----------------------------------------------------------------------
 
-// Columns code_hash ... consumed (as OtpFromRow), then the phone's owner and last send.
+// Columns code_hash ... consumed (as OtpFromRow), then the phone's owner, its last send,
+// and the result recorded for the request's idempotency key (NULL: none; as FindReplay).
 constexpr char kGuessContextSql[] =
     "SELECT code_hash, created_at, expires_at, attempts_used, max_attempts, consumed, "
     "(SELECT id FROM accounts WHERE phone = ? AND phone_verified = 1), "
-    "(SELECT last_at FROM limit_gates WHERE scope = ? AND key_ = ?) "
+    "(SELECT last_at FROM limit_gates WHERE scope = ? AND key_ = ?), "
+    "(SELECT result FROM idempotency_keys WHERE account_id = ? AND phone = ? "
+    "AND operation = 'guess' AND idem_key = ? AND created_at > ?) "
     "FROM otp_codes WHERE account_id = ? AND phone = ?";
-// The same in a transaction, with the code row locked (the subqueries stay plain reads).
+// The code row locked, in a transaction (the subqueries stay plain reads; the replay
+// is looked up by FindReplay once the lock is held).
 constexpr char kGuessContextLockedSql[] =
     "SELECT code_hash, created_at, expires_at, attempts_used, max_attempts, consumed, "
     "(SELECT id FROM accounts WHERE phone = ? AND phone_verified = 1), "
@@ -157,29 +161,43 @@ constexpr char kGuessContextLockedSql[] =
 // A wrong guess counted only if the code row is still exactly as the decision saw it
 // (same code, same count, not used): a compare-and-set, atomic without holding a lock
 // across the decision. A resend changes code_hash, a concurrent guess attempts_used.
+// It stores the request's idempotency key and time in the row, and the row's trigger
+// (sql/009) records them in idempotency_keys within this statement. The last condition
+// refuses a key already counted on this row even if attempts_used came back to the
+// value seen (an administrator's reset between a twin's read and its write).
 constexpr char kCountWrongGuessSql[] =
-    "UPDATE otp_codes SET attempts_used = attempts_used + 1 "
+    "UPDATE otp_codes SET attempts_used = attempts_used + 1, last_guess_key = ?, "
+    "last_guess_at = ? "
     "WHERE account_id = ? AND phone = ? AND attempts_used = ? AND code_hash = ? "
-    "AND consumed = 0";
+    "AND consumed = 0 AND (last_guess_key <> ? OR last_guess_key = '')";
 
 // Optimistic rounds before a guess falls back to locking the row (heavy contention on
 // one code: every round lets at least one concurrent guess through).
 constexpr int kOptimisticGuessRounds = 4;
 
 // One round trip: the code row with what the decision needs besides it.
+// Unlocked, it also returns (in `replay`) the result recorded for `key` if any; locked,
+// `replay` is left alone.
 util::Result<domain::GuessContext> ReadGuessContext(Connection& conn, int64_t account_id,
-                                                    const std::string& phone, bool lock) {
+                                                    const std::string& phone, bool lock,
+                                                    const std::string& key, int64_t now,
+                                                    std::optional<int64_t>* replay) {
   domain::GuessContext context;
-  auto rows = conn.Query(lock ? kGuessContextLockedSql : kGuessContextSql,
-                         {Param::Text(phone), Param::Text(kLastSendScope),
-                          Param::Bytes(StoredKey(phone)), Param::Int(account_id),
-                          Param::Text(phone)});
+  std::vector<Param> params = {Param::Text(phone), Param::Text(kLastSendScope),
+                               Param::Bytes(StoredKey(phone))};
+  if (!lock) {
+    params.insert(params.end(), {Param::Int(account_id), Param::Text(phone), Param::Text(key),
+                                 Param::Int(now - kReplayWindow)});
+  }
+  params.insert(params.end(), {Param::Int(account_id), Param::Text(phone)});
+  auto rows = conn.Query(lock ? kGuessContextLockedSql : kGuessContextSql, params);
   if (!rows.ok()) return rows.error();
   if (!rows.value().empty()) {
     const Row& row = rows.value()[0];
     context.otp = OtpFromRow(row);
     if (!row.IsNull(6)) context.phone_owner = row.Int(6);
     context.last_send_to_phone = row.Int(7);
+    if (!lock && !key.empty() && !row.IsNull(8)) *replay = row.Int(8);
     return context;
   }
   // No code for the pair: the answer is otp_not_requested unless the phone is taken.
@@ -207,17 +225,19 @@ util::Status MarkVerified(Connection& conn, int64_t account_id, const std::strin
   return done.error();
 }
 
+// A wrong guess's key is recorded by the code row's trigger (sql/009), as on the
+// compare-and-set path.
 util::Status ApplyGuess(Connection& conn, int64_t account_id, const std::string& phone,
-                        GuessOutcome outcome, int64_t now) {
+                        const std::string& key, GuessOutcome outcome, int64_t now) {
   switch (outcome) {
     case GuessOutcome::kRefused:
       return util::Status::Ok();
     case GuessOutcome::kWrong:
       return conn
           .Exec(
-              "UPDATE otp_codes SET attempts_used = attempts_used + 1 "
-              "WHERE account_id = ? AND phone = ?",
-              {Param::Int(account_id), Param::Text(phone)})
+              "UPDATE otp_codes SET attempts_used = attempts_used + 1, last_guess_key = ?, "
+              "last_guess_at = ? WHERE account_id = ? AND phone = ?",
+              {Param::Text(key), Param::Int(now), Param::Int(account_id), Param::Text(phone)})
           .status();
     case GuessOutcome::kCorrect:
       return MarkVerified(conn, account_id, phone, now);
@@ -225,11 +245,12 @@ util::Status ApplyGuess(Connection& conn, int64_t account_id, const std::string&
   return util::Error::Internal();
 }
 
+// Only a correct guess: a refusal changed nothing, and a wrong guess's key was recorded
+// by the UPDATE that counted it (sql/009).
 util::Status LogGuess(Connection& conn, int64_t account_id, const std::string& phone,
                       const std::string& key, GuessOutcome outcome, int64_t now) {
-  if (outcome == GuessOutcome::kRefused) return util::Status::Ok();  // changed nothing
-  const int64_t result = outcome == GuessOutcome::kCorrect ? kGuessCorrect : kGuessWrong;
-  return LogRequest(conn, account_id, phone, kGuessOperation, key, result, now);
+  if (outcome != GuessOutcome::kCorrect) return util::Status::Ok();
+  return LogRequest(conn, account_id, phone, kGuessOperation, key, kGuessCorrect, now);
 }
 
 std::optional<GuessOutcome> ReplayedGuess(const std::optional<int64_t>& result) {
@@ -275,33 +296,44 @@ util::Result<int64_t> MysqlOtpRepository::RecordSend(
 }
 
 // Wrong guesses (the common case: every brute-force attempt is one) and refusals need
-// no transaction: the row is read, the decider runs, and a wrong guess is counted by a
-// compare-and-set (kCountWrongGuessSql), autocommit: two round trips. A correct guess
-// changes two rows and takes the locking transaction, as does a guess whose
-// compare-and-set keeps losing to concurrent changes.
+// no transaction: the row is read with the idempotency key's earlier result, the decider
+// runs, and a wrong guess is counted by a compare-and-set (kCountWrongGuessSql) that
+// records its key in the same statement, autocommit: two round trips. A replay of a wrong
+// guess is answered from that read. A correct guess (or a replay of one) changes two rows
+// and takes the locking transaction, as does a guess whose compare-and-set keeps losing
+// to concurrent changes.
+//
+// Twins of one key: both may read before either writes; the first compare-and-set wins,
+// the second finds attempts_used changed, reads again and finds the first one's key (its
+// UPDATE committed with it), so it answers as a replay. A resend in between changes
+// code_hash: the late twin's write fails the same way.
 util::Result<domain::GuessDecision> MysqlOtpRepository::RecordGuess(
     int64_t account_id, const std::string& phone, int64_t now,
     const std::string& idempotency_key,
     const std::function<domain::GuessDecision(const domain::GuessContext&)>& decide) {
   using OptionalDecision = std::optional<domain::GuessDecision>;
-  // A request with an idempotency key records it with its change, atomically and
-  // serialised with a twin: it takes the locking transaction below. Without one, the
-  // optimistic compare-and-set path (no transaction) serves wrong guesses and refusals.
-  bool needs_lock = !idempotency_key.empty();
+  bool needs_lock = false;
   for (int round = 0; round < kOptimisticGuessRounds && !needs_lock; ++round) {
     auto applied = db_.Run([&](Connection& conn) -> util::Result<OptionalDecision> {
-      auto context = ReadGuessContext(conn, account_id, phone, /*lock=*/false);
+      std::optional<int64_t> replay;
+      auto context = ReadGuessContext(conn, account_id, phone, /*lock=*/false,
+                                      idempotency_key, now, &replay);
       if (!context.ok()) return context.error();
+      context.value().replay_of = ReplayedGuess(replay);
       domain::GuessDecision decision = decide(context.value());
-      if (decision.outcome == GuessOutcome::kRefused) return OptionalDecision(decision);
       if (decision.outcome == GuessOutcome::kCorrect || !context.value().otp) {
-        needs_lock = true;
+        needs_lock = true;  // also a replay of a correct guess: answered there
         return OptionalDecision();
+      }
+      if (decision.outcome == GuessOutcome::kRefused || context.value().replay_of) {
+        return OptionalDecision(decision);
       }
       const domain::OtpRecord& seen = *context.value().otp;
       auto done = conn.Exec(kCountWrongGuessSql,
-                            {Param::Int(account_id), Param::Text(phone),
-                             Param::Int(seen.attempts_used), Param::Bytes(seen.code_hash)});
+                            {Param::Text(idempotency_key), Param::Int(now),
+                             Param::Int(account_id), Param::Text(phone),
+                             Param::Int(seen.attempts_used), Param::Bytes(seen.code_hash),
+                             Param::Text(idempotency_key)});
       if (!done.ok()) return done.error();
       if (done.value().affected_rows == 0) return OptionalDecision();  // changed: again
       return OptionalDecision(decision);
@@ -311,14 +343,16 @@ util::Result<domain::GuessDecision> MysqlOtpRepository::RecordGuess(
   }
   return db_.TransactIdempotent([&](Connection& conn) -> util::Result<domain::GuessDecision> {
     // Locks the code row first: a twin of this request waits here.
-    auto context = ReadGuessContext(conn, account_id, phone, /*lock=*/true);
+    auto context = ReadGuessContext(conn, account_id, phone, /*lock=*/true, idempotency_key,
+                                    now, nullptr);
     if (!context.ok()) return context.error();
     auto replay = FindReplay(conn, account_id, phone, kGuessOperation, idempotency_key, now);
     if (!replay.ok()) return replay.error();
     context.value().replay_of = ReplayedGuess(replay.value());
     domain::GuessDecision decision = decide(context.value());
     if (context.value().replay_of) return decision;
-    util::Status st = ApplyGuess(conn, account_id, phone, decision.outcome, now);
+    util::Status st =
+        ApplyGuess(conn, account_id, phone, idempotency_key, decision.outcome, now);
     if (!st.ok()) return st.error();
     st = LogGuess(conn, account_id, phone, idempotency_key, decision.outcome, now);
     if (!st.ok()) return st.error();

@@ -5,16 +5,17 @@
 // limit key before reading the limits, so concurrent sends to one phone, account or IP
 // run one after another on a node; it writes every gate as it locks it (a refusal or a
 // replay rolls that back), so on Galera conflicting commits fail certification (1213)
-// and run again. RecordGuess without an idempotency key counts a wrong guess with a
-// compare-and-set on the code row (applied only if the row is unchanged since it was
-// read), and takes the row lock in a transaction for a correct guess or under
-// contention; with a key it always takes the locking transaction. Both record their
-// idempotency key in idempotency_keys (sql/004) and run their transactions as
-// Database::TransactIdempotent: a COMMIT lost with its connection is simply run again.
+// and run again. RecordGuess counts a wrong guess with a compare-and-set on the code row
+// (applied only if the row is unchanged since it was read; the read also finds the
+// idempotency key's earlier result, and the UPDATE records the key through the row's
+// trigger, sql/009), and takes the row lock in a transaction for a correct guess or
+// under contention. Both record their idempotency key in idempotency_keys (sql/004) and
+// run their transactions as Database::TransactIdempotent: a COMMIT lost with its
+// connection is simply run again.
 // Round trips: a send is START, one statement per gate (the phone's also returns what the
 // decision needs and the idempotency key's earlier result), one per limit, the writes,
-// COMMIT; a keyless wrong guess is one SELECT
-// and one UPDATE, autocommit.
+// COMMIT; a wrong guess (or a refusal, or a replay of a wrong guess) is one SELECT and
+// at most one UPDATE, autocommit.
 // Thread-safe; errors as described in domain/ports.h.
 #pragma once
 

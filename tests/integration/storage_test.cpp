@@ -712,6 +712,20 @@ BOOST_AUTO_TEST_CASE(idempotency_key_makes_sends_and_guesses_run_once) {
   auto status = otps.FindCodeStatus(account_id, phone);
   BOOST_REQUIRE(status.ok() && status.value().has_value());
   BOOST_TEST(status.value()->otp.attempts_used == 1);
+  // Another key counts; the first one, repeated after it, is still found.
+  const std::string other_key = "guess-" + RandomDigits(10);
+  BOOST_REQUIRE(otps.RecordGuess(account_id, phone, now + 4, other_key, WrongGuessDecider).ok());
+  replayed.reset();
+  auto late = otps.RecordGuess(account_id, phone, now + 5, guess_key,
+                               [&](const domain::GuessContext& ctx) {
+                                 replayed = ctx.replay_of;
+                                 return WrongGuessDecider(ctx);
+                               });
+  BOOST_REQUIRE(late.ok());
+  BOOST_TEST((replayed == std::optional<GuessOutcome>(GuessOutcome::kWrong)));
+  status = otps.FindCodeStatus(account_id, phone);
+  BOOST_REQUIRE(status.ok() && status.value().has_value());
+  BOOST_TEST(status.value()->otp.attempts_used == 2);
 }
 
 // KILL drops the connection between the work and its COMMIT: the transaction is rolled
