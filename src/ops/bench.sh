@@ -139,8 +139,8 @@ start_stack() {
   sql <<'SQL'
 DELETE FROM api_tokens; DELETE FROM accounts; DELETE FROM otp_codes; DELETE FROM outbox;
 DELETE FROM limit_events; DELETE FROM limit_gates;
-CREATE TABLE IF NOT EXISTS bench_floor_codes LIKE otp_codes;
-DELETE FROM bench_floor_codes;
+DROP TABLE IF EXISTS bench_floor_codes;  -- made again: otp_codes may have new columns
+CREATE TABLE bench_floor_codes LIKE otp_codes;
 SQL
 }
 
