@@ -130,6 +130,76 @@ BOOST_AUTO_TEST_CASE(simultaneous_twins_of_a_wrong_guess_use_one_attempt) {
   BOOST_TEST(status.json["attempts_left"].asInt() == 4);
 }
 
+BOOST_AUTO_TEST_CASE(a_wrong_guess_repeated_after_other_guesses_still_uses_one_attempt) {
+  // The key is looked up among every guess recorded, not only the last one counted.
+  auto client = Stack::Get().Client();
+  TestUser user = NewUser(client);
+  const std::string phone = UniquePhone("985");
+  const std::string code = SendAndReceive(client, user, phone);
+  const std::string wrong = WrongCode(code);
+  const std::string first_key = UniqueName("first-guess");
+  auto first = PostWithKey("/api/v1/phone/verify-otp", Body(phone, wrong), user, first_key);
+  BOOST_TEST(first.status == 400);
+  BOOST_TEST(first.json["attempts_left"].asInt() == 4);
+  auto second =
+      PostWithKey("/api/v1/phone/verify-otp", Body(phone, wrong), user, UniqueName("second"));
+  BOOST_TEST(second.status == 400);
+  BOOST_TEST(second.json["attempts_left"].asInt() == 3);
+  auto again = PostWithKey("/api/v1/phone/verify-otp", Body(phone, wrong), user, first_key);
+  BOOST_TEST(again.status == 400, "body: " << again.body);
+  BOOST_TEST(again.json["code"].asString() == "otp_invalid");
+  BOOST_TEST(again.json["attempts_left"].asInt() == 3);  // the attempts left now
+  auto status = client.Get("/api/v1/phone/otp?phone=" + phone, user.token);
+  BOOST_TEST(status.json["attempts_left"].asInt() == 3);
+}
+
+BOOST_AUTO_TEST_CASE(a_wrong_guess_repeated_after_a_resend_uses_no_attempt_of_the_new_code) {
+  ScopedAppConfig config(Overrides{{"otp_resend_cooldown", "0"}});
+  auto client = Stack::Get().Client();
+  TestUser user = NewUser(client);
+  const std::string phone = UniquePhone("986");
+  const std::string code = SendAndReceive(client, user, phone);
+  const std::string key = UniqueName("before-resend");
+  auto first = PostWithKey("/api/v1/phone/verify-otp", Body(phone, WrongCode(code)), user, key);
+  BOOST_TEST(first.status == 400);
+  BOOST_TEST(first.json["attempts_left"].asInt() == 4);
+  auto resend = client.PostJson("/api/v1/phone/send-otp", Body(phone), user.token);
+  BOOST_REQUIRE_EQUAL(resend.status, 202);
+  const std::string new_code = WaitForCode(phone, 2);
+  BOOST_REQUIRE(!new_code.empty());
+  // The retry finds its key: answered again, not counted against the new code.
+  auto again = PostWithKey("/api/v1/phone/verify-otp", Body(phone, WrongCode(code)), user, key);
+  BOOST_TEST(again.status == 400, "body: " << again.body);
+  BOOST_TEST(again.json["code"].asString() == "otp_invalid");
+  BOOST_TEST(again.json["attempts_left"].asInt() == 5);
+  auto status = client.Get("/api/v1/phone/otp?phone=" + phone, user.token);
+  BOOST_TEST(status.json["attempts_left"].asInt() == 5);
+  auto verified = client.PostJson("/api/v1/phone/verify-otp", Body(phone, new_code), user.token);
+  BOOST_TEST(verified.status == 200, "body: " << verified.body);
+}
+
+BOOST_AUTO_TEST_CASE(a_repeated_last_attempt_answers_400_again_and_a_new_guess_429) {
+  auto client = Stack::Get().Client();
+  TestUser user = NewUser(client);
+  const std::string phone = UniquePhone("984");
+  const std::string code = SendAndReceive(client, user, phone);
+  const std::string wrong = WrongCode(code);
+  for (int i = 0; i < 4; ++i) {
+    auto r = PostWithKey("/api/v1/phone/verify-otp", Body(phone, wrong), user, UniqueName("g"));
+    BOOST_TEST(r.status == 400);
+  }
+  const std::string last_key = UniqueName("last-attempt");
+  for (int i = 0; i < 2; ++i) {
+    auto last = PostWithKey("/api/v1/phone/verify-otp", Body(phone, wrong), user, last_key);
+    BOOST_TEST(last.status == 400, "body: " << last.body);
+    BOOST_TEST(last.json["code"].asString() == "otp_invalid");
+    BOOST_TEST(last.json["attempts_left"].asInt() == 0);
+  }
+  auto locked = PostWithKey("/api/v1/phone/verify-otp", Body(phone, code), user, UniqueName("n"));
+  BOOST_TEST(locked.status == 429, "body: " << locked.body);
+  BOOST_TEST(locked.json["code"].asString() == "too_many_attempts");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace

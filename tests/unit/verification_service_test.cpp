@@ -361,6 +361,22 @@ BOOST_AUTO_TEST_CASE(a_guess_repeated_with_its_idempotency_key_uses_one_attempt)
              "phone_already_verified");
 }
 
+BOOST_AUTO_TEST_CASE(a_guess_repeated_after_other_guesses_and_a_resend_uses_no_second_attempt) {
+  const std::string code = SendAndReadCode(alice, "9841234567");
+  BOOST_TEST(*Service().VerifyCode(alice, "9841234567", WrongCode(code), "g-1").error().attempts_left == 4);
+  BOOST_TEST(*Service().VerifyCode(alice, "9841234567", WrongCode(code), "g-2").error().attempts_left == 3);
+  auto again = Service().VerifyCode(alice, "9841234567", WrongCode(code), "g-1");
+  BOOST_TEST(again.error().code == "otp_invalid");
+  BOOST_TEST(*again.error().attempts_left == 3);  // what is left now
+  BOOST_TEST(store.codes.at({alice.id, "9841234567"}).attempts_used == 2);
+  clock.Advance(policy.otp_resend_cooldown);
+  const std::string fresh = SendAndReadCode(alice, "9841234567");
+  auto after_resend = Service().VerifyCode(alice, "9841234567", WrongCode(fresh), "g-2");
+  BOOST_TEST(after_resend.error().code == "otp_invalid");
+  BOOST_TEST(*after_resend.error().attempts_left == 5);
+  BOOST_TEST(store.codes.at({alice.id, "9841234567"}).attempts_used == 0);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace
