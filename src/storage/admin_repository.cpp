@@ -14,20 +14,10 @@ constexpr int64_t kPurgeBatch = 1000;
 constexpr int64_t kDaySeconds = 24 * 3600;  // the longest limit window
 constexpr size_t kErrorChars = 255;         // outbox.last_error
 
-// Column order of every account SELECT below.
+// Column order of every account SELECT below: ReadAccount's ten columns, then these.
 AdminAccount AccountFromRow(const Row& row) {
   AdminAccount out;
-  domain::Account& a = out.account;
-  a.id = row.Int(0);
-  a.username = row.Text(1);
-  a.email = row.Text(2);
-  a.first_name = row.Text(3);
-  a.last_name = row.Text(4);
-  if (!row.IsNull(5)) a.phone = row.Text(5);
-  a.pending_phone = row.Text(6);
-  a.phone_verified = row.Int(7) != 0;
-  a.is_active = row.Int(8) != 0;
-  a.date_joined = row.Int(9);
+  out.account = ReadAccount(row);
   out.last_login = row.Int(10);
   out.phone_verified_at = row.Int(11);
   out.tokens = row.Int(12);
