@@ -78,11 +78,6 @@ Error InvalidCredentials() {
                      "Unable to log in with the provided credentials.");
 }
 
-Error NotAuthenticated() {
-  return Error::Make(ErrorKind::kNotAuthenticated, "not_authenticated",
-                     "Authentication credentials were not provided or are invalid.");
-}
-
 Error TooManyRequests(const char* details, int64_t retry_after) {
   Error e = Error::Make(ErrorKind::kRateLimited, "too_many_requests", details);
   e.retry_after = retry_after;
@@ -90,6 +85,11 @@ Error TooManyRequests(const char* details, int64_t retry_after) {
 }
 
 }  // namespace
+
+Error NotAuthenticated() {
+  return Error::Make(ErrorKind::kNotAuthenticated, "not_authenticated",
+                     "Authentication credentials were not provided or are invalid.");
+}
 
 std::string AccountService::UsernameKey(const std::string& username) {
   std::string key = username;
@@ -181,9 +181,15 @@ util::Result<std::string> AccountService::Login(const std::string& username,
   return token;
 }
 
-util::Result<Account> AccountService::Authenticate(const std::string& token) {
+util::Result<std::string> AccountService::TokenHash(const std::string& token) {
   if (token.size() != kTokenBytes * 2) return NotAuthenticated();
-  auto account = accounts_.FindByTokenHash(util::Hash(token));
+  return util::Hash(token);
+}
+
+util::Result<Account> AccountService::Authenticate(const std::string& token) {
+  auto token_hash = TokenHash(token);
+  if (!token_hash.ok()) return token_hash.error();
+  auto account = accounts_.FindByTokenHash(token_hash.value());
   if (!account.ok()) return account.error();
   if (!account.value() || !account.value()->is_active) return NotAuthenticated();
   return *account.value();

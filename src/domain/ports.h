@@ -14,6 +14,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "domain/account.h"
@@ -119,6 +120,20 @@ class LimitRepository {
 
 // ---- one-time codes ---------------------------------------------------------------
 
+// A request's idempotency key. `from_client`: the client sent it and may send it again,
+// so it is kept for replays (24 h). Otherwise the server made it up to guard its own
+// re-run of a transaction whose COMMIT went unanswered; no client can repeat it, so work
+// that is never re-run (an autocommit compare-and-set) need not keep it. Converts from a
+// plain string as a client's key. "" is no key.
+struct RequestKey {
+  RequestKey() = default;
+  RequestKey(std::string key, bool client = true)  // NOLINT(google-explicit-constructor)
+      : value(std::move(key)), from_client(client) {}
+  RequestKey(const char* key) : RequestKey(std::string(key)) {}  // NOLINT
+  std::string value;
+  bool from_client = true;
+};
+
 // The code row for one (account, phone). A send replaces it.
 struct OtpRecord {
   std::string code_hash;  // KeyedHash(otp_hash_key, account_id ":" phone ":" code)
@@ -151,14 +166,32 @@ struct NewCode {
   std::string sealed_text;  // Seal(outbox_key, sms text): never stored readable
   int64_t message_expires_at = 0;
   std::string request_id;       // for log correlation (outbox.request_id)
-  std::string idempotency_key;  // "" = not idempotent; see OtpRepository::RecordSend
+  RequestKey idempotency_key;  // "" = not idempotent; see OtpRepository::RecordSend
 };
 
 enum class GuessOutcome { kRefused, kWrong, kCorrect };
 
+// Who makes a guess: an account already resolved (a web session), or the hash of an API
+// token that the storage resolves in the same round trip as it reads the code (a verify
+// then costs no token lookup of its own). Exactly one of the two is set.
+struct Guesser {
+  int64_t account_id = 0;
+  std::string token_hash;  // Hash(token), 32 raw bytes
+};
+
+struct GuessRequest {
+  Guesser who;
+  std::string phone;  // national number
+  int64_t now = 0;
+  RequestKey key;
+};
+
 struct GuessContext {
+  int64_t account_id = 0;              // the guesser; 0: the token matched no active account
   std::optional<OtpRecord> otp;        // nullopt: no code requested
   std::optional<int64_t> phone_owner;  // account that verified this phone
+  // The phone's latest send; the storage may leave it 0 unless the code's attempts are
+  // used up (the one decision that needs it).
   int64_t last_send_to_phone = 0;
   // Set when this idempotency key already had a guess applied (a retry whose first run
   // committed): what it was. Nothing is applied again; `otp` already counts it.
@@ -194,15 +227,15 @@ class OtpRepository {
       const SendPlan& plan, const NewCode& code,
       const std::function<util::Status(const SendSnapshot&)>& decide) = 0;
 
-  // One transaction: lock the code row, call `decide`; kWrong adds one used attempt;
-  // kCorrect marks the code consumed and sets the account's phone (verified) —
-  // 409 phone_taken if another account verified it first; kRefused changes nothing.
+  // Atomically: read the guesser's code row for the phone, call `decide`; kWrong adds one
+  // used attempt; kCorrect marks the code consumed and sets the account's phone
+  // (verified) — 409 phone_taken if another account verified it first; kRefused changes
+  // nothing. A token that matches no active account gives a context with account_id 0.
   // Returns the decision that was applied (or the phone_taken error).
-  // Idempotent per (account, phone, idempotency_key) like RecordSend: a key whose guess
-  // was applied gets the context with replay_of set, and nothing is applied again.
+  // Idempotent per (account, phone, key) like RecordSend: a key whose guess was applied
+  // gets the context with replay_of set, and nothing is applied again.
   virtual util::Result<GuessDecision> RecordGuess(
-      int64_t account_id, const std::string& phone, int64_t now,
-      const std::string& idempotency_key,
+      const GuessRequest& guess,
       const std::function<GuessDecision(const GuessContext&)>& decide) = 0;
 
   virtual util::Result<std::optional<CodeStatusRecord>> FindCodeStatus(

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "domain/account_service.h"
 #include "domain/limits.h"
 #include "domain/phone_number.h"
 #include "domain/sms_text.h"
@@ -112,7 +113,7 @@ util::Result<SendReceipt> VerificationService::SendCode(const Account& account,
                                                         const std::string& client_ip,
                                                         const std::string& request_id,
                                                         Language language,
-                                                        const std::string& idempotency_key) {
+                                                        const RequestKey& idempotency_key) {
   if (raw_phone.empty()) return MissingField("phone");
   auto parsed = PhoneNumber::Parse(raw_phone, policy_.allowed_prefixes);
   if (!parsed.ok()) return parsed.error();
@@ -146,11 +147,13 @@ util::Result<SendReceipt> VerificationService::SendCode(const Account& account,
                      SendsLeft(plan.limits, usage_seen, replayed ? 0 : 1)};
 }
 
-GuessDecision VerificationService::DecideGuess(const Account& account, const std::string& phone,
-                                               const std::string& guess,
-                                               const GuessContext& ctx, int64_t now) const {
+GuessDecision VerificationService::DecideGuess(const GuessInput& guess, const GuessContext& ctx,
+                                               int64_t now) const {
+  if (ctx.account_id == 0) return {GuessOutcome::kRefused, NotAuthenticated()};
   if (ctx.replay_of) return ReplayGuess(ctx);
-  if (auto e = OwnershipError(ctx.phone_owner, account.id)) return {GuessOutcome::kRefused, *e};
+  if (auto e = OwnershipError(ctx.phone_owner, ctx.account_id)) {
+    return {GuessOutcome::kRefused, *e};
+  }
   if (!ctx.otp || ctx.otp->consumed) {
     return {GuessOutcome::kRefused,
             Error::Make(ErrorKind::kInvalidInput, "otp_not_requested",
@@ -169,7 +172,7 @@ GuessDecision VerificationService::DecideGuess(const Account& account, const std
             Error::Make(ErrorKind::kGone, "otp_expired",
                         "This code has expired; ask for a new one.", "otp")};
   }
-  const std::string hash = CodeHash(policy_.otp_hash_key, account.id, phone, guess);
+  const std::string hash = CodeHash(policy_.otp_hash_key, ctx.account_id, guess.phone, guess.otp);
   if (util::ConstantTimeEqual(hash, otp.code_hash)) return {GuessOutcome::kCorrect, {}};
   Error wrong = Error::Make(ErrorKind::kInvalidInput, "otp_invalid",
                             "The code is not correct.", "otp");
@@ -189,10 +192,8 @@ GuessDecision VerificationService::ReplayGuess(const GuessContext& ctx) const {
   return {GuessOutcome::kRefused, wrong};
 }
 
-util::Result<VerifyReceipt> VerificationService::VerifyCode(const Account& account,
-                                                            const std::string& raw_phone,
-                                                            const std::string& raw_otp,
-                                                            const std::string& idempotency_key) {
+util::Result<GuessInput> VerificationService::ParseGuess(const std::string& raw_phone,
+                                                         const std::string& raw_otp) const {
   if (raw_phone.empty()) return MissingField("phone");
   auto parsed = PhoneNumber::Parse(raw_phone, policy_.allowed_prefixes);
   if (!parsed.ok()) return parsed.error();
@@ -202,17 +203,31 @@ util::Result<VerifyReceipt> VerificationService::VerifyCode(const Account& accou
                        "The code must be " + std::to_string(policy_.otp_length) + " digits.",
                        "otp");
   }
-  const std::string phone = parsed.value().national();
+  return GuessInput{parsed.value().national(), raw_otp};
+}
+
+util::Result<VerifyReceipt> VerificationService::VerifyCode(const Account& account,
+                                                            const std::string& raw_phone,
+                                                            const std::string& raw_otp,
+                                                            const RequestKey& idempotency_key) {
+  auto guess = ParseGuess(raw_phone, raw_otp);
+  if (!guess.ok()) return guess.error();
+  return VerifyCode(Guesser{account.id, ""}, guess.value(), idempotency_key);
+}
+
+util::Result<VerifyReceipt> VerificationService::VerifyCode(const Guesser& who,
+                                                            const GuessInput& guess,
+                                                            const RequestKey& idempotency_key) {
   // (No shortcut for an already verified phone here: DecideGuess answers it, after a
   // replay of the guess that verified it has had the chance to answer 200 again.)
   const int64_t now = clock_.NowSeconds();
-  auto applied =
-      otps_.RecordGuess(account.id, phone, now, idempotency_key, [&](const GuessContext& ctx) {
-        return DecideGuess(account, phone, raw_otp, ctx, now);
-      });
+  const GuessRequest request{who, guess.phone, now, idempotency_key};
+  auto applied = otps_.RecordGuess(request, [&](const GuessContext& ctx) {
+    return DecideGuess(guess, ctx, now);
+  });
   if (!applied.ok()) return applied.error();
   if (applied.value().outcome != GuessOutcome::kCorrect) return applied.value().error;
-  return VerifyReceipt{phone};
+  return VerifyReceipt{guess.phone};
 }
 
 util::Result<CodeStatusView> VerificationService::CodeStatus(const Account& account,

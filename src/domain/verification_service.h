@@ -28,6 +28,12 @@ struct VerifyReceipt {
   std::string phone;
 };
 
+// A guess whose fields passed the checks that need no storage.
+struct GuessInput {
+  std::string phone;  // national number
+  std::string otp;    // otp_length digits
+};
+
 struct CodeStatusView {
   std::string phone;
   std::string state;     // pending | verified | expired | locked
@@ -56,7 +62,7 @@ class VerificationService {
                                      const std::string& client_ip,
                                      const std::string& request_id,
                                      Language language = Language::kEnglish,
-                                     const std::string& idempotency_key = "");
+                                     const RequestKey& idempotency_key = {});
 
   // 400 invalid_phone/missing_field/invalid_field/otp_not_requested/otp_invalid,
   // 403 phone_already_verified, 409 phone_taken, 410 otp_expired, 429 too_many_attempts.
@@ -65,7 +71,14 @@ class VerificationService {
   util::Result<VerifyReceipt> VerifyCode(const Account& account,
                                          const std::string& raw_phone,
                                          const std::string& raw_otp,
-                                         const std::string& idempotency_key = "");
+                                         const RequestKey& idempotency_key = {});
+  // The same for a guess already parsed, by an account or an API token resolved with
+  // the code (401 not_authenticated when the token matches no active account).
+  util::Result<VerifyReceipt> VerifyCode(const Guesser& who, const GuessInput& guess,
+                                         const RequestKey& idempotency_key);
+  // 400 invalid_phone/missing_field/invalid_field.
+  util::Result<GuessInput> ParseGuess(const std::string& raw_phone,
+                                      const std::string& raw_otp) const;
 
   // 400 invalid_phone, 404 otp_not_requested.
   util::Result<CodeStatusView> CodeStatus(const Account& account,
@@ -80,8 +93,7 @@ class VerificationService {
                                    int extra_sends) const;
   util::Status DecideSend(const Account& account, const std::vector<WindowLimit>& limits,
                           const SendSnapshot& snap, int64_t now) const;
-  GuessDecision DecideGuess(const Account& account, const std::string& phone,
-                            const std::string& guess, const GuessContext& ctx,
+  GuessDecision DecideGuess(const GuessInput& guess, const GuessContext& ctx,
                             int64_t now) const;
   GuessDecision ReplayGuess(const GuessContext& ctx) const;
   CodeStatusView DescribeCode(const std::string& phone, const CodeStatusRecord& rec,

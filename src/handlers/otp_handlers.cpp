@@ -8,6 +8,23 @@
 
 namespace phoneverify::handlers {
 
+namespace {
+
+domain::RequestKey KeyOf(const http::Request& request) {
+  return {request.idempotency_key, request.idempotency_key_from_client};
+}
+
+util::Result<domain::GuessInput> ReadGuess(const domain::VerificationService& verification,
+                                           const http::Request& request) {
+  auto fields = http::ParseFields(request);
+  if (!fields.ok()) return fields.error();
+  const http::Fields& f = fields.value();
+  if (auto st = RequireFields(f, {"phone", "otp"}); !st.ok()) return st.error();
+  return verification.ParseGuess(FieldOr(f, "phone"), FieldOr(f, "otp"));
+}
+
+}  // namespace
+
 util::Result<http::Response> SendOtp(domain::AccountService& accounts,
                                      domain::VerificationService& verification,
                                      const http::Request& request) {
@@ -26,7 +43,7 @@ util::Result<http::Response> SendOtp(domain::AccountService& accounts,
   }
   auto sent = verification.SendCode(account.value(), FieldOr(fields.value(), "phone"),
                                     request.client_ip, request.request_id, *language,
-                                    request.idempotency_key);
+                                    KeyOf(request));
   if (!sent.ok()) return sent.error();
   const domain::SendReceipt& r = sent.value();
   Json::Value body(Json::objectValue);
@@ -40,17 +57,24 @@ util::Result<http::Response> SendOtp(domain::AccountService& accounts,
   return http::JsonResponse(202, body);
 }
 
+
+// The token is resolved in the same round trip as the code (VerifyCode with a Guesser);
+// a request whose body is refused first has its token checked, so that a bad token still
+// answers 401 before any complaint about the body, as on every route.
 util::Result<http::Response> VerifyOtp(domain::AccountService& accounts,
                                        domain::VerificationService& verification,
                                        const http::Request& request) {
-  auto account = RequireAccount(accounts, request);
-  if (!account.ok()) return account.error();
-  auto fields = http::ParseFields(request);
-  if (!fields.ok()) return fields.error();
-  const http::Fields& f = fields.value();
-  if (auto st = RequireFields(f, {"phone", "otp"}); !st.ok()) return st.error();
-  auto verified = verification.VerifyCode(account.value(), FieldOr(f, "phone"), FieldOr(f, "otp"),
-                                          request.idempotency_key);
+  auto token = RequestToken(request);
+  if (!token.ok()) return token.error();
+  auto token_hash = domain::AccountService::TokenHash(token.value());
+  if (!token_hash.ok()) return token_hash.error();
+  auto guess = ReadGuess(verification, request);
+  if (!guess.ok()) {
+    auto account = accounts.Authenticate(token.value());
+    return account.ok() ? guess.error() : account.error();
+  }
+  auto verified = verification.VerifyCode(domain::Guesser{0, token_hash.value()}, guess.value(),
+                                          KeyOf(request));
   if (!verified.ok()) return verified.error();
   Json::Value body(Json::objectValue);
   body["status"] = 200;

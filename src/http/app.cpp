@@ -59,7 +59,8 @@ Response App::Handle(Request request) {
   int64_t started = clock_.MonotonicMillis();
   try {
     request.request_id = RequestIdFor(request.x_request_id, random_);
-    request.idempotency_key = SaneRequestId(request.idempotency_key_header)
+    request.idempotency_key_from_client = SaneRequestId(request.idempotency_key_header);
+    request.idempotency_key = request.idempotency_key_from_client
                                   ? request.idempotency_key_header
                                   : random_.Hex(8);
     request.client_ip = ClientIp(request.remote_addr, request.x_forwarded_for, proxies_);

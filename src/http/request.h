@@ -40,6 +40,7 @@ struct Request {
   // random hex characters: unique per request, so the storage can tell whether its own
   // earlier run of a write committed (domain::OtpRepository).
   std::string idempotency_key;
+  bool idempotency_key_from_client = false;  // the first case above
 };
 
 }  // namespace phoneverify::http

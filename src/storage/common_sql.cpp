@@ -105,9 +105,11 @@ constexpr char kLockPhoneGateSql[] =
     "ON DUPLICATE KEY UPDATE prev_at = last_at, last_at = VALUES(last_at) "
     "RETURNING prev_at, "
     "(SELECT id FROM accounts WHERE phone = ? AND phone_verified = 1), "
-    "(SELECT COUNT(*) FROM otp_codes WHERE account_id = ? AND phone = ?), "
+    "(SELECT outbox_id FROM otp_codes WHERE account_id = ? AND phone = ?), "
     "(SELECT result FROM idempotency_keys WHERE account_id = ? AND phone = ? "
-    "AND operation = ? AND idem_key = ? AND created_at > ?)";
+    "AND operation = ? AND idem_key = ? AND created_at > ?), "
+    "(SELECT outbox_id FROM otp_codes WHERE account_id = ? AND phone = ? "
+    "AND send_key = ? AND send_key <> '')";
 
 std::vector<GateKey> SortedStoredGates(std::vector<GateKey> gates) {
   for (GateKey& gate : gates) gate.key = StoredKey(gate.key);
@@ -128,20 +130,27 @@ util::Status LockGate(Connection& conn, const GateKey& stored, int64_t now) {
 util::Result<PhoneState> LockPhoneGate(Connection& conn, const GateKey& stored, int64_t now,
                                        int64_t account_id, const std::string& phone,
                                        const ReplayLookup& replay) {
+  const std::string kept_key = replay.kept ? replay.key : std::string();
   auto rows = conn.ExecReturning(
       kLockPhoneGateSql,
       {Param::Text(stored.scope), Param::Bytes(stored.key), Param::Int(now), Param::Text(phone),
        Param::Int(account_id), Param::Text(phone), Param::Int(account_id), Param::Text(phone),
-       Param::Text(replay.operation), Param::Text(replay.key), Param::Int(replay.since)});
+       Param::Text(replay.operation), Param::Text(kept_key), Param::Int(replay.since),
+       Param::Int(account_id), Param::Text(phone), Param::Text(replay.key)});
   if (!rows.ok()) return rows.error();
   PhoneState state;
   if (rows.value().empty()) return util::Error::Internal();  // RETURNING always gives a row
   const Row& row = rows.value()[0];
   state.last_send = row.Int(0);
   if (!row.IsNull(1)) state.owner = row.Int(1);
-  state.pair_has_code = row.Int(2) > 0;
-  // Empty keys are never recorded (so never found).
-  if (!replay.key.empty() && !row.IsNull(3)) state.replay_result = row.Int(3);
+  state.pair_has_code = !row.IsNull(2);
+  // Empty keys are never recorded (so never found). A client's key is looked up in
+  // idempotency_keys (any send of the last 24 h), a server's in the code row (the latest
+  // send of the pair: the re-run comes right after its first run).
+  const int replay_column = replay.kept ? 3 : 4;
+  if (!replay.key.empty() && !row.IsNull(replay_column)) {
+    state.replay_result = row.Int(replay_column);
+  }
   return state;
 }
 

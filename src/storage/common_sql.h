@@ -47,14 +47,17 @@ struct PhoneState {
   int64_t last_send = 0;          // latest accepted send to the phone before now, 0 = never
   std::optional<int64_t> owner;   // the account that verified the phone, if any
   bool pair_has_code = false;     // (account, phone) has a code row, i.e. an earlier send
-  // What idempotency_keys recorded for `replay` (see LockSendGates), if anything.
+  // The result an earlier run of the request recorded (see LockSendGates), if any.
   std::optional<int64_t> replay_result;
 };
 // Where LockSendGates looks for an earlier run of the same request: the idempotency_keys
-// row (account, phone, operation, key) created after `since`. An empty key is never found.
+// row (account, phone, operation, key) created after `since` when the client sent the key
+// (`kept`), and in any case the pair's code row, whose send_key names the send that wrote
+// it (sql/011). An empty key is never found.
 struct ReplayLookup {
   const char* operation = "";
   std::string key;
+  bool kept = false;
   int64_t since = 0;
 };
 // LockGates for a send to `phone` by `account_id`: the gate (kLastSendScope, phone) must

@@ -10,15 +10,16 @@ namespace {
 
 using domain::GuessOutcome;
 
-// Columns code_hash, created_at, expires_at, attempts_used, max_attempts, consumed.
-domain::OtpRecord OtpFromRow(const Row& row) {
+// Columns code_hash, created_at, expires_at, attempts_used, max_attempts, consumed, from
+// column `first` on.
+domain::OtpRecord OtpFromRow(const Row& row, int first = 0) {
   domain::OtpRecord otp;
-  otp.code_hash = row.Text(0);
-  otp.created_at = row.Int(1);
-  otp.expires_at = row.Int(2);
-  otp.attempts_used = static_cast<int>(row.Int(3));
-  otp.max_attempts = static_cast<int>(row.Int(4));
-  otp.consumed = row.Int(5) != 0;
+  otp.code_hash = row.Text(first);
+  otp.created_at = row.Int(first + 1);
+  otp.expires_at = row.Int(first + 2);
+  otp.attempts_used = static_cast<int>(row.Int(first + 3));
+  otp.max_attempts = static_cast<int>(row.Int(first + 4));
+  otp.consumed = row.Int(first + 5) != 0;
   return otp;
 }
 
@@ -103,20 +104,23 @@ util::Result<int64_t> InsertOutbox(Connection& conn, const domain::SendPlan& pla
   return static_cast<int64_t>(done.value().insert_id);
 }
 
+// The row names the send that wrote it (send_key, sql/011).
 util::Status UpsertCode(Connection& conn, const domain::SendPlan& plan,
-                        const domain::OtpRecord& otp, int64_t outbox_id) {
+                        const domain::NewCode& code, int64_t outbox_id) {
+  const domain::OtpRecord& otp = code.record;
   return conn
       .Exec(
           "INSERT INTO otp_codes (account_id, phone, code_hash, created_at, expires_at, "
-          "attempts_used, max_attempts, consumed, outbox_id) "
-          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE "
+          "attempts_used, max_attempts, consumed, outbox_id, send_key) "
+          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE "
           "code_hash = VALUES(code_hash), created_at = VALUES(created_at), "
           "expires_at = VALUES(expires_at), attempts_used = VALUES(attempts_used), "
           "max_attempts = VALUES(max_attempts), consumed = VALUES(consumed), "
-          "outbox_id = VALUES(outbox_id)",
+          "outbox_id = VALUES(outbox_id), send_key = VALUES(send_key)",
           {Param::Int(plan.account_id), Param::Text(plan.phone), Param::Bytes(otp.code_hash),
            Param::Int(otp.created_at), Param::Int(otp.expires_at), Param::Int(otp.attempts_used),
-           Param::Int(otp.max_attempts), Param::Int(otp.consumed ? 1 : 0), Param::Int(outbox_id)})
+           Param::Int(otp.max_attempts), Param::Int(otp.consumed ? 1 : 0), Param::Int(outbox_id),
+           Param::Text(code.idempotency_key.value)})
       .status();
 }
 
@@ -131,25 +135,41 @@ util::Result<int64_t> PersistSend(Connection& conn, const domain::SendPlan& plan
   }
   auto outbox_id = InsertOutbox(conn, plan, code);
   if (!outbox_id.ok()) return outbox_id.error();
-  util::Status st = UpsertCode(conn, plan, code.record, outbox_id.value());
+  util::Status st = UpsertCode(conn, plan, code, outbox_id.value());
   if (!st.ok()) return st.error();
-  st = LogRequest(conn, plan.account_id, plan.phone, kSendOperation, code.idempotency_key,
-                  outbox_id.value(), plan.now);
-  if (!st.ok()) return st.error();
+  // A server's key needs no row here: the code row names its send.
+  if (code.idempotency_key.from_client) {
+    st = LogRequest(conn, plan.account_id, plan.phone, kSendOperation,
+                    code.idempotency_key.value, outbox_id.value(), plan.now);
+    if (!st.ok()) return st.error();
+  }
   return outbox_id;
 }
 
 // ---- guessing -----------------------------------------------------------------------
 
-// Columns code_hash ... consumed (as OtpFromRow), then the phone's owner, its last send,
+// The guesser (column 0: the account's id), its code row for the phone (columns 1-6 as
+// OtpFromRow, NULL when no code was requested), the phone's owner, its last send (read
+// only for a code whose attempts are used up, the one decision that needs it; else NULL),
 // and the result recorded for the request's idempotency key (NULL: none; as FindReplay).
-constexpr char kGuessContextSql[] =
-    "SELECT code_hash, created_at, expires_at, attempts_used, max_attempts, consumed, "
+// No row: the guesser is no active account. One round trip, no locks.
+constexpr char kGuessColumnsSql[] =
+    "SELECT a.id, o.code_hash, o.created_at, o.expires_at, o.attempts_used, o.max_attempts, "
+    "o.consumed, "
     "(SELECT id FROM accounts WHERE phone = ? AND phone_verified = 1), "
-    "(SELECT last_at FROM limit_gates WHERE scope = ? AND key_ = ?), "
-    "(SELECT result FROM idempotency_keys WHERE account_id = ? AND phone = ? "
-    "AND operation = 'guess' AND idem_key = ? AND created_at > ?) "
-    "FROM otp_codes WHERE account_id = ? AND phone = ?";
+    "CASE WHEN o.max_attempts > 0 AND o.attempts_used >= o.max_attempts THEN "
+    "(SELECT last_at FROM limit_gates WHERE scope = ? AND key_ = ?) END, "
+    "(SELECT result FROM idempotency_keys WHERE account_id = a.id AND phone = ? "
+    "AND operation = 'guess' AND idem_key = ? AND created_at > ?) ";
+// ... for an API token (the token check and the code in one statement) ...
+constexpr char kGuessByTokenSql[] =
+    "FROM api_tokens t JOIN accounts a ON a.id = t.account_id AND a.is_active = 1 "
+    "LEFT JOIN otp_codes o ON o.account_id = a.id AND o.phone = ? WHERE t.token_hash = ?";
+// ... or for an account already resolved.
+constexpr char kGuessByAccountSql[] =
+    "FROM accounts a LEFT JOIN otp_codes o ON o.account_id = a.id AND o.phone = ? "
+    "WHERE a.id = ? AND a.is_active = 1";
+
 // The code row locked, in a transaction (the subqueries stay plain reads; the replay
 // is looked up by FindReplay once the lock is held).
 constexpr char kGuessContextLockedSql[] =
@@ -162,42 +182,69 @@ constexpr char kGuessContextLockedSql[] =
 // (same code, same count, not used): a compare-and-set, atomic without holding a lock
 // across the decision. A resend changes code_hash, a concurrent guess attempts_used.
 // It stores the request's idempotency key and time in the row, and the row's trigger
-// (sql/009) records them in idempotency_keys within this statement. The last condition
-// refuses a key already counted on this row even if attempts_used came back to the
-// value seen (an administrator's reset between a twin's read and its write).
+// (sql/009) records them in idempotency_keys within this statement ('' records nothing).
+// The last condition refuses a key already counted on this row even if attempts_used
+// came back to the value seen (an administrator's reset between a twin's read and its
+// write).
 constexpr char kCountWrongGuessSql[] =
     "UPDATE otp_codes SET attempts_used = attempts_used + 1, last_guess_key = ?, "
     "last_guess_at = ? "
     "WHERE account_id = ? AND phone = ? AND attempts_used = ? AND code_hash = ? "
-    "AND consumed = 0 AND (last_guess_key <> ? OR last_guess_key = '')";
+    "AND consumed = 0 AND (? = '' OR last_guess_key <> ?)";
 
 // Optimistic rounds before a guess falls back to locking the row (heavy contention on
 // one code: every round lets at least one concurrent guess through).
 constexpr int kOptimisticGuessRounds = 4;
 
-// One round trip: the code row with what the decision needs besides it.
-// Unlocked, it also returns (in `replay`) the result recorded for `key` if any; locked,
-// `replay` is left alone.
-util::Result<domain::GuessContext> ReadGuessContext(Connection& conn, int64_t account_id,
-                                                    const std::string& phone, bool lock,
-                                                    const std::string& key, int64_t now,
+// The key the compare-and-set path keeps: a client's, which it may send again. A key the
+// server made up guards only re-runs, and that path never runs a write again.
+std::string KeptKey(const domain::RequestKey& key) {
+  return key.from_client ? key.value : std::string();
+}
+
+// One round trip: the guesser, its code row, and what the decision needs besides it,
+// with the result recorded for the kept key (in `replay`) if any.
+util::Result<domain::GuessContext> ReadGuessContext(Connection& conn,
+                                                    const domain::GuessRequest& guess,
                                                     std::optional<int64_t>* replay) {
+  const std::string key = KeptKey(guess.key);
+  const bool by_token = guess.who.account_id == 0;
+  std::vector<Param> params = {
+      Param::Text(guess.phone),          Param::Text(kLastSendScope),
+      Param::Bytes(StoredKey(guess.phone)), Param::Text(guess.phone),
+      Param::Text(key),                  Param::Int(guess.now - kReplayWindow),
+      Param::Text(guess.phone),
+      by_token ? Param::Bytes(guess.who.token_hash) : Param::Int(guess.who.account_id)};
+  static const std::string by_token_sql = std::string(kGuessColumnsSql) + kGuessByTokenSql;
+  static const std::string by_account_sql = std::string(kGuessColumnsSql) + kGuessByAccountSql;
+  auto rows = conn.Query((by_token ? by_token_sql : by_account_sql).c_str(), params);
+  if (!rows.ok()) return rows.error();
   domain::GuessContext context;
-  std::vector<Param> params = {Param::Text(phone), Param::Text(kLastSendScope),
-                               Param::Bytes(StoredKey(phone))};
-  if (!lock) {
-    params.insert(params.end(), {Param::Int(account_id), Param::Text(phone), Param::Text(key),
-                                 Param::Int(now - kReplayWindow)});
-  }
-  params.insert(params.end(), {Param::Int(account_id), Param::Text(phone)});
-  auto rows = conn.Query(lock ? kGuessContextLockedSql : kGuessContextSql, params);
+  if (rows.value().empty()) return context;  // account_id 0: not authenticated
+  const Row& row = rows.value()[0];
+  context.account_id = row.Int(0);
+  if (!row.IsNull(1)) context.otp = OtpFromRow(row, 1);
+  if (!row.IsNull(7)) context.phone_owner = row.Int(7);
+  context.last_send_to_phone = row.IsNull(8) ? 0 : row.Int(8);
+  if (!key.empty() && !row.IsNull(9)) *replay = row.Int(9);
+  return context;
+}
+
+// The locked read of the transaction path, for an account the unlocked read resolved.
+util::Result<domain::GuessContext> ReadLockedGuessContext(Connection& conn, int64_t account_id,
+                                                          const std::string& phone) {
+  domain::GuessContext context;
+  context.account_id = account_id;
+  auto rows = conn.Query(kGuessContextLockedSql,
+                         {Param::Text(phone), Param::Text(kLastSendScope),
+                          Param::Bytes(StoredKey(phone)), Param::Int(account_id),
+                          Param::Text(phone)});
   if (!rows.ok()) return rows.error();
   if (!rows.value().empty()) {
     const Row& row = rows.value()[0];
     context.otp = OtpFromRow(row);
     if (!row.IsNull(6)) context.phone_owner = row.Int(6);
     context.last_send_to_phone = row.Int(7);
-    if (!lock && !key.empty() && !row.IsNull(8)) *replay = row.Int(8);
     return context;
   }
   // No code for the pair: the answer is otp_not_requested unless the phone is taken.
@@ -277,7 +324,8 @@ util::Result<int64_t> MysqlOtpRepository::RecordSend(
     // A twin of this request waits at the phone's gate; the same statement looks up
     // the idempotency key once the gate is ours.
     auto phone = LockSendGates(conn, gates, plan.now, plan.account_id, plan.phone,
-                               {kSendOperation, code.idempotency_key, plan.now - kReplayWindow});
+                               {kSendOperation, code.idempotency_key.value,
+                                code.idempotency_key.from_client, plan.now - kReplayWindow});
     if (!phone.ok()) return phone.error();
     auto snapshot = ReadSendSnapshot(conn, plan, phone.value());
     if (!snapshot.ok()) return snapshot.error();
@@ -296,32 +344,33 @@ util::Result<int64_t> MysqlOtpRepository::RecordSend(
 }
 
 // Wrong guesses (the common case: every brute-force attempt is one) and refusals need
-// no transaction: the row is read with the idempotency key's earlier result, the decider
-// runs, and a wrong guess is counted by a compare-and-set (kCountWrongGuessSql) that
-// records its key in the same statement, autocommit: two round trips. A replay of a wrong
-// guess is answered from that read. A correct guess (or a replay of one) changes two rows
-// and takes the locking transaction, as does a guess whose compare-and-set keeps losing
-// to concurrent changes.
+// no transaction: one read resolves the guesser (an API token too) and finds its code row
+// with the idempotency key's earlier result, the decider runs, and a wrong guess is
+// counted by a compare-and-set (kCountWrongGuessSql) that records a client's key in the
+// same statement, autocommit: two round trips. A replay of a wrong guess is answered
+// from that read. A correct guess (or a replay of one) changes two rows and takes the
+// locking transaction, as does a guess whose compare-and-set keeps losing to concurrent
+// changes.
 //
 // Twins of one key: both may read before either writes; the first compare-and-set wins,
 // the second finds attempts_used changed, reads again and finds the first one's key (its
 // UPDATE committed with it), so it answers as a replay. A resend in between changes
 // code_hash: the late twin's write fails the same way.
 util::Result<domain::GuessDecision> MysqlOtpRepository::RecordGuess(
-    int64_t account_id, const std::string& phone, int64_t now,
-    const std::string& idempotency_key,
+    const domain::GuessRequest& guess,
     const std::function<domain::GuessDecision(const domain::GuessContext&)>& decide) {
   using OptionalDecision = std::optional<domain::GuessDecision>;
+  int64_t account_id = 0;  // resolved by the first read
   bool needs_lock = false;
   for (int round = 0; round < kOptimisticGuessRounds && !needs_lock; ++round) {
     auto applied = db_.Run([&](Connection& conn) -> util::Result<OptionalDecision> {
       std::optional<int64_t> replay;
-      auto context = ReadGuessContext(conn, account_id, phone, /*lock=*/false,
-                                      idempotency_key, now, &replay);
+      auto context = ReadGuessContext(conn, guess, &replay);
       if (!context.ok()) return context.error();
       context.value().replay_of = ReplayedGuess(replay);
       domain::GuessDecision decision = decide(context.value());
-      if (decision.outcome == GuessOutcome::kCorrect || !context.value().otp) {
+      account_id = context.value().account_id;
+      if (decision.outcome == GuessOutcome::kCorrect) {
         needs_lock = true;  // also a replay of a correct guess: answered there
         return OptionalDecision();
       }
@@ -329,11 +378,12 @@ util::Result<domain::GuessDecision> MysqlOtpRepository::RecordGuess(
         return OptionalDecision(decision);
       }
       const domain::OtpRecord& seen = *context.value().otp;
+      const std::string kept = KeptKey(guess.key);
       auto done = conn.Exec(kCountWrongGuessSql,
-                            {Param::Text(idempotency_key), Param::Int(now),
-                             Param::Int(account_id), Param::Text(phone),
-                             Param::Int(seen.attempts_used), Param::Bytes(seen.code_hash),
-                             Param::Text(idempotency_key)});
+                            {Param::Text(kept), Param::Int(guess.now), Param::Int(account_id),
+                             Param::Text(guess.phone), Param::Int(seen.attempts_used),
+                             Param::Bytes(seen.code_hash), Param::Text(kept),
+                             Param::Text(kept)});
       if (!done.ok()) return done.error();
       if (done.value().affected_rows == 0) return OptionalDecision();  // changed: again
       return OptionalDecision(decision);
@@ -341,20 +391,28 @@ util::Result<domain::GuessDecision> MysqlOtpRepository::RecordGuess(
     if (!applied.ok()) return applied.error();
     if (applied.value()) return *applied.value();
   }
+  return RecordGuessLocked(account_id, guess, decide);
+}
+
+// The transaction path, for the account the unlocked read resolved. It keeps every key,
+// a server's too: the transaction may run again after a COMMIT that went unanswered.
+util::Result<domain::GuessDecision> MysqlOtpRepository::RecordGuessLocked(
+    int64_t account_id, const domain::GuessRequest& guess,
+    const std::function<domain::GuessDecision(const domain::GuessContext&)>& decide) {
+  const std::string& phone = guess.phone;
+  const std::string& key = guess.key.value;
   return db_.TransactIdempotent([&](Connection& conn) -> util::Result<domain::GuessDecision> {
     // Locks the code row first: a twin of this request waits here.
-    auto context = ReadGuessContext(conn, account_id, phone, /*lock=*/true, idempotency_key,
-                                    now, nullptr);
+    auto context = ReadLockedGuessContext(conn, account_id, phone);
     if (!context.ok()) return context.error();
-    auto replay = FindReplay(conn, account_id, phone, kGuessOperation, idempotency_key, now);
+    auto replay = FindReplay(conn, account_id, phone, kGuessOperation, key, guess.now);
     if (!replay.ok()) return replay.error();
     context.value().replay_of = ReplayedGuess(replay.value());
     domain::GuessDecision decision = decide(context.value());
     if (context.value().replay_of) return decision;
-    util::Status st =
-        ApplyGuess(conn, account_id, phone, idempotency_key, decision.outcome, now);
+    util::Status st = ApplyGuess(conn, account_id, phone, key, decision.outcome, guess.now);
     if (!st.ok()) return st.error();
-    st = LogGuess(conn, account_id, phone, idempotency_key, decision.outcome, now);
+    st = LogGuess(conn, account_id, phone, key, decision.outcome, guess.now);
     if (!st.ok()) return st.error();
     return decision;
   });

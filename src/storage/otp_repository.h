@@ -8,14 +8,14 @@
 // and run again. RecordGuess counts a wrong guess with a compare-and-set on the code row
 // (applied only if the row is unchanged since it was read; the read also finds the
 // idempotency key's earlier result, and the UPDATE records the key through the row's
-// trigger, sql/009), and takes the row lock in a transaction for a correct guess or
-// under contention. Both record their idempotency key in idempotency_keys (sql/004) and
-// run their transactions as Database::TransactIdempotent: a COMMIT lost with its
-// connection is simply run again.
+// trigger, sql/009, when the client sent it), and takes the row lock in a transaction for
+// a correct guess or under contention. Both record their idempotency key in
+// idempotency_keys (sql/004) and run their transactions as Database::TransactIdempotent:
+// a COMMIT lost with its connection is simply run again.
 // Round trips: a send is START, one statement per gate (the phone's also returns what the
 // decision needs and the idempotency key's earlier result), one per limit, the writes,
-// COMMIT; a wrong guess (or a refusal, or a replay of a wrong guess) is one SELECT and
-// at most one UPDATE, autocommit.
+// COMMIT; a wrong guess (or a refusal, or a replay of a wrong guess) is one SELECT, which
+// also resolves the guesser's API token, and at most one UPDATE, autocommit.
 // Thread-safe; errors as described in domain/ports.h.
 #pragma once
 
@@ -46,8 +46,7 @@ class MysqlOtpRepository final : public domain::OtpRepository {
   // kCorrect on a phone another account verified meanwhile: 409 phone_taken (field
   // "phone"), and nothing changes.
   util::Result<domain::GuessDecision> RecordGuess(
-      int64_t account_id, const std::string& phone, int64_t now,
-      const std::string& idempotency_key,
+      const domain::GuessRequest& guess,
       const std::function<domain::GuessDecision(const domain::GuessContext&)>& decide) override;
 
   // delivery_state is "" if the code's outbox row no longer exists.
@@ -58,6 +57,10 @@ class MysqlOtpRepository final : public domain::OtpRepository {
   util::Result<std::optional<int64_t>> PhoneOwner(const std::string& phone) override;
 
  private:
+  util::Result<domain::GuessDecision> RecordGuessLocked(
+      int64_t account_id, const domain::GuessRequest& guess,
+      const std::function<domain::GuessDecision(const domain::GuessContext&)>& decide);
+
   Database& db_;
   std::function<void()> on_queued_;
 };

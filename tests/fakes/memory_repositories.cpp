@@ -32,6 +32,17 @@ std::vector<WindowUsage> MemoryStore::Usage(const std::vector<WindowLimit>& limi
   return out;
 }
 
+int64_t MemoryStore::Resolve(const domain::Guesser& who) const {
+  int64_t id = who.account_id;
+  if (id == 0) {
+    auto token = tokens.find(who.token_hash);
+    if (token == tokens.end()) return 0;
+    id = token->second;
+  }
+  auto row = accounts.find(id);
+  return row != accounts.end() && row->second.account.is_active ? id : 0;
+}
+
 bool MemoryStore::TakeFailure() {
   bool f = fail_next;
   fail_next = false;
@@ -183,9 +194,10 @@ util::Result<int64_t> MemoryOtpRepository::RecordSend(
   snap.phone_owner = s_.PhoneOwner(plan.phone);
   snap.last_send_to_phone = s_.last_send.count(plan.phone) ? s_.last_send[plan.phone] : 0;
   snap.usage = s_.Usage(plan.limits, plan.now);
+  const std::string& idempotency_key = code.idempotency_key.value;
   const auto log_key = std::make_tuple(plan.account_id, plan.phone, std::string("send"),
-                                       code.idempotency_key);
-  if (!code.idempotency_key.empty() && s_.request_log.count(log_key)) {
+                                       idempotency_key);
+  if (!idempotency_key.empty() && s_.request_log.count(log_key)) {
     snap.replay_of = s_.request_log[log_key];
   }
   if (auto st = decide(snap); !st.ok()) return st.error();
@@ -209,15 +221,20 @@ util::Result<int64_t> MemoryOtpRepository::RecordSend(
   s_.outbox.push_back(row);
   s_.codes[{plan.account_id, plan.phone}] = code.record;
   s_.code_outbox[{plan.account_id, plan.phone}] = row.id;
-  if (!code.idempotency_key.empty()) s_.request_log[log_key] = row.id;
+  if (!idempotency_key.empty()) s_.request_log[log_key] = row.id;
   return row.id;
 }
 
 util::Result<domain::GuessDecision> MemoryOtpRepository::RecordGuess(
-    int64_t account_id, const std::string& phone, int64_t, const std::string& idempotency_key,
+    const domain::GuessRequest& guess,
     const std::function<domain::GuessDecision(const domain::GuessContext&)>& decide) {
   if (s_.TakeFailure()) return util::Error::Unavailable();
   domain::GuessContext ctx;
+  const int64_t account_id = s_.Resolve(guess.who);
+  ctx.account_id = account_id;
+  if (account_id == 0) return decide(ctx);
+  const std::string& phone = guess.phone;
+  const std::string& idempotency_key = guess.key.value;
   auto key = std::make_pair(account_id, phone);
   if (s_.codes.count(key)) ctx.otp = s_.codes[key];
   ctx.phone_owner = s_.PhoneOwner(phone);

@@ -49,6 +49,8 @@ struct MemoryStore {
   bool fail_next = false;  // the next call answers 503 unavailable
 
   std::optional<int64_t> PhoneOwner(const std::string& phone) const;
+  // The guesser's active account id, 0 when there is none.
+  int64_t Resolve(const domain::Guesser& who) const;
   std::vector<domain::WindowUsage> Usage(const std::vector<domain::WindowLimit>& limits,
                                          int64_t now) const;
   bool TakeFailure();
@@ -107,8 +109,7 @@ class MemoryOtpRepository final : public domain::OtpRepository {
       const domain::SendPlan& plan, const domain::NewCode& code,
       const std::function<util::Status(const domain::SendSnapshot&)>& decide) override;
   util::Result<domain::GuessDecision> RecordGuess(
-      int64_t account_id, const std::string& phone, int64_t now,
-      const std::string& idempotency_key,
+      const domain::GuessRequest& guess,
       const std::function<domain::GuessDecision(const domain::GuessContext&)>& decide)
       override;
   util::Result<std::optional<domain::CodeStatusRecord>> FindCodeStatus(

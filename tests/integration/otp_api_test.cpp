@@ -151,8 +151,9 @@ BOOST_AUTO_TEST_CASE(wrong_guesses_count_down_then_lock) {
     ExpectError(r, 400, "otp_invalid");
     BOOST_TEST(r.json["attempts_left"].asInt() == left);
   }
-  ExpectError(client.PostJson("/api/v1/phone/verify-otp", Guess(phone, code), user.token), 429,
-              "too_many_attempts");
+  auto locked = client.PostJson("/api/v1/phone/verify-otp", Guess(phone, code), user.token);
+  ExpectError(locked, 429, "too_many_attempts");
+  BOOST_TEST(!locked.Header("retry-after").empty());
   auto status = client.Get("/api/v1/phone/otp?phone=" + phone, user.token);
   BOOST_TEST(status.json["state"].asString() == "locked");
   BOOST_TEST(status.json["attempts_left"].asInt() == 0);
@@ -174,6 +175,41 @@ BOOST_AUTO_TEST_CASE(verify_errors_before_any_code) {
               "otp_not_requested");
   ExpectError(client.Get("/api/v1/phone/otp?phone=123", user.token), 400, "invalid_phone");
   ExpectError(client.Get("/api/v1/phone/otp?phone=" + phone), 401, "not_authenticated");
+}
+
+// verify-otp checks the token in the statement that reads the code; a bad token still
+// answers 401 before anything about the body, and spends nothing.
+BOOST_AUTO_TEST_CASE(verify_with_a_bad_token_is_401_whatever_the_body) {
+  auto client = Stack::Get().Client();
+  TestUser user = NewUser(client);
+  const std::string phone = UniquePhone("974");
+  const std::string code = SendAndReceive(client, user, phone);
+  const std::string stranger(64, 'f');
+  const char* path = "/api/v1/phone/verify-otp";
+  auto r = client.PostJson(path, Guess(phone, Wrong(code)), stranger);
+  ExpectError(r, 401, "not_authenticated");
+  BOOST_TEST(r.Header("www-authenticate") == "Token");
+  ExpectError(client.PostJson(path, Guess("12", "123456"), stranger), 401, "not_authenticated");
+  ExpectError(client.PostJson(path, Phone(phone), stranger), 401, "not_authenticated");
+  ExpectError(client.PostRaw(path, "{\"phone\":", "application/json", stranger), 401,
+              "not_authenticated");
+  ExpectError(client.PostJson(path, Guess(phone, code), "short"), 401, "not_authenticated");
+
+  // A token revoked by logout: refused, and the code keeps all its attempts.
+  Json::Value credentials;
+  credentials["username"] = user.username;
+  credentials["password"] = user.password;
+  TestUser again = user;
+  again.token = client.PostJson("/api/v1/auth/token", credentials).json["token"].asString();
+  BOOST_REQUIRE(!again.token.empty());
+  BOOST_REQUIRE(client.Delete("/api/v1/auth/token", user.token).status == 204);
+  ExpectError(client.PostJson(path, Guess(phone, Wrong(code)), user.token), 401,
+              "not_authenticated");
+  auto status = client.Get("/api/v1/phone/otp?phone=" + phone, again.token);
+  BOOST_TEST(status.json["attempts_left"].asInt() == 5);
+  // The same body with a live token is judged on its merits.
+  ExpectError(client.PostJson(path, Guess(phone, "12"), again.token), 400, "invalid_field");
+  BOOST_TEST(client.PostJson(path, Guess(phone, code), again.token).status == 200);
 }
 
 BOOST_AUTO_TEST_CASE(status_reports_pending_and_sent) {

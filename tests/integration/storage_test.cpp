@@ -172,6 +172,23 @@ int CountGates(Database& db, const std::string& phone) {
   return static_cast<int>(rows.value()[0].Int(0));
 }
 
+domain::GuessRequest Guess(int64_t account_id, const std::string& phone, int64_t now,
+                           domain::RequestKey key) {
+  return {{account_id, ""}, phone, now, std::move(key)};
+}
+
+// How many guesses idempotency_keys holds for the pair.
+int CountGuessKeys(Database& db, int64_t account_id, const std::string& phone) {
+  auto rows = db.Run([&](Connection& conn) {
+    return conn.Query(
+        "SELECT COUNT(*) FROM idempotency_keys WHERE account_id = ? AND phone = ? "
+        "AND operation = 'guess'",
+        {Param::Int(account_id), Param::Text(phone)});
+  });
+  BOOST_REQUIRE(rows.ok());
+  return static_cast<int>(rows.value()[0].Int(0));
+}
+
 bool Contains(const std::vector<domain::OutboxMessage>& messages, int64_t id) {
   for (const auto& m : messages) {
     if (m.id == id) return true;
@@ -385,7 +402,7 @@ BOOST_AUTO_TEST_CASE(concurrent_sends_to_one_phone_accept_exactly_one) {
 
 BOOST_AUTO_TEST_CASE(concurrent_wrong_guesses_use_exactly_max_attempts) {
   const int64_t now = FutureNow();
-  const int64_t account_id = SyntheticAccountId();
+  const int64_t account_id = MustCreate(accounts, UniqueName("guesser"), now).id;
   const std::string phone = RandomPhone();
   BOOST_REQUIRE(Send(otps, account_id, phone, now, /*max_attempts=*/5).ok());
   constexpr int kThreads = 20;
@@ -396,7 +413,7 @@ BOOST_AUTO_TEST_CASE(concurrent_wrong_guesses_use_exactly_max_attempts) {
   for (int i = 0; i < kThreads; ++i) {
     threads.emplace_back([&] {
       start.arrive_and_wait();
-      auto applied = otps.RecordGuess(account_id, phone, now + 1, "", WrongGuessDecider);
+      auto applied = otps.RecordGuess(Guess(account_id, phone, now + 1, ""), WrongGuessDecider);
       if (applied.ok() && applied.value().outcome == GuessOutcome::kWrong) ++wrong;
       if (applied.ok() && applied.value().outcome == GuessOutcome::kRefused) ++refused;
     });
@@ -408,6 +425,15 @@ BOOST_AUTO_TEST_CASE(concurrent_wrong_guesses_use_exactly_max_attempts) {
   BOOST_REQUIRE(status.ok() && status.value().has_value());
   BOOST_TEST(status.value()->otp.attempts_used == 5);
   BOOST_TEST(!status.value()->otp.consumed);
+  // A locked code's guess is told when the phone's last send was (for its Retry-After).
+  int64_t last_send = -1;
+  auto locked = otps.RecordGuess(Guess(account_id, phone, now + 2, ""),
+                                 [&](const domain::GuessContext& ctx) {
+                                   last_send = ctx.last_send_to_phone;
+                                   return WrongGuessDecider(ctx);
+                                 });
+  BOOST_REQUIRE(locked.ok());
+  BOOST_TEST(last_send == now);
 }
 
 BOOST_AUTO_TEST_CASE(correct_guess_verifies_and_second_account_gets_phone_taken) {
@@ -418,7 +444,7 @@ BOOST_AUTO_TEST_CASE(correct_guess_verifies_and_second_account_gets_phone_taken)
   BOOST_REQUIRE(Send(otps, a.id, phone, now).ok());
   BOOST_REQUIRE(Send(otps, b.id, phone, now + kCooldown).ok());
 
-  auto verified = otps.RecordGuess(a.id, phone, now + 70, "", CorrectDecider);
+  auto verified = otps.RecordGuess(Guess(a.id, phone, now + 70, ""), CorrectDecider);
   BOOST_REQUIRE(verified.ok());
   BOOST_TEST((verified.value().outcome == GuessOutcome::kCorrect));
   auto owner = otps.PhoneOwner(phone);
@@ -431,7 +457,7 @@ BOOST_AUTO_TEST_CASE(correct_guess_verifies_and_second_account_gets_phone_taken)
   BOOST_TEST(found.value()->pending_phone.empty());
 
   // b's decider does not look at the owner: the unique key must still refuse.
-  auto taken = otps.RecordGuess(b.id, phone, now + 71, "", CorrectDecider);
+  auto taken = otps.RecordGuess(Guess(b.id, phone, now + 71, ""), CorrectDecider);
   BOOST_REQUIRE(!taken.ok());
   BOOST_TEST(taken.error().code == "phone_taken");
   BOOST_TEST(taken.error().field == "phone");
@@ -646,12 +672,80 @@ BOOST_AUTO_TEST_CASE(connection_closed_by_server_is_reopened) {
       BOOST_REQUIRE(found.ok());
       BOOST_TEST(found.value().has_value());
     } else {
-      auto guess = otps.RecordGuess(account.id, RandomPhone(), 0, "", WrongGuessDecider);
-      BOOST_REQUIRE(guess.ok());  // transaction path
-      BOOST_TEST((guess.value().outcome == GuessOutcome::kRefused));
+      auto sent = Send(otps, account.id, RandomPhone(), FutureNow());
+      BOOST_TEST(sent.ok());  // transaction path
     }
   }
   BOOST_TEST(health.DatabaseAnswers());
+}
+
+BOOST_AUTO_TEST_CASE(a_guess_by_token_resolves_the_account_with_the_code) {
+  const int64_t now = FutureNow();
+  domain::Account account = MustCreate(accounts, UniqueName("bytoken"), now);
+  const std::string token_hash = std::string("\x00\xfftk", 4) + RandomDigits(28);
+  BOOST_REQUIRE(accounts.StoreToken(token_hash, account.id, now).ok());
+  const std::string phone = RandomPhone();
+  BOOST_REQUIRE(Send(otps, account.id, phone, now).ok());
+
+  int64_t seen_account = -1;
+  auto by_token = [&](const domain::GuessContext& ctx) {
+    seen_account = ctx.account_id;
+    return WrongGuessDecider(ctx);
+  };
+  auto guess = otps.RecordGuess({{0, token_hash}, phone, now + 1, ""}, by_token);
+  BOOST_REQUIRE(guess.ok());
+  BOOST_TEST(seen_account == account.id);
+  BOOST_TEST((guess.value().outcome == GuessOutcome::kWrong));
+
+  // An unknown token: no account, no code, nothing counted.
+  auto stranger = otps.RecordGuess({{0, token_hash.substr(0, 31) + "?"}, phone, now + 2, ""},
+                                   by_token);
+  BOOST_REQUIRE(stranger.ok());
+  BOOST_TEST(seen_account == 0);
+  auto status = otps.FindCodeStatus(account.id, phone);
+  BOOST_REQUIRE(status.ok() && status.value().has_value());
+  BOOST_TEST(status.value()->otp.attempts_used == 1);
+
+  // A revoked token resolves to nothing either.
+  BOOST_REQUIRE(accounts.DeleteToken(token_hash).ok());
+  seen_account = -1;
+  BOOST_REQUIRE(otps.RecordGuess({{0, token_hash}, phone, now + 3, ""}, by_token).ok());
+  BOOST_TEST(seen_account == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_wrong_guess_keeps_a_clients_key_but_not_a_server_made_one) {
+  const int64_t now = FutureNow();
+  const int64_t account_id = MustCreate(accounts, UniqueName("keys"), now).id;
+  const std::string phone = RandomPhone();
+  BOOST_REQUIRE(Send(otps, account_id, phone, now).ok());
+  const domain::RequestKey server_key{"srv-" + RandomDigits(10), /*client=*/false};
+  for (int i = 0; i < 2; ++i) {
+    auto guess = otps.RecordGuess(Guess(account_id, phone, now + 1, server_key),
+                                  WrongGuessDecider);
+    BOOST_REQUIRE(guess.ok());
+    BOOST_TEST((guess.value().outcome == GuessOutcome::kWrong));
+  }
+  BOOST_TEST(CountGuessKeys(db, account_id, phone) == 0);
+  // (No client can send a server's key again: each run was its own guess.)
+  auto status = otps.FindCodeStatus(account_id, phone);
+  BOOST_REQUIRE(status.ok() && status.value().has_value());
+  BOOST_TEST(status.value()->otp.attempts_used == 2);
+
+  const domain::RequestKey client_key{"cli-" + RandomDigits(10), /*client=*/true};
+  for (int i = 0; i < 2; ++i) {
+    BOOST_REQUIRE(
+        otps.RecordGuess(Guess(account_id, phone, now + 2, client_key), WrongGuessDecider).ok());
+  }
+  BOOST_TEST(CountGuessKeys(db, account_id, phone) == 1);
+  status = otps.FindCodeStatus(account_id, phone);
+  BOOST_REQUIRE(status.ok() && status.value().has_value());
+  BOOST_TEST(status.value()->otp.attempts_used == 3);
+  // A server-made key after it still counts (the row's last key is the client's).
+  BOOST_REQUIRE(
+      otps.RecordGuess(Guess(account_id, phone, now + 3, server_key), WrongGuessDecider).ok());
+  status = otps.FindCodeStatus(account_id, phone);
+  BOOST_REQUIRE(status.ok() && status.value().has_value());
+  BOOST_TEST(status.value()->otp.attempts_used == 4);
 }
 
 BOOST_AUTO_TEST_CASE(unreachable_database_is_unavailable) {
@@ -671,7 +765,7 @@ BOOST_AUTO_TEST_CASE(unreachable_database_is_unavailable) {
 
 BOOST_AUTO_TEST_CASE(idempotency_key_makes_sends_and_guesses_run_once) {
   const int64_t now = FutureNow();
-  const int64_t account_id = SyntheticAccountId();
+  const int64_t account_id = MustCreate(accounts, UniqueName("idem"), now).id;
   const std::string phone = RandomPhone();
   domain::NewCode code = MakeCode(now, 5, now + 600);
   code.idempotency_key = "idem-" + RandomDigits(10);
@@ -701,7 +795,7 @@ BOOST_AUTO_TEST_CASE(idempotency_key_makes_sends_and_guesses_run_once) {
   const std::string guess_key = "guess-" + RandomDigits(10);
   std::optional<GuessOutcome> replayed;
   for (int i = 0; i < 3; ++i) {
-    auto guess = otps.RecordGuess(account_id, phone, now + 3, guess_key,
+    auto guess = otps.RecordGuess(Guess(account_id, phone, now + 3, guess_key),
                                   [&](const domain::GuessContext& ctx) {
                                     replayed = ctx.replay_of;
                                     return WrongGuessDecider(ctx);
@@ -714,9 +808,9 @@ BOOST_AUTO_TEST_CASE(idempotency_key_makes_sends_and_guesses_run_once) {
   BOOST_TEST(status.value()->otp.attempts_used == 1);
   // Another key counts; the first one, repeated after it, is still found.
   const std::string other_key = "guess-" + RandomDigits(10);
-  BOOST_REQUIRE(otps.RecordGuess(account_id, phone, now + 4, other_key, WrongGuessDecider).ok());
+  BOOST_REQUIRE(otps.RecordGuess(Guess(account_id, phone, now + 4, other_key), WrongGuessDecider).ok());
   replayed.reset();
-  auto late = otps.RecordGuess(account_id, phone, now + 5, guess_key,
+  auto late = otps.RecordGuess(Guess(account_id, phone, now + 5, guess_key),
                                [&](const domain::GuessContext& ctx) {
                                  replayed = ctx.replay_of;
                                  return WrongGuessDecider(ctx);
@@ -731,6 +825,42 @@ BOOST_AUTO_TEST_CASE(idempotency_key_makes_sends_and_guesses_run_once) {
 // KILL drops the connection between the work and its COMMIT: the transaction is rolled
 // back and the client cannot know. Idempotent work runs once more and lands once; plain
 // work reports the database as unavailable.
+// A server-made key is kept in the code row only (sql/011): the re-run of a send whose
+// COMMIT went unanswered finds its first run there, and idempotency_keys gets no row.
+BOOST_AUTO_TEST_CASE(a_send_rerun_with_a_server_made_key_finds_its_first_run_in_the_code_row) {
+  const int64_t now = FutureNow();
+  const int64_t account_id = MustCreate(accounts, UniqueName("srvkey"), now).id;
+  const std::string phone = RandomPhone();
+  domain::NewCode code = MakeCode(now, 5, now + 600);
+  code.idempotency_key = domain::RequestKey("srv-" + RandomDigits(10), /*client=*/false);
+  auto first = otps.RecordSend(MakePlan(account_id, phone, now), code, AcceptAll);
+  BOOST_REQUIRE(first.ok());
+  std::optional<int64_t> replay_of;
+  auto rerun = otps.RecordSend(MakePlan(account_id, phone, now), code,
+                               [&](const domain::SendSnapshot& snap) {
+                                 replay_of = snap.replay_of;
+                                 return util::Status::Ok();
+                               });
+  BOOST_REQUIRE(rerun.ok());
+  BOOST_TEST(rerun.value() == first.value());
+  BOOST_TEST((replay_of == std::optional<int64_t>(first.value())));
+  BOOST_TEST(ReadOutboxRow(db, first.value()).state == "queued");  // not superseded
+  auto keys = db.Run([&](Connection& conn) {
+    return conn.Query("SELECT COUNT(*) FROM idempotency_keys WHERE account_id = ?",
+                      {Param::Int(account_id)});
+  });
+  BOOST_REQUIRE(keys.ok());
+  BOOST_TEST(keys.value()[0].Int(0) == 0);
+
+  // Another server key is another send.
+  domain::NewCode next = MakeCode(now + 1, 5, now + 600);
+  next.idempotency_key = domain::RequestKey("srv-" + RandomDigits(10), /*client=*/false);
+  auto second = otps.RecordSend(MakePlan(account_id, phone, now + 1), next, AcceptAll);
+  BOOST_REQUIRE(second.ok());
+  BOOST_TEST(second.value() != first.value());
+  BOOST_TEST(ReadOutboxRow(db, first.value()).state == "superseded");
+}
+
 BOOST_AUTO_TEST_CASE(a_commit_lost_with_its_connection_is_run_again_only_when_idempotent) {
   Database killer(config);
   auto kill_own_connection = [&](Connection& conn) {

@@ -43,6 +43,7 @@ Router TestRouter() {
          body["ip"] = r.client_ip;
          body["id"] = r.request_id;
          body["idempotency_key"] = r.idempotency_key;
+         body["key_from_client"] = r.idempotency_key_from_client;
          return JsonResponse(200, body);
        }},
   });
@@ -167,11 +168,15 @@ BOOST_AUTO_TEST_CASE(app_idempotency_keys_are_the_clients_when_sane_else_fresh) 
   request.method = "GET";
   request.path = "/ip";
   request.idempotency_key_header = "retry-7.a_b";
-  BOOST_TEST(ParseBody(f.app.Handle(request).body)["idempotency_key"].asString() == "retry-7.a_b");
+  Json::Value sane = ParseBody(f.app.Handle(request).body);
+  BOOST_TEST(sane["idempotency_key"].asString() == "retry-7.a_b");
+  BOOST_TEST(sane["key_from_client"].asBool());
   std::string previous;
   for (std::string bad : {std::string(), std::string("a b"), std::string(65, 'k')}) {
     request.idempotency_key_header = bad;
-    const std::string key = ParseBody(f.app.Handle(request).body)["idempotency_key"].asString();
+    Json::Value made = ParseBody(f.app.Handle(request).body);
+    BOOST_TEST(!made["key_from_client"].asBool());
+    const std::string key = made["idempotency_key"].asString();
     BOOST_TEST(key.size() == 16u);
     BOOST_TEST(key.find_first_not_of("0123456789abcdef") == std::string::npos);
     BOOST_TEST(key != previous);  // one per request

@@ -142,6 +142,35 @@ BOOST_AUTO_TEST_CASE(wrong_guesses_count_down_then_lock) {
   BOOST_TEST(Service().VerifyCode(alice, "9841234567", fresh).ok());
 }
 
+BOOST_AUTO_TEST_CASE(a_guess_by_token_is_the_token_owners_and_an_unknown_token_spends_nothing) {
+  const std::string code = SendAndReadCode(alice, "9841234567");
+  store.tokens[util::Hash("alice-token")] = alice.id;
+  auto guess = Service().ParseGuess("9841234567", WrongCode(code));
+  BOOST_REQUIRE(guess.ok());
+  auto stranger = Service().VerifyCode(Guesser{0, util::Hash("nobody")}, guess.value(), "k1");
+  BOOST_REQUIRE(!stranger.ok());
+  BOOST_TEST(stranger.error().code == "not_authenticated");
+  BOOST_TEST(*Service().CodeStatus(alice, "9841234567").value().attempts_left == 5);
+
+  auto wrong = Service().VerifyCode(Guesser{0, util::Hash("alice-token")}, guess.value(), "k2");
+  BOOST_REQUIRE(!wrong.ok());
+  BOOST_TEST(wrong.error().code == "otp_invalid");
+  BOOST_TEST(*Service().CodeStatus(alice, "9841234567").value().attempts_left == 4);
+  // Bob's token cannot use Alice's code: the code is bound to the account.
+  store.tokens[util::Hash("bob-token")] = bob.id;
+  auto right = Service().ParseGuess("9841234567", code);
+  BOOST_REQUIRE(right.ok());
+  auto by_bob = Service().VerifyCode(Guesser{0, util::Hash("bob-token")}, right.value(), "k3");
+  BOOST_REQUIRE(!by_bob.ok());
+  BOOST_TEST(by_bob.error().code == "otp_not_requested");
+  BOOST_TEST(Service().VerifyCode(Guesser{0, util::Hash("alice-token")}, right.value(), "k4").ok());
+  // An account deactivated since its token was made: refused.
+  store.accounts[alice.id].account.is_active = false;
+  auto inactive = Service().VerifyCode(Guesser{0, util::Hash("alice-token")}, right.value(), "k5");
+  BOOST_REQUIRE(!inactive.ok());
+  BOOST_TEST(inactive.error().code == "not_authenticated");
+}
+
 BOOST_AUTO_TEST_CASE(malformed_guesses_use_no_attempt) {
   SendAndReadCode(alice, "9841234567");
   for (const char* bad : {"12345", "1234567", "12a456", "      ", "１２３４５６"}) {
