@@ -85,7 +85,7 @@ int Dispatcher::RunOnce() {
   if (pass.limit == 0) return 0;
   // Fresh per pass: a stale claim of ours must not match after its lease was taken over.
   const std::string claim_token = random_.Hex(kClaimTokenBytes);
-  const auto claimed = outbox_.Claim(claim_token, now, options_.lease_seconds, pass.limit);
+  const auto claimed = ClaimSerially(claim_token, now, pass.limit);
   if (!claimed.ok()) {
     shared_.circuit.EndPass(pass);
     StorageFailed("claim", claimed.error());
@@ -107,6 +107,12 @@ int Dispatcher::RunOnce() {
   }
   shared_.circuit.EndPass(pass);
   return handled;
+}
+
+util::Result<std::vector<domain::OutboxMessage>> Dispatcher::ClaimSerially(
+    const std::string& claim_token, int64_t now, int limit) {
+  std::lock_guard<std::mutex> lock(shared_.claim_mu);
+  return outbox_.Claim(claim_token, now, options_.lease_seconds, limit);
 }
 
 void Dispatcher::Run(const std::atomic<bool>& stop) {

@@ -146,6 +146,8 @@ class Dispatcher {
   };
 
  private:
+  util::Result<std::vector<domain::OutboxMessage>> ClaimSerially(const std::string& claim_token,
+                                                                 int64_t now, int limit);
   bool MaySend(int64_t claimed_at, const SharedCircuit::Pass& pass);
   bool HaveTimeToSend(int64_t claimed_at) const;
   void Release(const domain::OutboxMessage& message, const std::string& claim_token);
@@ -194,6 +196,11 @@ struct DispatcherShared {
   DispatcherShared(int breaker_failures, int64_t breaker_cooloff_ms)
       : circuit(breaker_failures, breaker_cooloff_ms) {}
   SharedCircuit circuit;
+  // One claim at a time per process. Claims of the lanes all take the head of the queue:
+  // run at once they only queue up on its row locks inside the server (spinning and
+  // switching threads there); here they wait on a mutex. Other processes and hosts still
+  // claim concurrently; the database keeps claims apart.
+  std::mutex claim_mu;
   std::mutex owed_mu;  // guards `owed`; held by the lane writing them
   std::vector<Dispatcher::Mark> owed;
   std::atomic<size_t> owed_count{0};  // owed.size(), readable without the lock
