@@ -661,19 +661,44 @@ BOOST_AUTO_TEST_CASE(deadlocked_transaction_is_retried) {
 BOOST_AUTO_TEST_CASE(connection_closed_by_server_is_reopened) {
   domain::Account account = MustCreate(accounts, UniqueName("idle"), FutureNow());
   storage::MysqlHealthCheck health(db);
-  for (int round = 0; round < 2; ++round) {
-    // The server drops this (only) pooled connection after one idle second.
-    auto short_timeout =
-        db.Run([](Connection& conn) { return conn.Exec("SET SESSION wait_timeout = 1", {}); });
-    BOOST_REQUIRE(short_timeout.ok());
-    std::this_thread::sleep_for(std::chrono::milliseconds(2500));
-    if (round == 0) {
-      auto found = accounts.FindById(account.id);  // autocommit path
-      BOOST_REQUIRE(found.ok());
-      BOOST_TEST(found.value().has_value());
-    } else {
-      auto sent = Send(otps, account.id, RandomPhone(), FutureNow());
-      BOOST_TEST(sent.ok());  // transaction path
+  // The session of each kind (autocommit, transaction) this single thread uses.
+  auto session_id = [&](bool transaction) {
+    auto ask = [](Connection& conn) -> util::Result<int64_t> {
+      auto id = conn.Query("SELECT CONNECTION_ID()", {});
+      if (!id.ok()) return id.error();
+      return id.value()[0].Int(0);
+    };
+    auto id = transaction ? db.Transact(ask) : db.Run(ask);
+    BOOST_REQUIRE(id.ok());
+    return id.value();
+  };
+  for (int round = 0; round < 3; ++round) {
+    BOOST_TEST_CONTEXT("round " << round) {
+      // The server drops both pooled sessions after one idle second.
+      auto shorten = [](Connection& conn) { return conn.Exec("SET SESSION wait_timeout = 1", {}); };
+      session_id(false);  // a read: reopens the session an earlier round left to die
+      BOOST_REQUIRE(db.Run(shorten).ok());
+      BOOST_REQUIRE(db.Transact(shorten).ok());
+      const int64_t tx_session = session_id(true);
+      std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+      if (round == 0) {
+        auto found = accounts.FindById(account.id);  // autocommit path
+        BOOST_REQUIRE(found.ok());
+        BOOST_TEST(found.value().has_value());
+      } else if (round == 1) {
+        BOOST_TEST(Send(otps, account.id, RandomPhone(), FutureNow()).ok());  // idempotent
+      } else {
+        // A plain transaction whose first statement writes: the dead session took nothing
+        // with it (no COMMIT was sent), so it runs again on a new one.
+        domain::NewAccount in;
+        in.username = in.username_key = UniqueName("after_idle");
+        in.email = in.username + "@example.com";
+        in.password_hash = "$argon2id$v=19$m=12288,t=3,p=1$fake";
+        in.now = FutureNow();
+        auto created = accounts.Create(in, std::nullopt, nullptr);
+        BOOST_TEST(created.ok());
+      }
+      if (round > 0) BOOST_TEST(session_id(true) != tx_session);  // it did reconnect
     }
   }
   BOOST_TEST(health.DatabaseAnswers());
