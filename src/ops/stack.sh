@@ -252,11 +252,23 @@ show_logs() {
   done
 }
 
-# Dies with the logs when a component that should run does not.
+# A pid that is running (not a zombie), without running_pid's program check: right after
+# spawn the child may not have exec'd its program yet (its command line is still this
+# script's), and the pid was written just now, so it cannot name an unrelated process.
+started_pid() {
+  local name=$1 pid stat
+  pid=$(cat "$(pid_file "$name")" 2>/dev/null) || return 1
+  [[ $pid =~ ^[0-9]+$ ]] || return 1
+  stat=$(ps -o stat= -p "$pid" 2>/dev/null) || return 1
+  [[ $stat != Z* ]] || return 1
+  echo "$pid"
+}
+
+# Dies with the logs when a component that should run does not (during start-up).
 require_running() {
   local name
   for name in "$@"; do
-    running_pid "$name" >/dev/null || { show_logs; die "$name exited during start-up"; }
+    started_pid "$name" >/dev/null || { show_logs; die "$name exited during start-up"; }
   done
 }
 
