@@ -157,13 +157,22 @@ check_paths() {
 
 pid_file() { echo "$RUN/$1.pid"; }
 
-# A pid that is running (not a zombie) and is still the program we started.
-running_pid() {
+# A pid that is running (not a zombie), without running_pid's program check: right after
+# spawn the child may not have exec'd its program yet (its command line is still this
+# script's), and the pid was written just now, so it cannot name an unrelated process.
+started_pid() {
   local name=$1 pid stat
   pid=$(cat "$(pid_file "$name")" 2>/dev/null) || return 1
   [[ $pid =~ ^[0-9]+$ ]] || return 1
   stat=$(ps -o stat= -p "$pid" 2>/dev/null) || return 1
   [[ $stat != Z* ]] || return 1
+  echo "$pid"
+}
+
+# A pid that is running (not a zombie) and is still the program we started.
+running_pid() {
+  local name=$1 pid
+  pid=$(started_pid "$name") || return 1
   tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "${PROCESS_NAME[$name]}" || return 1
   echo "$pid"
 }
@@ -250,18 +259,6 @@ show_logs() {
     echo "----- $LOG/$file (last lines) -----" >&2
     echo "$new" >&2
   done
-}
-
-# A pid that is running (not a zombie), without running_pid's program check: right after
-# spawn the child may not have exec'd its program yet (its command line is still this
-# script's), and the pid was written just now, so it cannot name an unrelated process.
-started_pid() {
-  local name=$1 pid stat
-  pid=$(cat "$(pid_file "$name")" 2>/dev/null) || return 1
-  [[ $pid =~ ^[0-9]+$ ]] || return 1
-  stat=$(ps -o stat= -p "$pid" 2>/dev/null) || return 1
-  [[ $stat != Z* ]] || return 1
-  echo "$pid"
 }
 
 # Dies with the logs when a component that should run does not (during start-up).
