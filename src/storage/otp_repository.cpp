@@ -158,9 +158,13 @@ constexpr char kGuessColumnsSql[] =
     "o.consumed, "
     "(SELECT id FROM accounts WHERE phone = ? AND phone_verified = 1), "
     "CASE WHEN o.max_attempts > 0 AND o.attempts_used >= o.max_attempts THEN "
-    "(SELECT last_at FROM limit_gates WHERE scope = ? AND key_ = ?) END, "
+    "(SELECT last_at FROM limit_gates WHERE scope = ? AND key_ = ?) END, ";
+// ... the last column, for a key kept (a client's) ...
+constexpr char kGuessReplaySql[] =
     "(SELECT result FROM idempotency_keys WHERE account_id = a.id AND phone = ? "
     "AND operation = 'guess' AND idem_key = ? AND created_at > ?) ";
+// ... or for none (a server's key was never recorded here: nothing to look up) ...
+constexpr char kGuessNoReplaySql[] = "NULL ";
 // ... for an API token (the token check and the code in one statement) ...
 constexpr char kGuessByTokenSql[] =
     "FROM api_tokens t JOIN accounts a ON a.id = t.account_id AND a.is_active = 1 "
@@ -209,15 +213,22 @@ util::Result<domain::GuessContext> ReadGuessContext(Connection& conn,
                                                     std::optional<int64_t>* replay) {
   const std::string key = KeptKey(guess.key);
   const bool by_token = guess.who.account_id == 0;
-  std::vector<Param> params = {
-      Param::Text(guess.phone),          Param::Text(kLastSendScope),
-      Param::Bytes(StoredKey(guess.phone)), Param::Text(guess.phone),
-      Param::Text(key),                  Param::Int(guess.now - kReplayWindow),
-      Param::Text(guess.phone),
-      by_token ? Param::Bytes(guess.who.token_hash) : Param::Int(guess.who.account_id)};
-  static const std::string by_token_sql = std::string(kGuessColumnsSql) + kGuessByTokenSql;
-  static const std::string by_account_sql = std::string(kGuessColumnsSql) + kGuessByAccountSql;
-  auto rows = conn.Query((by_token ? by_token_sql : by_account_sql).c_str(), params);
+  std::vector<Param> params = {Param::Text(guess.phone), Param::Text(kLastSendScope),
+                               Param::Bytes(StoredKey(guess.phone))};
+  if (!key.empty()) {
+    params.insert(params.end(), {Param::Text(guess.phone), Param::Text(key),
+                                 Param::Int(guess.now - kReplayWindow)});
+  }
+  params.push_back(Param::Text(guess.phone));
+  params.push_back(by_token ? Param::Bytes(guess.who.token_hash)
+                            : Param::Int(guess.who.account_id));
+  // Indexed [by_token][key kept]; built once (the connection caches by the text's address).
+  static const std::string sql[2][2] = {
+      {std::string(kGuessColumnsSql) + kGuessNoReplaySql + kGuessByAccountSql,
+       std::string(kGuessColumnsSql) + kGuessReplaySql + kGuessByAccountSql},
+      {std::string(kGuessColumnsSql) + kGuessNoReplaySql + kGuessByTokenSql,
+       std::string(kGuessColumnsSql) + kGuessReplaySql + kGuessByTokenSql}};
+  auto rows = conn.Query(sql[by_token][!key.empty()].c_str(), params);
   if (!rows.ok()) return rows.error();
   domain::GuessContext context;
   if (rows.value().empty()) return context;  // account_id 0: not authenticated
