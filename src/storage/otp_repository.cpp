@@ -26,7 +26,7 @@ domain::OtpRecord OtpFromRow(const Row& row, int first = 0) {
 constexpr char kSendOperation[] = "send";
 constexpr char kGuessOperation[] = "guess";
 constexpr int64_t kReplayWindow = domain::kDay;  // idempotency_keys rows are pruned after it
-constexpr int64_t kGuessWrong = 1;  // also written by sql/009's trigger
+constexpr int64_t kGuessWrong = 1;
 constexpr int64_t kGuessCorrect = 2;
 
 util::Error PhoneTaken() {
@@ -149,30 +149,38 @@ util::Result<int64_t> PersistSend(Connection& conn, const domain::SendPlan& plan
 // ---- guessing -----------------------------------------------------------------------
 
 // The guesser (column 0: the account's id), its code row for the phone (columns 1-6 as
-// OtpFromRow, NULL when no code was requested), the phone's owner, its last send (read
-// only for a code whose attempts are used up, the one decision that needs it; else NULL),
+// OtpFromRow, NULL when no code was requested), the phone's owner, its last send (only
+// for a code whose attempts are used up, the one decision that needs it; else NULL),
 // and the result recorded for the request's idempotency key (NULL: none; as FindReplay).
-// No row: the guesser is no active account. One round trip, no locks.
+// No row: the guesser is no active account. One round trip, no locks. Every table is
+// joined on a unique key bound to constants, so the optimizer reads each as a constant
+// table; the same reads as scalar subqueries were planned again on every execution and
+// took a fifth of mysqld's time per guess.
 constexpr char kGuessColumnsSql[] =
     "SELECT a.id, o.code_hash, o.created_at, o.expires_at, o.attempts_used, o.max_attempts, "
-    "o.consumed, "
-    "(SELECT id FROM accounts WHERE phone = ? AND phone_verified = 1), "
-    "CASE WHEN o.max_attempts > 0 AND o.attempts_used >= o.max_attempts THEN "
-    "(SELECT last_at FROM limit_gates WHERE scope = ? AND key_ = ?) END, ";
+    "o.consumed, w.id, "
+    "CASE WHEN o.max_attempts > 0 AND o.attempts_used >= o.max_attempts THEN g.last_at END, ";
 // ... the last column, for a key kept (a client's) ...
-constexpr char kGuessReplaySql[] =
-    "(SELECT result FROM idempotency_keys WHERE account_id = a.id AND phone = ? "
-    "AND operation = 'guess' AND idem_key = ? AND created_at > ?) ";
+constexpr char kGuessReplayColumnSql[] = "r.result ";
 // ... or for none (a server's key was never recorded here: nothing to look up) ...
-constexpr char kGuessNoReplaySql[] = "NULL ";
-// ... for an API token (the token check and the code in one statement) ...
+constexpr char kGuessNoReplayColumnSql[] = "NULL ";
+// ... the guesser by API token (the token check and the code in one statement) ...
 constexpr char kGuessByTokenSql[] =
-    "FROM api_tokens t JOIN accounts a ON a.id = t.account_id AND a.is_active = 1 "
-    "LEFT JOIN otp_codes o ON o.account_id = a.id AND o.phone = ? WHERE t.token_hash = ?";
-// ... or for an account already resolved.
-constexpr char kGuessByAccountSql[] =
-    "FROM accounts a LEFT JOIN otp_codes o ON o.account_id = a.id AND o.phone = ? "
-    "WHERE a.id = ? AND a.is_active = 1";
+    "FROM api_tokens t JOIN accounts a ON a.id = t.account_id AND a.is_active = 1 ";
+// ... or by the account already resolved ...
+constexpr char kGuessByAccountSql[] = "FROM accounts a ";
+// ... the rows the decision reads (parameters: phone, phone, last-send scope and key) ...
+constexpr char kGuessJoinsSql[] =
+    "LEFT JOIN otp_codes o ON o.account_id = a.id AND o.phone = ? "
+    "LEFT JOIN accounts w ON w.phone = ? AND w.phone_verified = 1 "
+    "LEFT JOIN limit_gates g ON g.scope = ? AND g.key_ = ? ";
+// ... the kept key's earlier result (parameters: phone, key, since) ...
+constexpr char kGuessReplayJoinSql[] =
+    "LEFT JOIN idempotency_keys r ON r.account_id = a.id AND r.phone = ? "
+    "AND r.operation = 'guess' AND r.idem_key = ? AND r.created_at > ? ";
+// ... and the guesser (parameter: the token's hash or the account's id).
+constexpr char kGuessWhereTokenSql[] = "WHERE t.token_hash = ?";
+constexpr char kGuessWhereAccountSql[] = "WHERE a.id = ? AND a.is_active = 1";
 
 // The code row locked, in a transaction (the subqueries stay plain reads; the replay
 // is looked up by FindReplay once the lock is held).
@@ -185,11 +193,11 @@ constexpr char kGuessContextLockedSql[] =
 // A wrong guess counted only if the code row is still exactly as the decision saw it
 // (same code, same count, not used): a compare-and-set, atomic without holding a lock
 // across the decision. A resend changes code_hash, a concurrent guess attempts_used.
-// It stores the request's idempotency key and time in the row, and the row's trigger
-// (sql/009) records them in idempotency_keys within this statement ('' records nothing).
-// The last condition refuses a key already counted on this row even if attempts_used
-// came back to the value seen (an administrator's reset between a twin's read and its
-// write).
+// It stores the request's kept idempotency key and time in the row ('' for none). The
+// last condition refuses a key already counted on this row even if attempts_used came
+// back to the value seen (an administrator's reset between a twin's read and its write).
+// A kept key is also recorded in idempotency_keys, in the same transaction
+// (CountWrongGuess).
 constexpr char kCountWrongGuessSql[] =
     "UPDATE otp_codes SET attempts_used = attempts_used + 1, last_guess_key = ?, "
     "last_guess_at = ? "
@@ -206,6 +214,17 @@ std::string KeptKey(const domain::RequestKey& key) {
   return key.from_client ? key.value : std::string();
 }
 
+// The statement for a guesser by token or by account, with or without a kept key.
+std::string GuessReadSql(bool by_token, bool key_kept) {
+  std::string sql = kGuessColumnsSql;
+  sql += key_kept ? kGuessReplayColumnSql : kGuessNoReplayColumnSql;
+  sql += by_token ? kGuessByTokenSql : kGuessByAccountSql;
+  sql += kGuessJoinsSql;
+  if (key_kept) sql += kGuessReplayJoinSql;
+  sql += by_token ? kGuessWhereTokenSql : kGuessWhereAccountSql;
+  return sql;
+}
+
 // One round trip: the guesser, its code row, and what the decision needs besides it,
 // with the result recorded for the kept key (in `replay`) if any.
 util::Result<domain::GuessContext> ReadGuessContext(Connection& conn,
@@ -213,21 +232,17 @@ util::Result<domain::GuessContext> ReadGuessContext(Connection& conn,
                                                     std::optional<int64_t>* replay) {
   const std::string key = KeptKey(guess.key);
   const bool by_token = guess.who.account_id == 0;
-  std::vector<Param> params = {Param::Text(guess.phone), Param::Text(kLastSendScope),
-                               Param::Bytes(StoredKey(guess.phone))};
+  std::vector<Param> params = {Param::Text(guess.phone), Param::Text(guess.phone),
+                               Param::Text(kLastSendScope), Param::Bytes(StoredKey(guess.phone))};
   if (!key.empty()) {
     params.insert(params.end(), {Param::Text(guess.phone), Param::Text(key),
                                  Param::Int(guess.now - kReplayWindow)});
   }
-  params.push_back(Param::Text(guess.phone));
   params.push_back(by_token ? Param::Bytes(guess.who.token_hash)
                             : Param::Int(guess.who.account_id));
   // Indexed [by_token][key kept]; built once (the connection caches by the text's address).
-  static const std::string sql[2][2] = {
-      {std::string(kGuessColumnsSql) + kGuessNoReplaySql + kGuessByAccountSql,
-       std::string(kGuessColumnsSql) + kGuessReplaySql + kGuessByAccountSql},
-      {std::string(kGuessColumnsSql) + kGuessNoReplaySql + kGuessByTokenSql,
-       std::string(kGuessColumnsSql) + kGuessReplaySql + kGuessByTokenSql}};
+  static const std::string sql[2][2] = {{GuessReadSql(false, false), GuessReadSql(false, true)},
+                                        {GuessReadSql(true, false), GuessReadSql(true, true)}};
   auto rows = conn.Query(sql[by_token][!key.empty()].c_str(), params);
   if (!rows.ok()) return rows.error();
   domain::GuessContext context;
@@ -283,8 +298,6 @@ util::Status MarkVerified(Connection& conn, int64_t account_id, const std::strin
   return done.error();
 }
 
-// A wrong guess's key is recorded by the code row's trigger (sql/009), as on the
-// compare-and-set path.
 util::Status ApplyGuess(Connection& conn, int64_t account_id, const std::string& phone,
                         const std::string& key, GuessOutcome outcome, int64_t now) {
   switch (outcome) {
@@ -303,12 +316,30 @@ util::Status ApplyGuess(Connection& conn, int64_t account_id, const std::string&
   return util::Error::Internal();
 }
 
-// Only a correct guess: a refusal changed nothing, and a wrong guess's key was recorded
-// by the UPDATE that counted it (sql/009).
+// A refusal changed nothing: there is nothing to answer a replay with but a new decision.
 util::Status LogGuess(Connection& conn, int64_t account_id, const std::string& phone,
                       const std::string& key, GuessOutcome outcome, int64_t now) {
-  if (outcome != GuessOutcome::kCorrect) return util::Status::Ok();
-  return LogRequest(conn, account_id, phone, kGuessOperation, key, kGuessCorrect, now);
+  if (outcome == GuessOutcome::kRefused) return util::Status::Ok();
+  const int64_t result = outcome == GuessOutcome::kCorrect ? kGuessCorrect : kGuessWrong;
+  return LogRequest(conn, account_id, phone, kGuessOperation, key, result, now);
+}
+
+// The compare-and-set of a wrong guess. True when it counted; false when the row changed
+// since `seen` was read (the caller reads again). A kept key is recorded with the count.
+util::Result<bool> CountWrongGuess(Connection& conn, int64_t account_id,
+                                   const domain::GuessRequest& guess,
+                                   const domain::OtpRecord& seen) {
+  const std::string kept = KeptKey(guess.key);
+  auto done = conn.Exec(kCountWrongGuessSql,
+                        {Param::Text(kept), Param::Int(guess.now), Param::Int(account_id),
+                         Param::Text(guess.phone), Param::Int(seen.attempts_used),
+                         Param::Bytes(seen.code_hash), Param::Text(kept), Param::Text(kept)});
+  if (!done.ok()) return done.error();
+  if (done.value().affected_rows == 0) return false;
+  util::Status st = LogRequest(conn, account_id, guess.phone, kGuessOperation, kept, kGuessWrong,
+                               guess.now);
+  if (!st.ok()) return st.error();
+  return true;
 }
 
 std::optional<GuessOutcome> ReplayedGuess(const std::optional<int64_t>& result) {
@@ -357,24 +388,28 @@ util::Result<int64_t> MysqlOtpRepository::RecordSend(
 // Wrong guesses (the common case: every brute-force attempt is one) and refusals need
 // no transaction: one read resolves the guesser (an API token too) and finds its code row
 // with the idempotency key's earlier result, the decider runs, and a wrong guess is
-// counted by a compare-and-set (kCountWrongGuessSql) that records a client's key in the
-// same statement, autocommit: two round trips. A replay of a wrong guess is answered
-// from that read. A correct guess (or a replay of one) changes two rows and takes the
-// locking transaction, as does a guess whose compare-and-set keeps losing to concurrent
-// changes.
+// counted by a compare-and-set (kCountWrongGuessSql), autocommit: two round trips. A
+// wrong guess with a client's key counts it and records the key in one transaction
+// (CountWrongGuess) instead. A replay of a wrong guess is answered from that read. A
+// correct guess (or a replay of one) changes two rows and takes the locking
+// transaction, as does a guess whose compare-and-set keeps losing to concurrent changes.
 //
 // Twins of one key: both may read before either writes; the first compare-and-set wins,
-// the second finds attempts_used changed, reads again and finds the first one's key (its
-// UPDATE committed with it), so it answers as a replay. A resend in between changes
+// the second finds attempts_used changed, reads again and finds the first one's key
+// (committed with the count), so it answers as a replay. A resend in between changes
 // code_hash: the late twin's write fails the same way.
 util::Result<domain::GuessDecision> MysqlOtpRepository::RecordGuess(
     const domain::GuessRequest& guess,
     const std::function<domain::GuessDecision(const domain::GuessContext&)>& decide) {
   using OptionalDecision = std::optional<domain::GuessDecision>;
+  const bool key_kept = !KeptKey(guess.key).empty();
   int64_t account_id = 0;  // resolved by the first read
   bool needs_lock = false;
   for (int round = 0; round < kOptimisticGuessRounds && !needs_lock; ++round) {
+    OptionalDecision keyed_wrong;  // a wrong guess whose key is kept, still to count
+    domain::OtpRecord seen;
     auto applied = db_.Run([&](Connection& conn) -> util::Result<OptionalDecision> {
+      keyed_wrong.reset();
       std::optional<int64_t> replay;
       auto context = ReadGuessContext(conn, guess, &replay);
       if (!context.ok()) return context.error();
@@ -388,19 +423,24 @@ util::Result<domain::GuessDecision> MysqlOtpRepository::RecordGuess(
       if (decision.outcome == GuessOutcome::kRefused || context.value().replay_of) {
         return OptionalDecision(decision);
       }
-      const domain::OtpRecord& seen = *context.value().otp;
-      const std::string kept = KeptKey(guess.key);
-      auto done = conn.Exec(kCountWrongGuessSql,
-                            {Param::Text(kept), Param::Int(guess.now), Param::Int(account_id),
-                             Param::Text(guess.phone), Param::Int(seen.attempts_used),
-                             Param::Bytes(seen.code_hash), Param::Text(kept),
-                             Param::Text(kept)});
-      if (!done.ok()) return done.error();
-      if (done.value().affected_rows == 0) return OptionalDecision();  // changed: again
-      return OptionalDecision(decision);
+      seen = *context.value().otp;
+      if (key_kept) {
+        keyed_wrong = decision;
+        return OptionalDecision();
+      }
+      auto counted = CountWrongGuess(conn, account_id, guess, seen);
+      if (!counted.ok()) return counted.error();
+      return counted.value() ? OptionalDecision(decision) : OptionalDecision();  // or again
     });
     if (!applied.ok()) return applied.error();
     if (applied.value()) return *applied.value();
+    if (!keyed_wrong) continue;
+    // Run again after a lost COMMIT, the compare-and-set finds its own count and fails;
+    // the next read then finds the key.
+    auto counted = db_.TransactIdempotent(
+        [&](Connection& conn) { return CountWrongGuess(conn, account_id, guess, seen); });
+    if (!counted.ok()) return counted.error();
+    if (counted.value()) return *keyed_wrong;
   }
   return RecordGuessLocked(account_id, guess, decide);
 }

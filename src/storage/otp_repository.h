@@ -7,15 +7,16 @@
 // replay rolls that back), so on Galera conflicting commits fail certification (1213)
 // and run again. RecordGuess counts a wrong guess with a compare-and-set on the code row
 // (applied only if the row is unchanged since it was read; the read also finds the
-// idempotency key's earlier result, and the UPDATE records the key through the row's
-// trigger, sql/009, when the client sent it), and takes the row lock in a transaction for
-// a correct guess or under contention. Both record their idempotency key in
+// idempotency key's earlier result; a client's key is recorded in the same transaction
+// as the UPDATE), and takes the row lock in a transaction for a correct guess or under
+// contention. Both record their idempotency key in
 // idempotency_keys (sql/004) and run their transactions as Database::TransactIdempotent:
 // a COMMIT lost with its connection is simply run again.
 // Round trips: a send is START, one statement per gate (the phone's also returns what the
 // decision needs and the idempotency key's earlier result), one per limit, the writes,
 // COMMIT; a wrong guess (or a refusal, or a replay of a wrong guess) is one SELECT, which
-// also resolves the guesser's API token, and at most one UPDATE, autocommit.
+// also resolves the guesser's API token, and at most one UPDATE, autocommit (with a
+// client's key: START, the UPDATE, the key's INSERT, COMMIT).
 // Thread-safe; errors as described in domain/ports.h.
 #pragma once
 

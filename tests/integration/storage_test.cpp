@@ -436,6 +436,43 @@ BOOST_AUTO_TEST_CASE(concurrent_wrong_guesses_use_exactly_max_attempts) {
   BOOST_TEST(last_send == now);
 }
 
+// Twins of one client's key, all at once: the key's attempt is counted once and recorded
+// once, whichever twin wins; the others answer as its replay. Guesses with keys of their
+// own, racing them, each count once more.
+BOOST_AUTO_TEST_CASE(concurrent_twins_of_a_clients_key_count_one_attempt) {
+  const int64_t now = FutureNow();
+  const int64_t account_id = MustCreate(accounts, UniqueName("twins"), now).id;
+  const std::string phone = RandomPhone();
+  BOOST_REQUIRE(Send(otps, account_id, phone, now, /*max_attempts=*/50).ok());
+  const domain::RequestKey twin_key{"twin-" + RandomDigits(10), /*client=*/true};
+  constexpr int kTwins = 8;
+  constexpr int kOthers = 4;
+  std::latch start(kTwins + kOthers);
+  std::atomic<int> wrong{0};
+  std::atomic<int> replays{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kTwins + kOthers; ++i) {
+    const domain::RequestKey key =
+        i < kTwins ? twin_key : domain::RequestKey{"own-" + RandomDigits(10), true};
+    threads.emplace_back([&, key] {
+      start.arrive_and_wait();
+      auto applied = otps.RecordGuess(Guess(account_id, phone, now + 1, key),
+                                      [&](const domain::GuessContext& ctx) {
+                                        if (ctx.replay_of) ++replays;
+                                        return WrongGuessDecider(ctx);
+                                      });
+      if (applied.ok() && applied.value().outcome == GuessOutcome::kWrong) ++wrong;
+    });
+  }
+  for (auto& t : threads) t.join();
+  BOOST_TEST(wrong.load() == kTwins + kOthers);
+  BOOST_TEST(replays.load() >= kTwins - 1);
+  BOOST_TEST(CountGuessKeys(db, account_id, phone) == 1 + kOthers);
+  auto status = otps.FindCodeStatus(account_id, phone);
+  BOOST_REQUIRE(status.ok() && status.value().has_value());
+  BOOST_TEST(status.value()->otp.attempts_used == 1 + kOthers);
+}
+
 BOOST_AUTO_TEST_CASE(correct_guess_verifies_and_second_account_gets_phone_taken) {
   const int64_t now = FutureNow();
   const std::string phone = RandomPhone();
