@@ -64,6 +64,9 @@ namespace {
 constexpr const char* kProgram = "phoneverify-dispatcher";
 constexpr int64_t kMinLeaseSeconds = 30;
 constexpr int kBatchSize = 10;
+// Claims grow to this while a backlog lasts (see sms/dispatcher.h): at 50 ms a call,
+// 40 messages keep a lane busy 2 s, well inside the shortest lease.
+constexpr int kMaxBatchSize = 40;
 // A lane other than lane 0 that sleeps until woken still wakes this often.
 constexpr int kLaneMaxSleepMs = 60'000;
 // How long wake-ups are gathered before lanes are woken for them: claims come back
@@ -134,6 +137,7 @@ sms::DispatcherOptions MakeOptions(const util::Config& config) {
   // A claim must outlive at least two gateway calls, or every batch shrinks to one.
   options.lease_seconds = std::max<int64_t>(kMinLeaseSeconds, 2 * options.send_timeout_seconds + 5);
   options.batch_size = kBatchSize;
+  options.max_batch_size = kMaxBatchSize;
   options.max_tries = config.sms_max_tries;
   options.poll_ms = config.dispatcher_poll_ms;
   options.base_backoff_seconds = config.sms_retry_base;
@@ -182,6 +186,7 @@ void LogStarted(util::Logger& logger, const char* event, const util::Config& con
   fields["wakeup_socket"] = woken ? config.dispatcher_socket : "";
   fields["poll_ms"] = options.poll_ms;
   fields["batch_size"] = options.batch_size;
+  fields["max_batch_size"] = options.max_batch_size;
   fields["lease_seconds"] = static_cast<Json::Int64>(options.lease_seconds);
   fields["max_tries"] = options.max_tries;
   logger.Info(event, fields);

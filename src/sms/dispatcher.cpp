@@ -58,6 +58,8 @@ Dispatcher::Dispatcher(domain::OutboxRepository& outbox, SmsGateway& gateway,
       metrics_(metrics) {
   options_.max_tries = std::max(1, options_.max_tries);
   options_.batch_size = std::max(1, options_.batch_size);
+  options_.max_batch_size = std::max(options_.batch_size, options_.max_batch_size);
+  claim_size_ = options_.batch_size;
   options_.base_backoff_seconds = std::max<int64_t>(1, options_.base_backoff_seconds);
   options_.max_backoff_seconds =
       std::max(options_.base_backoff_seconds, options_.max_backoff_seconds);
@@ -81,7 +83,7 @@ int Dispatcher::RunOnce() {
     }
   }
   const SharedCircuit::Pass pass =
-      shared_.circuit.Admit(clock_.MonotonicMillis(), options_.batch_size);
+      shared_.circuit.Admit(clock_.MonotonicMillis(), claim_size_);
   if (pass.limit == 0) return 0;
   // Fresh per pass: a stale claim of ours must not match after its lease was taken over.
   const std::string claim_token = random_.Hex(kClaimTokenBytes);
@@ -106,7 +108,14 @@ int Dispatcher::RunOnce() {
     ++handled;
   }
   shared_.circuit.EndPass(pass);
+  ResizeClaims(claimed.value().size(), handled == static_cast<int>(claimed.value().size()));
   return handled;
+}
+
+void Dispatcher::ResizeClaims(size_t claimed, bool all_sent) {
+  const bool full = claimed >= static_cast<size_t>(claim_size_);
+  claim_size_ = full && all_sent ? std::min(2 * claim_size_, options_.max_batch_size)
+                                 : options_.batch_size;
 }
 
 util::Result<std::vector<domain::OutboxMessage>> Dispatcher::ClaimSerially(

@@ -9,8 +9,13 @@
 //      sent again because its "sent" mark was lost).
 //   1. ExpireStale(now): undelivered messages past their expiry fail as "expired"
 //      (unless options.expire_stale is off: another dispatcher of the process does it).
-//   2. Unless the gateway circuit is open (see SharedCircuit), claim up to batch_size due
-//      messages (1, the probe, while half-open) under a fresh random claim token and lease.
+//   2. Unless the gateway circuit is open (see SharedCircuit), claim up to the claim size
+//      of due messages (1, the probe, while half-open) under a fresh random claim token
+//      and lease. The claim size starts at batch_size and doubles, up to max_batch_size,
+//      after each claim that came back full and was sent in full; any other claim sets
+//      it back to batch_size. Under a backlog a claim then serves more messages for the
+//      same few statements (claims of a process's lanes take turns, so their rate caps
+//      the delivery rate); a short queue still spreads over lanes batch_size at a time.
 //   3. Per message: open the sealed text with the outbox key (failure -> failed
 //      "undecryptable"); Send; then
 //        kDelivered -> MarkSent (erases the text)
@@ -70,7 +75,8 @@ struct DispatcherShared;
 struct DispatcherOptions {
   std::string outbox_key;             // raw key bytes (Config::outbox_key_bytes)
   int64_t lease_seconds = 30;         // how long a claim keeps others away
-  int batch_size = 10;                // messages claimed per pass
+  int batch_size = 10;                // messages claimed per pass, at first
+  int max_batch_size = 0;             // largest claim under a backlog (< batch_size: batch_size)
   int max_tries = 8;                  // Config::sms_max_tries
   int64_t base_backoff_seconds = 2;   // first retry delay (before jitter)
   int64_t max_backoff_seconds = 300;  // cap on the retry delay
@@ -146,6 +152,7 @@ class Dispatcher {
   };
 
  private:
+  void ResizeClaims(size_t claimed, bool all_sent);
   util::Result<std::vector<domain::OutboxMessage>> ClaimSerially(const std::string& claim_token,
                                                                  int64_t now, int limit);
   bool MaySend(int64_t claimed_at, const SharedCircuit::Pass& pass);
@@ -186,6 +193,7 @@ class Dispatcher {
   DispatcherShared& shared_;
   domain::MetricsStore* metrics_;
   const std::atomic<bool>* stop_ = nullptr;
+  int claim_size_ = 1;  // set from options_.batch_size
   bool storage_failing_ = false;
   std::optional<int64_t> last_storage_log_;
   int64_t suppressed_storage_errors_ = 0;

@@ -187,7 +187,7 @@ void Respond(int fd, int status, const char* reason, const std::string& body,
   std::string out = "HTTP/1.1 " + std::to_string(status) + " " + reason + "\r\n";
   out += std::string("Content-Type: ") + type + "\r\n";
   out += "Content-Length: " + std::to_string(body.size()) + "\r\n";
-  out += "Connection: close\r\n\r\n" + body;
+  out += "\r\n" + body;  // HTTP/1.1: the connection stays open for the next request
   SendAll(fd, out);
 }
 
@@ -323,9 +323,21 @@ void FakeSparrow::ReapFinished() {
   }
 }
 
+// Requests one after another on the connection (keep-alive, as libcurl reuses it) until
+// the client closes it, asks to, sends something unreadable, stays idle kReadTimeoutMs,
+// or a reply mode drops it.
 void FakeSparrow::Serve(int fd) {
-  auto request = ReadRequest(fd, wake_read_);
-  if (!request) return;
+  while (!stopping_ && ServeOne(fd)) {
+  }
+}
+
+// One request; false when the connection is to be closed.
+bool FakeSparrow::ServeOne(int fd) {
+  const auto request = ReadRequest(fd, wake_read_);
+  if (!request) return false;
+  const auto connection = request->headers.find("connection");
+  const bool keep =
+      connection == request->headers.end() || Lower(connection->second) != "close";
   const bool sms_path = request->path == kSmsPath || request->path == "/v2/sms";
   if (request->method == "GET" && (request->path == kCreditPath || request->path == "/v2/credit")) {
     const std::string token = ParseForm(request->query)["token"];
@@ -341,15 +353,17 @@ void FakeSparrow::Serve(int fd) {
     sms.method = request->method;
     sms.path = request->path;
     sms.body = request->body;
-    ServeSms(fd, std::move(sms));
+    return ServeSms(fd, std::move(sms)) && keep;
   } else if (sms_path) {
     Respond(fd, 405, "Method Not Allowed", "{\"response_code\":405}");
   } else {
     Respond(fd, 404, "Not Found", "{\"response_code\":404}");
   }
+  return keep;
 }
 
-void FakeSparrow::ServeSms(int fd, SparrowRequest request) {
+// False when the connection is to be closed (a dropped reply, or a stop during a delay).
+bool FakeSparrow::ServeSms(int fd, SparrowRequest request) {
   auto fields = ParseForm(request.body);
   request.token = fields["token"];
   request.from = fields["from"];
@@ -361,15 +375,15 @@ void FakeSparrow::ServeSms(int fd, SparrowRequest request) {
   Record(request);
   switch (reply.mode) {
     case Mode::kDropConnection:
-      return;
+      return false;
     case Mode::kHttp500:
       Respond(fd, 500, "Internal Server Error", "Internal Server Error", "text/plain");
-      return;
+      return true;
     case Mode::kError403:
       RespondSparrowError(fd, reply.code);
-      return;
+      return true;
     case Mode::kDelay:
-      if (!SleepMs(reply.delay_ms)) return;
+      if (!SleepMs(reply.delay_ms)) return false;
       break;
     case Mode::kOk:
       break;
@@ -381,6 +395,7 @@ void FakeSparrow::ServeSms(int fd, SparrowRequest request) {
   } else {
     RespondOk(fd);
   }
+  return true;
 }
 
 FakeSparrow::Reply FakeSparrow::NextReply() {

@@ -1,5 +1,7 @@
 // A fake Sparrow SMS server for tests, benchmarks and `make run` demos: plain HTTP/1.1 on
-// 127.0.0.1 (ephemeral port by default), one thread per connection, "Connection: close".
+// 127.0.0.1 (ephemeral port by default), one thread per connection; connections are kept
+// alive between requests (closed after 5 s idle, on "Connection: close", or by a dropped
+// reply).
 //
 //   POST /v2/sms/    form-encoded token, from, to, text: recorded, then answered per the
 //                    current reply mode (see Reply). Missing token/to/text -> 403 1000;
@@ -104,7 +106,8 @@ class FakeSparrow {
   void AcceptLoop();
   void ReapFinished();
   void Serve(int fd);
-  void ServeSms(int fd, SparrowRequest request);
+  bool ServeOne(int fd);
+  bool ServeSms(int fd, SparrowRequest request);
   Reply NextReply();
   void Record(const SparrowRequest& request);
   bool SleepMs(int ms) const;  // false when woken by Stop

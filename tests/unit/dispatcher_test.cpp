@@ -437,6 +437,37 @@ BOOST_AUTO_TEST_CASE(messages_the_lease_cannot_cover_are_released_for_the_next_p
   BOOST_TEST(State(third) == "sent");
 }
 
+// Claims double while they come back full and are sent in full, up to max_batch_size;
+// any other claim (short, empty, or with messages released) sets them back.
+BOOST_AUTO_TEST_CASE(claims_grow_under_a_backlog_and_shrink_when_it_is_gone) {
+  options.batch_size = 2;
+  options.max_batch_size = 8;
+  for (int i = 0; i < 27; ++i) Queue("m" + std::to_string(i));
+  auto dispatcher = Make();
+  std::vector<int> handled;
+  for (int i = 0; i < 6; ++i) handled.push_back(dispatcher.RunOnce());
+  BOOST_TEST(handled == (std::vector<int>{2, 4, 8, 8, 5, 0}), boost::test_tools::per_element());
+  for (int i = 0; i < 5; ++i) Queue("n" + std::to_string(i));
+  BOOST_TEST(dispatcher.RunOnce() == 2);  // back to batch_size after the short claims
+  BOOST_TEST(dispatcher.RunOnce() == 3);  // grew to 4 after a full claim: took the rest
+  BOOST_TEST(gateway.CallCount() == 32u);
+}
+
+BOOST_AUTO_TEST_CASE(a_claim_that_had_to_release_messages_does_not_grow) {
+  options.batch_size = 2;
+  options.max_batch_size = 8;
+  options.lease_seconds = 30;
+  options.send_timeout_seconds = 10;
+  for (int i = 0; i < 6; ++i) Queue("m" + std::to_string(i));
+  gateway.SetHook([&](const std::string&, const std::string&) { clock.Advance(15); });
+  auto dispatcher = Make();
+  BOOST_TEST(dispatcher.RunOnce() == 2);  // full and all sent: grows to 4
+  BOOST_TEST(dispatcher.RunOnce() == 2);  // claimed 4, the lease covered 2: back to 2
+  BOOST_TEST(dispatcher.stats().released == 2);
+  BOOST_TEST(dispatcher.RunOnce() == 2);  // claims 2 again, not 8
+  BOOST_TEST(dispatcher.stats().released == 2);
+}
+
 BOOST_AUTO_TEST_CASE(run_stops_promptly_when_idle) {
   options.poll_ms = 60'000;
   auto dispatcher = Make();
