@@ -99,17 +99,34 @@ constexpr char kLockGateSql[] =
     "ON DUPLICATE KEY UPDATE prev_at = last_at, last_at = VALUES(last_at)";
 
 // The phone's gate, locked and stamped like the others, and in the same round trip
-// what the send decides on. The subqueries are plain reads (no locks).
+// what the send decides on. The subqueries are plain reads (no locks); each is planned
+// again on every execution, so only the replay lookup that can find something is asked.
+// Parameters: scope, key, now, phone, account, phone, then the lookup's.
 constexpr char kLockPhoneGateSql[] =
     "INSERT INTO limit_gates (scope, key_, last_at, prev_at) VALUES (?, ?, ?, 0) "
     "ON DUPLICATE KEY UPDATE prev_at = last_at, last_at = VALUES(last_at) "
     "RETURNING prev_at, "
     "(SELECT id FROM accounts WHERE phone = ? AND phone_verified = 1), "
-    "(SELECT outbox_id FROM otp_codes WHERE account_id = ? AND phone = ?), "
+    "(SELECT outbox_id FROM otp_codes WHERE account_id = ? AND phone = ?), ";
+// The last column: a client's key in idempotency_keys (account, phone, operation, key,
+// since) ...
+constexpr char kClientReplaySql[] =
     "(SELECT result FROM idempotency_keys WHERE account_id = ? AND phone = ? "
-    "AND operation = ? AND idem_key = ? AND created_at > ?), "
+    "AND operation = ? AND idem_key = ? AND created_at > ?)";
+// ... a server's key in the pair's code row (account, phone, key) ...
+constexpr char kServerReplaySql[] =
     "(SELECT outbox_id FROM otp_codes WHERE account_id = ? AND phone = ? "
     "AND send_key = ? AND send_key <> '')";
+// ... or nothing to look up: a server's key before its first run is known to nobody.
+constexpr char kNoReplaySql[] = "NULL";
+
+enum class ReplayKind { kClient, kServer, kNone };
+
+ReplayKind KindOf(const ReplayLookup& replay) {
+  if (replay.key.empty()) return ReplayKind::kNone;
+  if (replay.kept) return ReplayKind::kClient;
+  return replay.rerun ? ReplayKind::kServer : ReplayKind::kNone;
+}
 
 std::vector<GateKey> SortedStoredGates(std::vector<GateKey> gates) {
   for (GateKey& gate : gates) gate.key = StoredKey(gate.key);
@@ -130,13 +147,24 @@ util::Status LockGate(Connection& conn, const GateKey& stored, int64_t now) {
 util::Result<PhoneState> LockPhoneGate(Connection& conn, const GateKey& stored, int64_t now,
                                        int64_t account_id, const std::string& phone,
                                        const ReplayLookup& replay) {
-  const std::string kept_key = replay.kept ? replay.key : std::string();
-  auto rows = conn.ExecReturning(
-      kLockPhoneGateSql,
-      {Param::Text(stored.scope), Param::Bytes(stored.key), Param::Int(now), Param::Text(phone),
-       Param::Int(account_id), Param::Text(phone), Param::Int(account_id), Param::Text(phone),
-       Param::Text(replay.operation), Param::Text(kept_key), Param::Int(replay.since),
-       Param::Int(account_id), Param::Text(phone), Param::Text(replay.key)});
+  // Built once each (the connection caches statements by the text's address).
+  static const std::string sql[] = {std::string(kLockPhoneGateSql) + kClientReplaySql,
+                                    std::string(kLockPhoneGateSql) + kServerReplaySql,
+                                    std::string(kLockPhoneGateSql) + kNoReplaySql};
+  const ReplayKind kind = KindOf(replay);
+  std::vector<Param> params = {Param::Text(stored.scope), Param::Bytes(stored.key),
+                               Param::Int(now),           Param::Text(phone),
+                               Param::Int(account_id),    Param::Text(phone)};
+  if (kind != ReplayKind::kNone) {
+    params.insert(params.end(), {Param::Int(account_id), Param::Text(phone)});
+  }
+  if (kind == ReplayKind::kClient) {
+    params.insert(params.end(), {Param::Text(replay.operation), Param::Text(replay.key),
+                                 Param::Int(replay.since)});
+  } else if (kind == ReplayKind::kServer) {
+    params.push_back(Param::Text(replay.key));
+  }
+  auto rows = conn.ExecReturning(sql[static_cast<int>(kind)].c_str(), params);
   if (!rows.ok()) return rows.error();
   PhoneState state;
   if (rows.value().empty()) return util::Error::Internal();  // RETURNING always gives a row
@@ -147,10 +175,7 @@ util::Result<PhoneState> LockPhoneGate(Connection& conn, const GateKey& stored, 
   // Empty keys are never recorded (so never found). A client's key is looked up in
   // idempotency_keys (any send of the last 24 h), a server's in the code row (the latest
   // send of the pair: the re-run comes right after its first run).
-  const int replay_column = replay.kept ? 3 : 4;
-  if (!replay.key.empty() && !row.IsNull(replay_column)) {
-    state.replay_result = row.Int(replay_column);
-  }
+  if (kind != ReplayKind::kNone && !row.IsNull(3)) state.replay_result = row.Int(3);
   return state;
 }
 

@@ -53,12 +53,14 @@ struct PhoneState {
 // Where LockSendGates looks for an earlier run of the same request: the idempotency_keys
 // row (account, phone, operation, key) created after `since` when the client sent the key
 // (`kept`), and in any case the pair's code row, whose send_key names the send that wrote
-// it (sql/011). An empty key is never found.
+// it (sql/011). An empty key is never found, nor a server's key on the request's first
+// run (`rerun` false): nobody else can know it.
 struct ReplayLookup {
   const char* operation = "";
   std::string key;
   bool kept = false;
   int64_t since = 0;
+  bool rerun = true;  // the request may have run before (a re-run after a lost answer)
 };
 // LockGates for a send to `phone` by `account_id`: the gate (kLastSendScope, phone) must
 // be among `gates`; its statement also returns the PhoneState, read after that lock was

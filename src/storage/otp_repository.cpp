@@ -361,13 +361,16 @@ util::Result<int64_t> MysqlOtpRepository::RecordSend(
   // A replay must not keep the gate stamps LockSendGates wrote: its run is rolled back
   // (kReplayed is only a rollback signal) and the recorded outbox id is returned.
   std::optional<int64_t> replayed;
+  int runs = 0;
   auto queued = db_.TransactIdempotent([&](Connection& conn) -> util::Result<int64_t> {
     replayed.reset();
+    ++runs;
     // A twin of this request waits at the phone's gate; the same statement looks up
     // the idempotency key once the gate is ours.
     auto phone = LockSendGates(conn, gates, plan.now, plan.account_id, plan.phone,
                                {kSendOperation, code.idempotency_key.value,
-                                code.idempotency_key.from_client, plan.now - kReplayWindow});
+                                code.idempotency_key.from_client, plan.now - kReplayWindow,
+                                /*rerun=*/runs > 1});
     if (!phone.ok()) return phone.error();
     auto snapshot = ReadSendSnapshot(conn, plan, phone.value());
     if (!snapshot.ok()) return snapshot.error();
