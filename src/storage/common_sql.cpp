@@ -120,7 +120,8 @@ constexpr char kServerReplaySql[] =
 // ... or nothing to look up: a server's key before its first run is known to nobody.
 constexpr char kNoReplaySql[] = "NULL";
 
-enum class ReplayKind { kClient, kServer, kNone };
+// Also the index of its statement in LockPhoneGate (same order as the texts above).
+enum class ReplayKind { kClient = 0, kServer = 1, kNone = 2 };
 
 ReplayKind KindOf(const ReplayLookup& replay) {
   if (replay.key.empty()) return ReplayKind::kNone;
@@ -147,7 +148,8 @@ util::Status LockGate(Connection& conn, const GateKey& stored, int64_t now) {
 util::Result<PhoneState> LockPhoneGate(Connection& conn, const GateKey& stored, int64_t now,
                                        int64_t account_id, const std::string& phone,
                                        const ReplayLookup& replay) {
-  // Built once each (the connection caches statements by the text's address).
+  // Indexed by ReplayKind; built once each (the connection caches statements by the
+  // text's address).
   static const std::string sql[] = {std::string(kLockPhoneGateSql) + kClientReplaySql,
                                     std::string(kLockPhoneGateSql) + kServerReplaySql,
                                     std::string(kLockPhoneGateSql) + kNoReplaySql};
