@@ -4,18 +4,15 @@
 #include "admin/command_helpers.h"
 #include "admin/format.h"
 #include "domain/account_service.h"
+#include "util/text.h"
 
 namespace phoneverify::admin {
 namespace {
 
 constexpr int kRecentMessages = 5;
 
-bool AllDigits(const std::string& s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
 std::optional<int64_t> ParseId(const std::string& s) {
-  if (!AllDigits(s) || s.size() > 18) return std::nullopt;
+  if (!util::IsAsciiDigits(s) || s.size() > 18) return std::nullopt;
   return std::stoll(s);
 }
 

@@ -2,10 +2,13 @@
 
 #include <algorithm>
 
+#include "util/text.h"
+
 namespace phoneverify::domain {
 namespace {
 
-constexpr size_t kMaxInputLength = 40;
+constexpr size_t kMaxInputLength = 40;  // after Devanagari digits are folded to ASCII
+constexpr size_t kMaxRawLength = 3 * kMaxInputLength;  // a Devanagari digit is 3 bytes
 constexpr size_t kNationalLength = 10;
 
 util::Error InvalidPhone() {
@@ -49,9 +52,11 @@ std::optional<std::string> National(const std::string& digits, bool plus) {
 
 util::Result<PhoneNumber> PhoneNumber::Parse(
     std::string_view input, const std::vector<std::string>& allowed_prefixes) {
-  if (input.empty() || input.size() > kMaxInputLength) return InvalidPhone();
+  if (input.empty() || input.size() > kMaxRawLength) return InvalidPhone();
+  const std::string folded = util::FoldDevanagariDigits(input);
+  if (folded.size() > kMaxInputLength) return InvalidPhone();
   bool plus = false;
-  auto digits = DigitsOnly(input, plus);
+  auto digits = DigitsOnly(folded, plus);
   if (!digits) return InvalidPhone();
   auto national = National(*digits, plus);
   if (!national) return InvalidPhone();

@@ -1,5 +1,6 @@
 // A Nepali mobile number, parsed at the edge. Accepts 98XXXXXXXX, +97798XXXXXXXX,
-// 97798XXXXXXXX, 0097798XXXXXXXX, with spaces or dashes anywhere between digits.
+// 97798XXXXXXXX, 0097798XXXXXXXX, with spaces or dashes anywhere between digits, in ASCII
+// or Devanagari digits (०–९), mixed too.
 // The stored, returned and sent form is the 10-digit national number.
 #pragma once
 

@@ -6,6 +6,8 @@
 #include <exception>
 #include <memory>
 
+#include "util/text.h"
+
 namespace phoneverify::http {
 namespace {
 
@@ -65,7 +67,7 @@ BodyFormat FormatOf(std::string_view content_type) {
 }
 
 bool SafeText(std::string_view text) {
-  return text.find('\0') == std::string_view::npos && IsValidUtf8(text);
+  return text.find('\0') == std::string_view::npos && util::IsValidUtf8(text);
 }
 
 std::unique_ptr<Json::CharReader> MakeStrictReader() {
@@ -130,45 +132,7 @@ int HexValue(char c) {
   return -1;
 }
 
-// Bytes 0x80..0xBF.
-bool IsContinuation(unsigned char c) { return (c & 0xC0) == 0x80; }
-
 }  // namespace
-
-bool IsValidUtf8(std::string_view text) {
-  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
-  size_t n = text.size();
-  size_t i = 0;
-  while (i < n) {
-    unsigned char c = s[i];
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t len;
-    unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
-    if (c >= 0xC2 && c <= 0xDF) {
-      len = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      len = 3;
-      if (c == 0xE0) lo = 0xA0;  // overlong
-      if (c == 0xED) hi = 0x9F;  // surrogates
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      len = 4;
-      if (c == 0xF0) lo = 0x90;  // overlong
-      if (c == 0xF4) hi = 0x8F;  // above U+10FFFF
-    } else {
-      return false;  // 0x80..0xC1 (continuation / overlong lead), 0xF5..0xFF
-    }
-    if (n - i < len) return false;
-    if (s[i + 1] < lo || s[i + 1] > hi) return false;
-    for (size_t k = 2; k < len; ++k) {
-      if (!IsContinuation(s[i + k])) return false;
-    }
-    i += len;
-  }
-  return true;
-}
 
 std::optional<std::string> PercentDecode(std::string_view text, bool plus_is_space) {
   std::string out;

@@ -38,7 +38,5 @@ util::Result<Fields> ParseJsonObject(std::string_view body);
 util::Result<Fields> ParseForm(std::string_view text);
 // %XX decoding (and '+' -> ' ' when `plus_is_space`); nullopt on a bad escape.
 std::optional<std::string> PercentDecode(std::string_view text, bool plus_is_space);
-// Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF.
-bool IsValidUtf8(std::string_view text);
 
 }  // namespace phoneverify::http

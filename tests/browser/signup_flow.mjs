@@ -1,5 +1,5 @@
 // A person with only a browser: sign up -> read the SMS -> verify -> account -> a page
-// behind the wall. Debian's chromium, headless, driven by playwright-core (no browser
+// behind the wall. The Nepali flow types the phone and the code in Devanagari digits. Debian's chromium, headless, driven by playwright-core (no browser
 // downloads). Run by tests/integration/browser_test.cpp, which feeds the SMS the fake
 // gateway receives into --sms as JSON lines {"to": "98...", "text": "..."}.
 //
@@ -24,6 +24,11 @@ function parseArgs(argv) {
     if (!args[key]) throw new Error(`missing --${key}`);
   }
   return args;
+}
+
+// A Nepali keyboard types Devanagari digits (०–९): the Nepali flow types its numbers so.
+function asTyped(ascii, nepali) {
+  return nepali ? ascii.replace(/[0-9]/g, (d) => String.fromCharCode(0x0966 + Number(d))) : ascii;
 }
 
 function check(condition, message) {
@@ -78,7 +83,7 @@ async function main() {
     check(lang === args.lang, `page language ${lang}, wanted ${args.lang}`);
     await page.fill('#username', args.username);
     await page.fill('#password', 'a long passphrase');
-    await page.fill('#phone', args.phone);
+    await page.fill('#phone', asTyped(args.phone, nepali));
     await page.screenshot({ path: shot('1-signup'), fullPage: true });
     await Promise.all([page.waitForURL('**/verify'), page.click('button[type=submit]')]);
 
@@ -91,12 +96,14 @@ async function main() {
     check(nepali === /[\u0900-\u097F]/.test(sms.text), `SMS language: ${sms.text}`);
     // A mistyped code first: the page comes back with the error next to the field.
     const typo = sms.code.slice(0, -1) + String((Number(sms.code.slice(-1)) + 1) % 10);
-    await page.fill('#otp', typo);
+    await page.fill('#otp', asTyped(typo, nepali));
     await Promise.all([page.waitForLoadState('load'), page.click('form[action="/verify"] button')]);
     check(await page.isVisible('#otp-error'), 'a wrong code is reported next to the field');
-    check(await page.inputValue('#otp') === typo, 'the typed code is kept');
+    check(await page.inputValue('#otp') === asTyped(typo, nepali), 'the typed code is kept');
     await page.screenshot({ path: shot('2-verify-error'), fullPage: true });
-    await page.fill('#otp', sms.code);
+    // The browser's own check (the pattern attribute) must let the typed digits through.
+    await page.fill('#otp', asTyped(sms.code, nepali));
+    check(await page.$eval('#otp', (input) => input.validity.valid), 'the typed code passes the form check');
     await page.screenshot({ path: shot('2-verify'), fullPage: true });
     await Promise.all([page.waitForURL('**/account'), page.click('form[action="/verify"] button')]);
 

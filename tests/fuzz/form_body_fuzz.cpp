@@ -8,6 +8,7 @@
 
 #include "http/fields.h"
 #include "http/request.h"
+#include "util/text.h"
 
 using namespace phoneverify;
 
@@ -16,7 +17,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto form = http::ParseForm(text);
   if (form.ok()) {
     for (const auto& [name, value] : form.value()) {
-      if (!http::IsValidUtf8(name) || !http::IsValidUtf8(value)) std::abort();
+      if (!util::IsValidUtf8(name) || !util::IsValidUtf8(value)) std::abort();
       if (name.find('\0') != std::string::npos || value.find('\0') != std::string::npos) {
         std::abort();
       }

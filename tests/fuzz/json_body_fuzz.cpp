@@ -7,6 +7,7 @@
 
 #include "http/fields.h"
 #include "http/request.h"
+#include "util/text.h"
 
 using namespace phoneverify;
 
@@ -15,7 +16,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto fields = http::ParseJsonObject(body);
   if (fields.ok()) {
     for (const auto& [name, value] : fields.value()) {
-      if (!http::IsValidUtf8(name) || !http::IsValidUtf8(value)) std::abort();
+      if (!util::IsValidUtf8(name) || !util::IsValidUtf8(value)) std::abort();
       if (value.find('\0') != std::string::npos) std::abort();
     }
   }

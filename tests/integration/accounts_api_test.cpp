@@ -88,6 +88,10 @@ BOOST_AUTO_TEST_CASE(sign_up_validation_errors) {
   Json::Value phone = SignUpBody(UniqueName("p"), "pw123456x");
   phone["phone"] = "9611234567";
   ExpectError(client.PostJson("/api/v1/accounts", phone), 400, "invalid_phone", "phone");
+  phone["phone"] = "٩٨٤١٢٣٤٥٦٧";  // Arabic-Indic digits: refused like any non-digit
+  ExpectError(client.PostJson("/api/v1/accounts", phone), 400, "invalid_phone", "phone");
+  phone["phone"] = "९८४१२३४५६७";  // Devanagari digits: a Nepali keyboard's number
+  BOOST_TEST(client.PostJson("/api/v1/accounts", phone).status == 201);
   Json::Value missing;
   missing["username"] = UniqueName("m");
   ExpectError(client.PostJson("/api/v1/accounts", missing), 400, "missing_field", "password");

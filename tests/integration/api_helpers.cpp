@@ -38,6 +38,19 @@ TestUser NewUser(const HttpClient& client) {
   return user;
 }
 
+std::string InDevanagari(const std::string& ascii) {
+  std::string out;
+  for (char c : ascii) {
+    if (c < '0' || c > '9') {
+      out.push_back(c);
+      continue;
+    }
+    out += "\xe0\xa5";  // U+0966 (०) + digit
+    out.push_back(static_cast<char>(0xa6 + (c - '0')));
+  }
+  return out;
+}
+
 size_t SmsCountFor(const std::string& phone) {
   size_t n = 0;
   for (const auto& r : Stack::Get().Sparrow().Requests()) n += r.to == phone;

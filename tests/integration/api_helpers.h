@@ -29,6 +29,10 @@ size_t SmsCountFor(const std::string& phone);
 // returns the code in its text (English or Nepali); "" after a timeout.
 std::string WaitForCode(const std::string& phone, size_t n);
 
+// `ascii` with every ASCII digit written as its Devanagari digit (०–९), as a Nepali
+// keyboard types it; other characters kept.
+std::string InDevanagari(const std::string& ascii);
+
 // A code of the same length that differs from `code` in its first digit.
 std::string WrongCode(const std::string& code);
 

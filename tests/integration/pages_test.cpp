@@ -305,6 +305,29 @@ BOOST_AUTO_TEST_CASE(nepali_pages_and_nepali_sms) {
   BOOST_TEST(Contains(browser.Get("/verify", nepali).body, "<html lang=\"en\">"));
 }
 
+BOOST_AUTO_TEST_CASE(a_nepali_keyboard_signs_up_and_verifies_in_devanagari_digits) {
+  FormClient browser(Stack::Get().port());
+  const std::vector<std::string> nepali = {"Accept-Language: ne-NP,ne;q=0.9"};
+  PageUser user{UniqueName("ne_digits"), UniquePhone("985")};
+  HttpResponse form = browser.Get("/signup", nepali);
+  HttpResponse r = browser.Post("/signup", {{"username", user.username},
+                                            {"password", kPassword},
+                                            {"phone", InDevanagari(user.phone)},
+                                            {"csrf_token", CsrfTokenIn(form.body)}},
+                                nepali);
+  BOOST_REQUIRE_EQUAL(r.status, 303);
+  BOOST_REQUIRE_EQUAL(r.Header("location"), "/verify");
+  const std::string code = WaitForCode(user.phone, 1);  // sent to the ASCII number
+  BOOST_REQUIRE(!code.empty());
+  HttpResponse page = browser.Get("/verify", nepali);
+  BOOST_TEST(Contains(page.body, Masked(user.phone)));
+  BOOST_TEST(Contains(page.body, "pattern=\"[0-9०-९]*\""));  // the browser lets ०–९ through
+  HttpResponse ok = browser.Submit("/verify", "/verify", {{"otp", InDevanagari(code)}});
+  BOOST_REQUIRE_EQUAL(ok.status, 303);
+  BOOST_TEST(ok.Header("location") == "/account");
+  BOOST_TEST(browser.Get("/account").status == 200);
+}
+
 BOOST_AUTO_TEST_CASE(the_members_location_is_behind_the_wall) {
   FormClient browser(Stack::Get().port());
   HttpResponse signed_out = browser.Get("/members/");

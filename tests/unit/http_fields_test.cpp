@@ -199,17 +199,6 @@ BOOST_AUTO_TEST_CASE(query_parsing) {
   ExpectError(ParseQuery("phone=1&phone=2"), "invalid_field", "phone");
 }
 
-BOOST_AUTO_TEST_CASE(utf8_validator) {
-  BOOST_TEST(IsValidUtf8(""));
-  BOOST_TEST(IsValidUtf8("plain ascii"));
-  BOOST_TEST(IsValidUtf8("\xf4\x8f\xbf\xbf"));  // U+10FFFF
-  BOOST_TEST(IsValidUtf8("\xef\xbf\xbd"));
-  BOOST_TEST(!IsValidUtf8("\x80"));
-  BOOST_TEST(!IsValidUtf8("\xc1\xbf"));
-  BOOST_TEST(!IsValidUtf8("\xe2\x82"));
-  BOOST_TEST(!IsValidUtf8("\xf8\x88\x80\x80\x80"));
-}
-
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace phoneverify::http

@@ -69,6 +69,35 @@ BOOST_AUTO_TEST_CASE(junk_is_rejected) {
   BOOST_TEST(!PhoneNumber::Parse(std::string(1000, '9'), kDefaultPrefixes).ok());
 }
 
+BOOST_AUTO_TEST_CASE(devanagari_digits_are_read_as_digits_in_every_format) {
+  for (const char* input :
+       {"९८४१२३४५६७", "+९७७९८४१२३४५६७", "९७७९८४१२३४५६७", "००९७७९८४१२३४५६७", "९८४ १२३ ४५६७",
+        "९८४-१२३-४५६७", "+977 ९८४-१२३४५६७", "98४१2३4५6७", "00977 ९८४ १२३४ ५६७"}) {
+    BOOST_TEST(Normalised(input) == "9841234567");
+  }
+  // Stored, returned and sent: ASCII.
+  BOOST_TEST(PhoneNumber::Parse("९८०१२३४५७८", kDefaultPrefixes).value().Masked() ==
+             "98******78");
+}
+
+BOOST_AUTO_TEST_CASE(devanagari_numbers_follow_the_same_rules_and_other_scripts_stay_refused) {
+  for (const char* input :
+       {"९८४१२३४५६", "९८४१२३४५६७८", "९८३१२३४५६७",  // too short, too long, prefix not allowed
+        "٩٨٤١٢٣٤٥٦٧",                               // Arabic-Indic
+        "۹۸۴۱۲۳۴۵۶۷",                               // Extended Arabic-Indic
+        "９８４１２３４５６７",                       // full-width
+        "৯৮৪১২৩৪৫৬৭",                               // Bengali
+        "९८४१२३४५६७॰", "+९७७+९८४१२३४५६७"}) {
+    BOOST_TEST_INFO(input);
+    auto parsed = PhoneNumber::Parse(input, kDefaultPrefixes);
+    BOOST_REQUIRE(!parsed.ok());
+    BOOST_TEST(parsed.error().code == "invalid_phone");
+  }
+  std::string long_devanagari;
+  for (int i = 0; i < 41; ++i) long_devanagari += "९";
+  BOOST_TEST(!PhoneNumber::Parse(long_devanagari, kDefaultPrefixes).ok());
+}
+
 BOOST_AUTO_TEST_CASE(masking_keeps_two_digits_at_each_end) {
   BOOST_TEST(MaskPhone("9841234578") == "98******78");
   BOOST_TEST(Normalised("9801234578") == "9801234578");
