@@ -153,6 +153,16 @@ struct SendSnapshot {
   std::optional<int64_t> replay_of;
 };
 
+// The decider's answer on a send: ok accepts it. An error refuses it, and nothing is
+// written unless `charged` names limits (indexes into SendPlan::limits) that the refusal
+// still counts against: those get their event, and nothing else changes.
+struct SendVerdict {
+  SendVerdict(util::Status s = {}) : status(std::move(s)) {}  // NOLINT: implicit by design
+  SendVerdict(util::Error e) : status(std::move(e)) {}         // NOLINT: implicit by design
+  util::Status status;
+  std::vector<size_t> charged;
+};
+
 struct SendPlan {
   int64_t account_id = 0;
   std::string phone;  // national number
@@ -214,7 +224,9 @@ class OtpRepository {
  public:
   virtual ~OtpRepository() = default;
   // One transaction: read the snapshot (serialised per phone and per limit key), call
-  // `decide`; when it returns ok, record one event per limit, stamp the phone's last
+  // `decide` (a refusal writes only the events of its `charged` limits, then commits; a
+  // re-run after an unanswered COMMIT may count such a refusal twice); when it returns
+  // ok, record one event per limit, stamp the phone's last
   // send, replace the (account, phone) code row with `code.record`, cancel (erase) any
   // earlier undelivered message for that pair, queue the new outbox message, and record
   // code.idempotency_key as done. Returns the outbox id.
@@ -225,7 +237,7 @@ class OtpRepository {
   // empty key is never matched.
   virtual util::Result<int64_t> RecordSend(
       const SendPlan& plan, const NewCode& code,
-      const std::function<util::Status(const SendSnapshot&)>& decide) = 0;
+      const std::function<SendVerdict(const SendSnapshot&)>& decide) = 0;
 
   // Atomically: read the guesser's code row for the phone, call `decide`; kWrong adds one
   // used attempt; kCorrect marks the code consumed and sets the account's phone

@@ -7,6 +7,7 @@
 #include "domain/phone_number.h"
 #include "domain/sms_text.h"
 #include "util/crypto.h"
+#include "util/text.h"
 
 namespace phoneverify::domain {
 namespace {
@@ -40,17 +41,20 @@ std::string CodeHash(const std::string& key, int64_t account_id, const std::stri
   return util::KeyedHash(key, std::to_string(account_id) + ":" + phone + ":" + code);
 }
 
-bool IsDigits(const std::string& s) {
-  return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
 // Errors shared by send and verify once the phone owner is known.
 std::optional<Error> OwnershipError(const std::optional<int64_t>& owner, int64_t account_id) {
   if (!owner) return std::nullopt;
   return *owner == account_id ? AlreadyVerified() : PhoneTaken();
 }
 
+Error SendLimitReached(int64_t wait) {
+  return WithRetry(Error::Make(ErrorKind::kRateLimited, "send_limit_reached",
+                               "Too many codes were requested; try again later.", "phone"),
+                   wait);
+}
+
 }  // namespace
+
 
 std::vector<WindowLimit> VerificationService::SendLimits(const Account& account,
                                                          const std::string& phone,
@@ -81,11 +85,30 @@ std::optional<int64_t> VerificationService::SendsLeft(const std::vector<WindowLi
   return left;
 }
 
-util::Status VerificationService::DecideSend(const Account& account,
-                                             const std::vector<WindowLimit>& limits,
+// A send to another account's phone counts toward this account's daily cap and the
+// client's hourly cap (checked first), so sweeping numbers to learn which are registered
+// runs into them; it is no send, so not the phone's cooldown or cap, its block, the budget.
+SendVerdict VerificationService::RefuseTaken(const std::vector<WindowLimit>& limits,
                                              const SendSnapshot& snap, int64_t now) const {
+  SendVerdict verdict(PhoneTaken());
+  for (size_t i = 0; i < limits.size(); ++i) {
+    if (limits[i].scope != "account_day" && limits[i].scope != "ip_send_hour") continue;
+    if (IsExhausted(limits[i], snap.usage[i])) {
+      return SendLimitReached(SecondsUntilFree(limits[i], snap.usage[i], now));
+    }
+    verdict.charged.push_back(i);
+  }
+  return verdict;
+}
+
+SendVerdict VerificationService::DecideSend(const Account& account,
+                                            const std::vector<WindowLimit>& limits,
+                                            const SendSnapshot& snap, int64_t now) const {
   if (snap.replay_of) return util::Status::Ok();  // accepted the first time: same answer
-  if (auto e = OwnershipError(snap.phone_owner, account.id)) return *e;
+  if (snap.phone_owner) {
+    if (*snap.phone_owner == account.id) return AlreadyVerified();
+    return RefuseTaken(limits, snap, now);
+  }
   const int64_t cooldown = policy_.otp_resend_cooldown;
   if (cooldown > 0 && snap.last_send_to_phone > 0 && now - snap.last_send_to_phone < cooldown) {
     return WithRetry(Error::Make(ErrorKind::kRateLimited, "resend_too_soon",
@@ -101,9 +124,7 @@ util::Status VerificationService::DecideSend(const Account& account,
                                    "The service has sent all the SMS it may send today."),
                        wait);
     }
-    return WithRetry(Error::Make(ErrorKind::kRateLimited, "send_limit_reached",
-                                 "Too many codes were requested; try again later.", "phone"),
-                     wait);
+    return SendLimitReached(wait);
   }
   return util::Status::Ok();
 }
@@ -151,14 +172,16 @@ GuessDecision VerificationService::DecideGuess(const GuessInput& guess, const Gu
                                                int64_t now) const {
   if (ctx.account_id == 0) return {GuessOutcome::kRefused, NotAuthenticated()};
   if (ctx.replay_of) return ReplayGuess(ctx);
+  const Error not_requested =
+      Error::Make(ErrorKind::kInvalidInput, "otp_not_requested",
+                  "No code was requested for this phone; ask for one first.", "phone");
+  // Without a code of its own, an account learns nothing about who owns the phone: a
+  // sweep of numbers through verify-otp must not tell registered ones apart.
+  if (!ctx.otp) return {GuessOutcome::kRefused, not_requested};
   if (auto e = OwnershipError(ctx.phone_owner, ctx.account_id)) {
     return {GuessOutcome::kRefused, *e};
   }
-  if (!ctx.otp || ctx.otp->consumed) {
-    return {GuessOutcome::kRefused,
-            Error::Make(ErrorKind::kInvalidInput, "otp_not_requested",
-                        "No code was requested for this phone; ask for one first.", "phone")};
-  }
+  if (ctx.otp->consumed) return {GuessOutcome::kRefused, not_requested};
   const OtpRecord& otp = *ctx.otp;
   if (otp.max_attempts > 0 && otp.attempts_used >= otp.max_attempts) {
     const int64_t resend_at = ctx.last_send_to_phone + policy_.otp_resend_cooldown;
@@ -198,12 +221,14 @@ util::Result<GuessInput> VerificationService::ParseGuess(const std::string& raw_
   auto parsed = PhoneNumber::Parse(raw_phone, policy_.allowed_prefixes);
   if (!parsed.ok()) return parsed.error();
   if (raw_otp.empty()) return MissingField("otp");
-  if (raw_otp.size() != static_cast<size_t>(policy_.otp_length) || !IsDigits(raw_otp)) {
+  // A Nepali keyboard types Devanagari digits; the code itself is ASCII.
+  std::string otp = util::FoldDevanagariDigits(raw_otp);
+  if (otp.size() != static_cast<size_t>(policy_.otp_length) || !util::IsAsciiDigits(otp)) {
     return Error::Make(ErrorKind::kInvalidInput, "invalid_field",
                        "The code must be " + std::to_string(policy_.otp_length) + " digits.",
                        "otp");
   }
-  return GuessInput{parsed.value().national(), raw_otp};
+  return GuessInput{parsed.value().national(), std::move(otp)};
 }
 
 util::Result<VerifyReceipt> VerificationService::VerifyCode(const Account& account,
@@ -266,9 +291,12 @@ CodeStatusView VerificationService::DescribeCode(const std::string& phone,
   view.delivery = rec.delivery_state == "sent"     ? "sent"
                   : rec.delivery_state == "failed" ? "failed"
                                                    : "queued";
-  if (!rec.delivery_error.empty() &&
-      (rec.delivery_state == "failed" || rec.delivery_state == "retry")) {
-    view.delivery_error = rec.delivery_error;
+  // The gateway's own words ("sparrow 1002: Invalid Token") are for the log and
+  // phoneverify-admin; a user gets plain words.
+  if (!rec.delivery_error.empty() && rec.delivery_state == "failed") {
+    view.delivery_error = kDeliveryFailedText;
+  } else if (!rec.delivery_error.empty() && rec.delivery_state == "retry") {
+    view.delivery_error = kDeliveryRetryingText;
   }
   view.expires_in = view.state == "pending" ? otp.expires_at - now : 0;
   view.resend_in = std::max<int64_t>(0, rec.last_send_to_phone + policy_.otp_resend_cooldown - now);

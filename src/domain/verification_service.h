@@ -34,6 +34,12 @@ struct GuessInput {
   std::string otp;    // otp_length digits
 };
 
+// CodeStatusView::delivery_error: what a user is told, never the gateway's raw text.
+inline constexpr char kDeliveryFailedText[] =
+    "The SMS could not be delivered. Check the number, or ask for a new code later.";
+inline constexpr char kDeliveryRetryingText[] =
+    "The SMS could not be sent yet; it will be tried again shortly.";
+
 struct CodeStatusView {
   std::string phone;
   std::string state;     // pending | verified | expired | locked
@@ -76,7 +82,8 @@ class VerificationService {
   // the code (401 not_authenticated when the token matches no active account).
   util::Result<VerifyReceipt> VerifyCode(const Guesser& who, const GuessInput& guess,
                                          const RequestKey& idempotency_key);
-  // 400 invalid_phone/missing_field/invalid_field.
+  // 400 invalid_phone/missing_field/invalid_field. Both fields may be typed in
+  // Devanagari digits; the result holds ASCII digits only.
   util::Result<GuessInput> ParseGuess(const std::string& raw_phone,
                                       const std::string& raw_otp) const;
 
@@ -91,8 +98,10 @@ class VerificationService {
   std::optional<int64_t> SendsLeft(const std::vector<WindowLimit>& limits,
                                    const std::vector<WindowUsage>& usage,
                                    int extra_sends) const;
-  util::Status DecideSend(const Account& account, const std::vector<WindowLimit>& limits,
-                          const SendSnapshot& snap, int64_t now) const;
+  SendVerdict DecideSend(const Account& account, const std::vector<WindowLimit>& limits,
+                         const SendSnapshot& snap, int64_t now) const;
+  SendVerdict RefuseTaken(const std::vector<WindowLimit>& limits, const SendSnapshot& snap,
+                          int64_t now) const;
   GuessDecision DecideGuess(const GuessInput& guess, const GuessContext& ctx,
                             int64_t now) const;
   GuessDecision ReplayGuess(const GuessContext& ctx) const;

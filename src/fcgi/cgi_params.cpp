@@ -44,6 +44,7 @@ http::Request RequestFromParams(const ParamLookup& param) {
   request.cookie = text("HTTP_COOKIE");
   request.accept_language = text("HTTP_ACCEPT_LANGUAGE");
   request.x_forwarded_for = text("HTTP_X_FORWARDED_FOR");
+  request.x_forwarded_proto = text("HTTP_X_FORWARDED_PROTO");
   request.x_request_id = text("HTTP_X_REQUEST_ID");
   request.idempotency_key_header = text("HTTP_IDEMPOTENCY_KEY");
   request.remote_addr = text("REMOTE_ADDR");

@@ -13,7 +13,7 @@ util::Result<http::Response> CreateAccount(domain::AccountService& accounts,
   if (auto st = RequireFields(f, {"username", "password"}); !st.ok()) return st.error();
   domain::SignUpInput input{FieldOr(f, "username"),   FieldOr(f, "password"),  FieldOr(f, "email"),
                             FieldOr(f, "first_name"), FieldOr(f, "last_name"), FieldOr(f, "phone")};
-  auto account = accounts.SignUp(input, request.client_ip);
+  auto account = accounts.SignUp(input, request.client_key);
   if (!account.ok()) return account.error();
   return http::JsonResponse(201, AccountJson(account.value()));
 }

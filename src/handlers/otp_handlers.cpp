@@ -42,7 +42,7 @@ util::Result<http::Response> SendOtp(domain::AccountService& accounts,
                              "lang must be \"en\" or \"ne\".", "lang");
   }
   auto sent = verification.SendCode(account.value(), FieldOr(fields.value(), "phone"),
-                                    request.client_ip, request.request_id, *language,
+                                    request.client_key, request.request_id, *language,
                                     KeyOf(request));
   if (!sent.ok()) return sent.error();
   const domain::SendReceipt& r = sent.value();

@@ -312,7 +312,7 @@ util::Result<http::Response> PageHandlers::DoSignup(Context& ctx) {
     if (Field(f, name).empty()) form.Missing(ctx.language, name);
   }
   if (form.failed()) return FormPage(ctx, "signup", "signup_title", std::move(form));
-  auto account = accounts_.SignUp(input, ctx.request.client_ip);
+  auto account = accounts_.SignUp(input, ctx.request.client_key);
   if (!account.ok()) {
     form.Fail(ctx.language, account.error(), otp_length_,
               {"username", "password", "phone", "email"});
@@ -320,7 +320,7 @@ util::Result<http::Response> PageHandlers::DoSignup(Context& ctx) {
   }
   if (util::Status st = SignIn(ctx, account.value()); !st.ok()) return st.error();
   auto sent = verification_.SendCode(account.value(), account.value().pending_phone,
-                                     ctx.request.client_ip, ctx.request.request_id,
+                                     ctx.request.client_key, ctx.request.request_id,
                                      ctx.language);
   if (!sent.ok()) {
     // The account stands; /verify explains why no code came and when one can.
@@ -479,7 +479,7 @@ util::Result<http::Response> PageHandlers::DoResend(Context& ctx) {
     return VerifyPage(ctx, std::move(form));
   }
   auto sent = verification_.SendCode(*ctx.account, ctx.account->pending_phone,
-                                     ctx.request.client_ip, ctx.request.request_id,
+                                     ctx.request.client_key, ctx.request.request_id,
                                      ctx.language);
   if (!sent.ok()) {
     // A refused resend shows next to the button, unless a new number was at fault.

@@ -63,7 +63,11 @@ Response App::Handle(Request request) {
     request.idempotency_key = request.idempotency_key_from_client
                                   ? request.idempotency_key_header
                                   : random_.Hex(8);
-    request.client_ip = ClientIp(request.remote_addr, request.x_forwarded_for, proxies_);
+    request.client_ip =
+        ClientIp(request.remote_addr, request.x_forwarded_for, clients_.proxies);
+    request.client_key = LimitKey(request.client_ip, clients_.ipv6_limit_prefix);
+    request.https = ClientUsesHttps(request.https, request.remote_addr,
+                                    request.x_forwarded_proto, clients_);
     Outcome outcome = DispatchGuarded(request);
     Finish(request, outcome.response);
     Log(request, outcome, clock_.MonotonicMillis() - started);

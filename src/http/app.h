@@ -28,10 +28,10 @@ namespace phoneverify::http {
 class App {
  public:
   // All references (and `counters`, optional) must outlive the App.
-  App(const Router& router, const TrustedProxies& proxies, const util::Clock& clock,
+  App(const Router& router, const ClientRules& clients, const util::Clock& clock,
       util::Random& random, util::Logger& logger, util::Counters* counters = nullptr)
       : router_(router),
-        proxies_(proxies),
+        clients_(clients),
         clock_(clock),
         random_(random),
         logger_(logger),
@@ -60,7 +60,7 @@ class App {
   void Count(const Request& request, const Outcome& outcome);
 
   const Router& router_;
-  const TrustedProxies& proxies_;
+  const ClientRules& clients_;
   const util::Clock& clock_;
   util::Random& random_;
   util::Logger& logger_;

@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstring>
 
 namespace phoneverify::http {
@@ -114,6 +116,29 @@ std::optional<std::string> NormalizeIp(std::string_view text) {
   auto bytes = ParseAddress(text, &is_v4);
   if (!bytes) return std::nullopt;
   return Format(*bytes);
+}
+
+std::string LimitKey(std::string_view client_ip, int ipv6_prefix) {
+  bool is_v4 = false;
+  auto bytes = ParseAddress(client_ip, &is_v4);
+  if (!bytes || is_v4 || IsV4Mapped(*bytes) || ipv6_prefix >= 128) {
+    return std::string(client_ip);
+  }
+  const int bits = std::max(ipv6_prefix, 0);
+  Bytes network{};
+  std::memcpy(network.data(), bytes->data(), static_cast<size_t>(bits / 8));
+  if (bits % 8 != 0) {
+    network[bits / 8] = (*bytes)[bits / 8] & static_cast<uint8_t>(0xff << (8 - bits % 8));
+  }
+  return Format(network) + "/" + std::to_string(bits);
+}
+
+bool ClientUsesHttps(bool server_https, std::string_view remote_addr,
+                     std::string_view x_forwarded_proto, const ClientRules& rules) {
+  if (server_https || rules.always_https) return true;
+  std::string proto(Trim(x_forwarded_proto));
+  for (char& c : proto) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return proto == "https" && rules.proxies.Contains(remote_addr);
 }
 
 std::string ClientIp(std::string_view remote_addr, std::string_view x_forwarded_for,

@@ -41,4 +41,23 @@ std::optional<std::string> NormalizeIp(std::string_view text);
 std::string ClientIp(std::string_view remote_addr, std::string_view x_forwarded_for,
                      const TrustedProxies& proxies);
 
+// Who per-IP limits count: an IPv4 client by its address; an IPv6 client by its first
+// `ipv6_prefix` bits as "network/bits" (one subscriber holds a whole /64 and can rotate
+// through it), or by its address at 128. `client_ip` comes from ClientIp; anything that
+// is not an address is returned as it is.
+std::string LimitKey(std::string_view client_ip, int ipv6_prefix);
+
+// How App tells clients apart (config trusted_proxies, ipv6_limit_prefix, cookie_secure).
+struct ClientRules {
+  TrustedProxies proxies;
+  int ipv6_limit_prefix = 128;
+  bool always_https = false;  // cookie_secure = always: every client is on https
+};
+
+// Whether the client's own connection is https: the web server's TLS (`server_https`),
+// `always_https`, or X-Forwarded-Proto "https" from a trusted proxy (a TLS-terminating
+// proxy in front; from anyone else the header is the client's own word, never believed).
+bool ClientUsesHttps(bool server_https, std::string_view remote_addr,
+                     std::string_view x_forwarded_proto, const ClientRules& rules);
+
 }  // namespace phoneverify::http

@@ -26,16 +26,18 @@ struct Request {
   std::string cookie;
   std::string accept_language;
   std::string x_forwarded_for;
+  std::string x_forwarded_proto;  // believed only from a trusted proxy (App)
   std::string x_request_id;  // as sent; App adopts it only when it looks sane
   std::string idempotency_key_header;  // Idempotency-Key as sent
   std::string remote_addr;
-  bool https = false;
+  bool https = false;  // the web server's own TLS; App adds a trusted proxy's
   std::string body;
   BodyState body_state = BodyState::kComplete;
 
   // Filled by App before routing.
   std::string request_id;  // 16 hex chars, or the client's sane X-Request-Id
-  std::string client_ip;   // see client_ip.h
+  std::string client_ip;   // see client_ip.h; for logs
+  std::string client_key;  // LimitKey(client_ip): the client as per-IP limits count it
   // The client's Idempotency-Key when it looks sane (as for X-Request-Id), else 16
   // random hex characters: unique per request, so the storage can tell whether its own
   // earlier run of a write committed (domain::OtpRepository).

@@ -347,6 +347,23 @@ std::optional<GuessOutcome> ReplayedGuess(const std::optional<int64_t>& result) 
   return *result == kGuessCorrect ? GuessOutcome::kCorrect : GuessOutcome::kWrong;
 }
 
+constexpr char kRestorePhoneGateSql[] =
+    "UPDATE limit_gates SET last_at = prev_at WHERE scope = ? AND key_ = ?";
+
+// A refusal that still counts (SendVerdict::charged): its events, and the phone's gate set
+// back to the last send (locking stamped it; a refusal is no send and starts no cooldown).
+util::Result<int64_t> ChargeRefusal(Connection& conn, const domain::SendPlan& plan,
+                                    const std::vector<size_t>& charged) {
+  std::vector<domain::WindowLimit> limits;
+  for (size_t i : charged) limits.push_back(plan.limits.at(i));
+  if (util::Status st = InsertEvents(conn, limits, plan.now); !st.ok()) return st.error();
+  util::Status st = conn.Exec(kRestorePhoneGateSql, {Param::Text(kLastSendScope),
+                                                     Param::Bytes(StoredKey(plan.phone))})
+                        .status();
+  if (!st.ok()) return st.error();
+  return int64_t{0};
+}
+
 // Returned from a send transaction to roll a replay back; never leaves RecordSend.
 util::Error ReplayRollback() {
   return util::Error::Make(util::ErrorKind::kConflict, "replayed", "Replayed request.", "");
@@ -356,14 +373,16 @@ util::Error ReplayRollback() {
 
 util::Result<int64_t> MysqlOtpRepository::RecordSend(
     const domain::SendPlan& plan, const domain::NewCode& code,
-    const std::function<util::Status(const domain::SendSnapshot&)>& decide) {
+    const std::function<domain::SendVerdict(const domain::SendSnapshot&)>& decide) {
   const std::vector<GateKey> gates = GatesFor(plan.limits, {{kLastSendScope, plan.phone}});
   // A replay must not keep the gate stamps LockSendGates wrote: its run is rolled back
   // (kReplayed is only a rollback signal) and the recorded outbox id is returned.
   std::optional<int64_t> replayed;
+  std::optional<util::Error> refused;  // a refusal that committed its charged events
   int runs = 0;
   auto queued = db_.TransactIdempotent([&](Connection& conn) -> util::Result<int64_t> {
     replayed.reset();
+    refused.reset();
     ++runs;
     // A twin of this request waits at the phone's gate; the same statement looks up
     // the idempotency key once the gate is ours.
@@ -376,7 +395,12 @@ util::Result<int64_t> MysqlOtpRepository::RecordSend(
     if (!snapshot.ok()) return snapshot.error();
     const std::optional<int64_t> replay = phone.value().replay_result;
     snapshot.value().replay_of = replay;
-    if (util::Status st = decide(snapshot.value()); !st.ok()) return st.error();
+    domain::SendVerdict verdict = decide(snapshot.value());
+    if (!verdict.status.ok()) {
+      if (verdict.charged.empty()) return verdict.status.error();
+      refused = verdict.status.error();
+      return ChargeRefusal(conn, plan, verdict.charged);
+    }
     if (replay) {
       replayed = *replay;
       return ReplayRollback();
@@ -384,6 +408,7 @@ util::Result<int64_t> MysqlOtpRepository::RecordSend(
     return PersistSend(conn, plan, code, phone.value());
   });
   if (replayed) return *replayed;
+  if (refused && queued.ok()) return *refused;
   if (queued.ok() && on_queued_) on_queued_();
   return queued;
 }

@@ -42,7 +42,7 @@ class MysqlOtpRepository final : public domain::OtpRepository {
   // (account, phone) become 'superseded' with their sealed text erased.
   util::Result<int64_t> RecordSend(
       const domain::SendPlan& plan, const domain::NewCode& code,
-      const std::function<util::Status(const domain::SendSnapshot&)>& decide) override;
+      const std::function<domain::SendVerdict(const domain::SendSnapshot&)>& decide) override;
 
   // kCorrect on a phone another account verified meanwhile: 409 phone_taken (field
   // "phone"), and nothing changes.

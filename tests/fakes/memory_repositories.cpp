@@ -188,7 +188,7 @@ util::Status MemoryLimitRepository::Clear(const WindowLimit& limit) {
 
 util::Result<int64_t> MemoryOtpRepository::RecordSend(
     const domain::SendPlan& plan, const domain::NewCode& code,
-    const std::function<util::Status(const domain::SendSnapshot&)>& decide) {
+    const std::function<domain::SendVerdict(const domain::SendSnapshot&)>& decide) {
   if (s_.TakeFailure()) return util::Error::Unavailable();
   domain::SendSnapshot snap;
   snap.phone_owner = s_.PhoneOwner(plan.phone);
@@ -200,7 +200,13 @@ util::Result<int64_t> MemoryOtpRepository::RecordSend(
   if (!idempotency_key.empty() && s_.request_log.count(log_key)) {
     snap.replay_of = s_.request_log[log_key];
   }
-  if (auto st = decide(snap); !st.ok()) return st.error();
+  const domain::SendVerdict verdict = decide(snap);
+  if (!verdict.status.ok()) {
+    for (size_t i : verdict.charged) {
+      s_.events[{plan.limits.at(i).scope, plan.limits.at(i).key}].push_back(plan.now);
+    }
+    return verdict.status.error();
+  }
   if (snap.replay_of) return *snap.replay_of;
   for (const auto& limit : plan.limits) s_.events[{limit.scope, limit.key}].push_back(plan.now);
   s_.last_send[plan.phone] = plan.now;

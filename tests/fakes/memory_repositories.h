@@ -107,7 +107,7 @@ class MemoryOtpRepository final : public domain::OtpRepository {
   explicit MemoryOtpRepository(MemoryStore& store) : s_(store) {}
   util::Result<int64_t> RecordSend(
       const domain::SendPlan& plan, const domain::NewCode& code,
-      const std::function<util::Status(const domain::SendSnapshot&)>& decide) override;
+      const std::function<domain::SendVerdict(const domain::SendSnapshot&)>& decide) override;
   util::Result<domain::GuessDecision> RecordGuess(
       const domain::GuessRequest& guess,
       const std::function<domain::GuessDecision(const domain::GuessContext&)>& decide)

@@ -92,6 +92,58 @@ BOOST_AUTO_TEST_CASE(x_forwarded_for_counts_only_from_a_trusted_proxy) {
   ExpectTooMany(SendFrom(user, UniquePhone("982"), "198.51.100.21"), "send_limit_reached");
 }
 
+// A subscriber holds a whole IPv6 /64 and can rotate through it: per-IP limits count the
+// network (ipv6_limit_prefix, 64 by default), not the address.
+BOOST_AUTO_TEST_CASE(ipv6_clients_are_counted_by_their_network) {
+  {
+    ScopedAppConfig config(
+        Overrides{{"ip_max_sends_per_hour", "2"}, {"trusted_proxies", "127.0.0.1"}});
+    TestUser user = NewUser(Stack::Get().Client());
+    BOOST_TEST(SendFrom(user, UniquePhone("981"), "2001:db8:7:1::1").status == 202);
+    BOOST_TEST(SendFrom(user, UniquePhone("981"), "2001:db8:7:1:ffff:1234:5678:9abc").status ==
+               202);
+    ExpectTooMany(SendFrom(user, UniquePhone("981"), "2001:db8:7:1::2:3"), "send_limit_reached");
+    // The next /64 is another subscriber; IPv4 clients still count by their address.
+    BOOST_TEST(SendFrom(user, UniquePhone("981"), "2001:db8:7:2::1").status == 202);
+    BOOST_TEST(SendFrom(user, UniquePhone("981"), "198.51.100.70").status == 202);
+  }
+  // ipv6_limit_prefix = 128: every address on its own.
+  ScopedAppConfig config(Overrides{{"ip_max_sends_per_hour", "1"},
+                                   {"trusted_proxies", "127.0.0.1"},
+                                   {"ipv6_limit_prefix", "128"}});
+  TestUser user = NewUser(Stack::Get().Client());
+  BOOST_TEST(SendFrom(user, UniquePhone("982"), "2001:db8:8:1::1").status == 202);
+  BOOST_TEST(SendFrom(user, UniquePhone("982"), "2001:db8:8:1::2").status == 202);
+  ExpectTooMany(SendFrom(user, UniquePhone("982"), "2001:db8:8:1::2"), "send_limit_reached");
+}
+
+// Enumeration: one account cannot sweep numbers to learn which are registered. verify-otp
+// without a code of its own says only otp_not_requested; each send-otp 409 phone_taken
+// counts toward the account's daily cap.
+BOOST_AUTO_TEST_CASE(sweeping_registered_numbers_runs_into_the_account_cap) {
+  ScopedAppConfig config(Overrides{{"account_max_sends_per_day", "2"}});
+  auto client = Stack::Get().Client();
+  TestUser owner = NewUser(client), sweeper = NewUser(client);
+  const std::string phone = UniquePhone("974");
+  const std::string code = SendAndReceive(client, owner, phone);
+  Json::Value guess = Phone(phone);
+  guess["otp"] = code;
+  BOOST_REQUIRE_EQUAL(client.PostJson("/api/v1/phone/verify-otp", guess, owner.token).status, 200);
+  auto probe = client.PostJson("/api/v1/phone/verify-otp", guess, sweeper.token);
+  BOOST_TEST(probe.status == 400);
+  BOOST_TEST(probe.json["code"].asString() == "otp_not_requested");
+  for (int i = 0; i < 2; ++i) {
+    auto taken = client.PostJson("/api/v1/phone/send-otp", Phone(phone), sweeper.token);
+    BOOST_TEST(taken.status == 409);
+    BOOST_TEST(taken.json["code"].asString() == "phone_taken");
+  }
+  ExpectTooMany(client.PostJson("/api/v1/phone/send-otp", Phone(phone), sweeper.token),
+                "send_limit_reached");
+  ExpectTooMany(client.PostJson("/api/v1/phone/send-otp", Phone(UniquePhone("974")),
+                                sweeper.token),
+                "send_limit_reached");
+}
+
 BOOST_AUTO_TEST_CASE(logins_for_unknown_names_are_throttled_and_a_success_resets) {
   ScopedAppConfig config(Overrides{{"login_max_failures", "3"}});
   auto client = Stack::Get().Client();

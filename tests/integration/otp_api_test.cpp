@@ -1,5 +1,6 @@
 // Contract section 4: send-otp, verify-otp, GET /api/v1/phone/otp, and their rules, on the
 // real stack with the SMS delivered by the dispatcher to the fake Sparrow gateway.
+#include <cctype>
 #include <boost/test/unit_test.hpp>
 #include <future>
 #include <thread>
@@ -83,8 +84,76 @@ BOOST_AUTO_TEST_CASE(full_flow_verifies_the_phone) {
   ExpectError(client.PostJson("/api/v1/phone/send-otp", Phone(phone), user.token), 403,
               "phone_already_verified");
   TestUser other = NewUser(client);
+  // Without a code of its own, another account learns nothing from verify-otp.
+  ExpectError(client.PostJson("/api/v1/phone/verify-otp", Guess(phone, code), other.token), 400,
+              "otp_not_requested");
   ExpectError(client.PostJson("/api/v1/phone/send-otp", Phone(phone), other.token), 409,
               "phone_taken");
+}
+
+// %XX for every byte that is not an ASCII letter or digit (query strings, form bodies).
+std::string PercentEncoded(const std::string& text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) && c < 0x80) {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out += {'%', kHex[c >> 4], kHex[c & 15]};
+    }
+  }
+  return out;
+}
+
+// Contract section 3: a Nepali keyboard types ०–९; every answer and the SMS stay ASCII.
+BOOST_AUTO_TEST_CASE(devanagari_phone_and_code_through_json_form_and_query) {
+  auto client = Stack::Get().Client();
+  TestUser user = NewUser(client);
+  const std::string phone = UniquePhone("986");
+  auto sent = client.PostJson("/api/v1/phone/send-otp", Phone("+९७७ " + InDevanagari(phone)),
+                              user.token);
+  BOOST_REQUIRE_EQUAL(sent.status, 202);
+  BOOST_TEST(sent.json["phone"].asString() == phone);
+  BOOST_TEST(sent.json["operator"].asString() == "NTC");
+  const std::string code = WaitForCode(phone, 1);
+  BOOST_REQUIRE_EQUAL(code.size(), 6u);  // WaitForCode reads ASCII digits only
+  // A wrong code in Devanagari counts as a wrong guess (not as malformed).
+  auto wrong = client.PostJson("/api/v1/phone/verify-otp",
+                               Guess(InDevanagari(phone), InDevanagari(Wrong(code))), user.token);
+  ExpectError(wrong, 400, "otp_invalid");
+  BOOST_TEST(wrong.json["attempts_left"].asInt() == 4);
+  auto status = client.Get("/api/v1/phone/otp?phone=" + PercentEncoded(InDevanagari(phone)),
+                           user.token);
+  BOOST_REQUIRE_EQUAL(status.status, 200);
+  BOOST_TEST(status.json["phone"].asString() == phone);
+  BOOST_TEST(status.json["attempts_left"].asInt() == 4);
+  // The right code, mixed scripts, in a form body.
+  const std::string mixed = InDevanagari(code.substr(0, 3)) + code.substr(3);
+  auto ok = client.PostRaw("/api/v1/phone/verify-otp",
+                           "phone=" + PercentEncoded(InDevanagari(phone)) + "&otp=" +
+                               PercentEncoded(mixed),
+                           "application/x-www-form-urlencoded", user.token);
+  BOOST_REQUIRE_EQUAL(ok.status, 200);
+  BOOST_TEST(ok.json["phone"].asString() == phone);
+  BOOST_TEST(client.Get("/api/v1/me", user.token).json["phone"].asString() == phone);
+}
+
+BOOST_AUTO_TEST_CASE(other_scripts_digits_keep_todays_errors) {
+  auto client = Stack::Get().Client();
+  TestUser user = NewUser(client);
+  const std::string phone = UniquePhone("984");
+  // Arabic-Indic and full-width digits: refused as before.
+  ExpectError(client.PostJson("/api/v1/phone/send-otp", Phone("٩٨٤١٢٣٤٥٦٧"), user.token), 400,
+              "invalid_phone");
+  ExpectError(client.PostJson("/api/v1/phone/send-otp", Phone("９８４１２３４５６７"), user.token),
+              400, "invalid_phone");
+  const std::string code = SendAndReceive(client, user, phone);
+  for (const char* bad : {"٤٧٨٨٠٦", "４７８８０６", "४७८८०"}) {
+    ExpectError(client.PostJson("/api/v1/phone/verify-otp", Guess(phone, bad), user.token), 400,
+                "invalid_field");
+  }
+  auto status = client.Get("/api/v1/phone/otp?phone=" + phone, user.token);
+  BOOST_TEST(status.json["attempts_left"].asInt() == 5);  // none of them used an attempt
 }
 
 BOOST_AUTO_TEST_CASE(verify_on_a_phone_taken_meanwhile_is_409) {
@@ -247,7 +316,9 @@ BOOST_AUTO_TEST_CASE(permanent_gateway_error_is_reported_as_failed) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   BOOST_TEST(status.json["delivery"].asString() == "failed");
-  BOOST_TEST(status.json["delivery_error"].asString().find("1007") != std::string::npos);
+  BOOST_TEST(status.json["delivery_error"].asString() ==
+             "The SMS could not be delivered. Check the number, or ask for a new code later.");
+  BOOST_TEST(status.json["delivery_error"].asString().find("1007") == std::string::npos);
   BOOST_TEST(SmsCountFor(phone) == 1u);  // permanent: not retried
 }
 

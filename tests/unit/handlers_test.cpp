@@ -40,7 +40,7 @@ struct Fixture {
   domain::AccountService account_service{accounts, limits, policy, clock, random};
   domain::VerificationService verification{otps, policy, clock, random};
   http::Router router{BuildRoutes({account_service, verification, health})};
-  http::TrustedProxies proxies;
+  http::ClientRules proxies;
   util::Logger logger{"/dev/null", "test"};
   http::App app{router, proxies, clock, random, logger};
 

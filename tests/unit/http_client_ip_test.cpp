@@ -85,6 +85,20 @@ BOOST_AUTO_TEST_CASE(odd_prefixes) {
   BOOST_TEST(!narrow.Contains("10.1.2.4"));
 }
 
+// ipv6_limit_prefix (contract section 2): an IPv6 client is its network to the limits.
+BOOST_AUTO_TEST_CASE(limit_key_counts_ipv6_by_its_network_and_ipv4_by_its_address) {
+  BOOST_TEST(LimitKey("2001:db8:1:2:aaaa:bbbb:cccc:dddd", 64) == "2001:db8:1:2::/64");
+  BOOST_TEST(LimitKey("2001:db8:1:2::1", 64) == LimitKey("2001:db8:1:2:ffff::9", 64));
+  BOOST_TEST(LimitKey("2001:db8:1:3::1", 64) != LimitKey("2001:db8:1:2::1", 64));
+  BOOST_TEST(LimitKey("2001:db8:1:2::1", 48) == "2001:db8:1::/48");
+  BOOST_TEST(LimitKey("2001:db8:1:ff::1", 60) == "2001:db8:1:f0::/60");  // not on a byte
+  BOOST_TEST(LimitKey("2001:db8::1", 1) == "::/1");
+  BOOST_TEST(LimitKey("2001:db8::1", 128) == "2001:db8::1");
+  BOOST_TEST(LimitKey("203.0.113.5", 64) == "203.0.113.5");
+  BOOST_TEST(LimitKey("::ffff:203.0.113.5", 64) == "::ffff:203.0.113.5");  // IPv4 kept
+  BOOST_TEST(LimitKey("unknown", 64) == "unknown");
+}
+
 BOOST_AUTO_TEST_CASE(bad_entries_name_the_key) {
   for (std::string bad : {"10.0.0.0/33", "::/129", "10.0.0.0/", "10.0.0/8", "host.example",
                           "10.0.0.1/x", "1.2.3.4/-1"}) {

@@ -59,7 +59,7 @@ Json::Value ParseBody(const std::string& text) {
 
 struct AppFixture {
   Router router = TestRouter();
-  TrustedProxies proxies = TrustedProxies::Parse({"127.0.0.1"}).value();
+  ClientRules proxies{TrustedProxies::Parse({"127.0.0.1"}).value()};
   util::FakeClock clock;
   util::SeededRandom random{7};
   util::Logger logger{"/dev/null", "test"};

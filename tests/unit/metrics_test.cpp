@@ -178,7 +178,7 @@ BOOST_AUTO_TEST_CASE(app_counts_requests_and_errors_with_bounded_labels) {
                         [](const http::Request&) -> util::Result<http::Response> {
                           return http::JsonResponse(200, Json::Value(Json::objectValue));
                         }}});
-  http::TrustedProxies proxies;
+  http::ClientRules proxies;
   util::FakeClock clock;
   util::SeededRandom random(1);
   util::Logger logger("/dev/null", "test");

@@ -65,7 +65,7 @@ struct Fixture {
   View view = LoadView();
   PageHandlers pages{account_service, verification, sessions, view, clock, policy.otp_length};
   http::Router router{BuildRoutes({account_service, verification, health, &pages})};
-  http::TrustedProxies proxies;
+  http::ClientRules proxies;
   util::Logger logger{"/dev/null", "test"};
   http::App app{router, proxies, clock, random, logger};
 
@@ -73,6 +73,7 @@ struct Fixture {
   std::map<std::string, std::string> jar;
   std::string accept_language;
   bool https = false;
+  std::string forwarded_proto;  // X-Forwarded-Proto as a proxy (or the client) sent it
 
   static View LoadView() {
     auto loaded = View::Load("www/templates", PageHandlers::Templates());
@@ -90,6 +91,7 @@ struct Fixture {
     request.remote_addr = "198.51.100.7";
     request.accept_language = accept_language;
     request.https = https;
+    request.x_forwarded_proto = forwarded_proto;
     for (const auto& [name, value] : jar) {
       request.cookie += (request.cookie.empty() ? "" : "; ") + name + "=" + value;
     }
@@ -422,6 +424,28 @@ BOOST_AUTO_TEST_CASE(cookies_are_secure_over_https) {
   BOOST_REQUIRE(cookie);
   BOOST_TEST(cookie->find("; Secure") != std::string::npos);
   BOOST_TEST(cookie->find("HttpOnly") != std::string::npos);
+}
+
+// Behind a TLS-terminating proxy the web server sees plain http.
+BOOST_AUTO_TEST_CASE(a_trusted_proxys_forwarded_proto_makes_cookies_secure) {
+  auto secure = [this] {
+    jar.clear();  // a new visitor each time: the session cookie is set afresh
+    const std::string* cookie = Get("/login").FindHeader("Set-Cookie");
+    BOOST_REQUIRE(cookie);
+    return cookie->find("; Secure") != std::string::npos;
+  };
+  forwarded_proto = "https";
+  BOOST_TEST(!secure());  // 198.51.100.7 is nobody's proxy: the client's own word
+  proxies.proxies = http::TrustedProxies::Parse({"198.51.100.0/24"}).value();
+  BOOST_TEST(secure());
+  forwarded_proto = " HTTPS ";
+  BOOST_TEST(secure());
+  forwarded_proto = "http";
+  BOOST_TEST(!secure());
+  // cookie_secure = always: Secure whatever the request says.
+  forwarded_proto.clear();
+  proxies.always_https = true;
+  BOOST_TEST(secure());
 }
 
 BOOST_AUTO_TEST_CASE(nepali_by_accept_language_for_pages_and_sms) {

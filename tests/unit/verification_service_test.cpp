@@ -6,6 +6,7 @@
 #include "fakes/test_policy.h"
 #include "util/config.h"
 #include "util/crypto.h"
+#include "util/text.h"
 
 namespace phoneverify::domain {
 namespace {
@@ -183,6 +184,40 @@ BOOST_AUTO_TEST_CASE(malformed_guesses_use_no_attempt) {
   BOOST_TEST(Service().VerifyCode(alice, "9841234567", "").error().code == "missing_field");
 }
 
+// ० is U+0966: the Devanagari form of an ASCII digit string.
+std::string InDevanagari(const std::string& ascii) {
+  std::string out;
+  for (char c : ascii) out += std::string("\xe0\xa5") + static_cast<char>(0xa6 + (c - '0'));
+  return out;
+}
+
+BOOST_AUTO_TEST_CASE(devanagari_phone_and_code_send_and_verify) {
+  auto sent = Service().SendCode(alice, "९८४१२३४५६७", "10.0.0.1", "req");
+  BOOST_REQUIRE(sent.ok());
+  BOOST_TEST(sent.value().phone == "9841234567");
+  const std::string code = fakes::LastSmsCode(store, policy);
+  BOOST_TEST(util::IsAsciiDigits(code));  // the SMS carries ASCII digits
+  // A mixed-script wrong guess counts like any wrong guess.
+  std::string wrong = InDevanagari(WrongCode(code).substr(0, 3)) + WrongCode(code).substr(3);
+  auto r = Service().VerifyCode(alice, "98४१२३४५६७", wrong);
+  BOOST_REQUIRE(!r.ok());
+  BOOST_TEST(r.error().code == "otp_invalid");
+  BOOST_TEST(store.codes.at({alice.id, "9841234567"}).attempts_used == 1);
+  BOOST_TEST(Service().VerifyCode(alice, "९८४१२३४५६७", InDevanagari(code)).ok());
+  BOOST_TEST(*store.accounts[alice.id].account.phone == "9841234567");
+}
+
+BOOST_AUTO_TEST_CASE(other_scripts_digits_in_a_code_use_no_attempt) {
+  SendAndReadCode(alice, "9841234567");
+  for (const char* bad : {"٤٧٨٨٠٦", "۴۷۸۸۰۶", "৪৭৮৮০৬", "४७८८०", "४७८८०६७", "४७८८०a"}) {
+    auto r = Service().VerifyCode(alice, "9841234567", bad);
+    BOOST_TEST_INFO(bad);
+    BOOST_REQUIRE(!r.ok());
+    BOOST_TEST(r.error().code == "invalid_field");
+  }
+  BOOST_TEST(store.codes.at({alice.id, "9841234567"}).attempts_used == 0);
+}
+
 BOOST_AUTO_TEST_CASE(attempt_limit_zero_means_unlimited) {
   policy.otp_max_attempts = 0;
   const std::string code = SendAndReadCode(alice, "9841234567");
@@ -301,6 +336,62 @@ BOOST_AUTO_TEST_CASE(verified_phone_is_forbidden_for_owner_and_taken_for_others)
              static_cast<int>(util::ErrorKind::kConflict));
 }
 
+// Enumeration: an account without a code of its own cannot tell a registered number from
+// any other through verify-otp (contract section 4).
+BOOST_AUTO_TEST_CASE(a_guess_without_a_code_of_ones_own_says_only_not_requested) {
+  const std::string code = SendAndReadCode(alice, "9841234567");
+  BOOST_REQUIRE(Service().VerifyCode(alice, "9841234567", code).ok());
+  auto registered = Service().VerifyCode(bob, "9841234567", "123456");
+  auto unknown = Service().VerifyCode(bob, "9841234568", "123456");
+  BOOST_TEST(registered.error().code == "otp_not_requested");
+  BOOST_TEST(registered.error().code == unknown.error().code);
+  BOOST_TEST(registered.error().details == unknown.error().details);
+  BOOST_TEST(registered.error().field == unknown.error().field);
+}
+
+// Enumeration through send-otp: each 409 phone_taken counts toward the account's daily cap
+// and the client's hourly cap (checked before it), never toward the phone's own limits.
+BOOST_AUTO_TEST_CASE(phone_taken_refusals_count_toward_the_account_and_ip_caps_only) {
+  policy.account_max_sends_per_day = 3;
+  policy.ip_max_sends_per_hour = 0;
+  policy.sms_daily_budget = 100;
+  const std::string code = SendAndReadCode(alice, "9841234567");
+  BOOST_REQUIRE(Service().VerifyCode(alice, "9841234567", code).ok());
+  const int64_t alice_last_send = store.last_send.at("9841234567");
+  clock.Advance(3600);
+  for (int i = 0; i < 3; ++i) {
+    BOOST_TEST(Service().SendCode(bob, "9841234567", "10.0.0.9", "r").error().code ==
+               "phone_taken");
+  }
+  auto capped = Service().SendCode(bob, "9841234567", "10.0.0.9", "r");
+  BOOST_TEST(capped.error().code == "send_limit_reached");
+  BOOST_TEST(capped.error().retry_after.has_value());
+  // The cap is the account's: bob's next send anywhere is refused too.
+  BOOST_TEST(Service().SendCode(bob, "9801234567", "10.0.0.9", "r").error().code ==
+             "send_limit_reached");
+  auto events = [this](const std::string& scope, const std::string& key) {
+    return store.events[std::make_pair(scope, key)].size();
+  };
+  BOOST_TEST(events("account_day", std::to_string(bob.id)) == 3u);
+  BOOST_TEST(store.last_send.at("9841234567") == alice_last_send);  // no cooldown started
+  BOOST_TEST(events("phone_day", "9841234567") == 1u);  // alice's send only
+  BOOST_TEST(events("budget_day", "") == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(phone_taken_refusals_count_toward_the_client_address) {
+  policy.account_max_sends_per_day = 0;
+  policy.ip_max_sends_per_hour = 2;
+  const std::string code = SendAndReadCode(alice, "9841234567");
+  BOOST_REQUIRE(Service().VerifyCode(alice, "9841234567", code).ok());
+  const std::string ip = "2001:db8:5::/64";
+  for (int i = 0; i < 2; ++i) {
+    BOOST_TEST(Service().SendCode(bob, "9841234567", ip, "r").error().code == "phone_taken");
+  }
+  BOOST_TEST(Service().SendCode(bob, "9841234567", ip, "r").error().code ==
+             "send_limit_reached");
+  BOOST_TEST(Service().SendCode(bob, "9801234567", "10.1.1.1", "r").ok());  // another client
+}
+
 BOOST_AUTO_TEST_CASE(second_account_cannot_verify_a_phone_taken_meanwhile) {
   const std::string a = SendAndReadCode(alice, "9841234567");
   clock.Advance(60);
@@ -325,7 +416,14 @@ BOOST_AUTO_TEST_CASE(status_reports_delivery_and_counters) {
   store.outbox.back().last_error = "sparrow 1007: Invalid Receiver";
   status = Service().CodeStatus(alice, "9841234567");
   BOOST_TEST(status.value().delivery == "failed");
-  BOOST_TEST(*status.value().delivery_error == "sparrow 1007: Invalid Receiver");
+  BOOST_TEST(*status.value().delivery_error ==
+             "The SMS could not be delivered. Check the number, or ask for a new code later.");
+  store.outbox.back().state = "retry";
+  store.outbox.back().last_error = "sparrow 1002: Invalid Token";
+  status = Service().CodeStatus(alice, "9841234567");
+  BOOST_TEST(status.value().delivery == "queued");
+  BOOST_TEST(*status.value().delivery_error ==
+             "The SMS could not be sent yet; it will be tried again shortly.");
   BOOST_TEST(Service().CodeStatus(bob, "9841234567").error().code == "otp_not_requested");
   BOOST_TEST(Service().CodeStatus(alice, "12345").error().code == "invalid_phone");
 }
