@@ -8,6 +8,7 @@
 #include "sms/curl_global.h"
 #include "storage/admin_repository.h"
 #include "storage/database.h"
+#include "util/core_dumps.h"
 #include "util/clock.h"
 #include "util/config_loader.h"
 #include "util/logger.h"
@@ -18,6 +19,8 @@ namespace {
 constexpr const char* kProgram = "phoneverify-admin";
 
 int Main(int argc, char** argv) {
+  // Before any secret is read.
+  if (!util::DisableCoreDumps()) std::cerr << kProgram << ": warning: core dumps stay on\n";
   const std::vector<std::string> args(argv + 1, argv + argc);
   int exit_code = admin::kExitOk;
   auto invocation = admin::ParseCommandLine(args, std::cout, std::cerr, &exit_code);

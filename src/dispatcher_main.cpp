@@ -50,6 +50,7 @@
 #include "storage/database.h"
 #include "storage/metrics_store.h"
 #include "storage/outbox_repository.h"
+#include "util/core_dumps.h"
 #include "util/clock.h"
 #include "util/config.h"
 #include "util/config_loader.h"
@@ -284,6 +285,8 @@ util::Config Reloaded(const util::ConfigSource& source, const util::Config& runn
 }
 
 int Main(int argc, char** argv) {
+  // Before any secret is read.
+  if (!util::DisableCoreDumps()) std::cerr << kProgram << ": warning: core dumps stay on\n";
   const auto args = ParseArgs(argc, argv);
   if (!args) {
     std::cerr << "usage: " << kProgram << " [--config PATH]\n";

@@ -39,6 +39,7 @@
 #include "storage/metrics_store.h"
 #include "storage/otp_repository.h"
 #include "storage/session_repository.h"
+#include "util/core_dumps.h"
 #include "util/clock.h"
 #include "util/config.h"
 #include "util/config_loader.h"
@@ -141,7 +142,7 @@ struct Shared {
   const domain::OtpPolicy& policy;
   const domain::SessionPolicy& session_policy;
   const handlers::View& view;
-  const http::TrustedProxies& proxies;
+  const http::ClientRules& clients;
   util::Logger& logger;
   SharedState& state;
 };
@@ -171,7 +172,7 @@ int RunWorker(const Shared& shared, int listen_fd) {
     services.counters = &counters;
     services.metrics = &metrics;
     http::Router router(handlers::BuildRoutes(services));
-    http::App app(router, shared.proxies, clock, random, shared.logger, &counters);
+    http::App app(router, shared.clients, clock, random, shared.logger, &counters);
     return run(app);
   };
   return fcgi::Serve(listen_fd, shared.config.worker_threads, build,
@@ -185,7 +186,7 @@ struct State {
   domain::OtpPolicy policy;
   domain::SessionPolicy session_policy;
   std::optional<handlers::View> view;  // always set once MakeState succeeded
-  http::TrustedProxies proxies;
+  http::ClientRules clients;
 };
 
 // nullptr (the reason on `err`) when the configuration cannot serve.
@@ -206,7 +207,8 @@ std::shared_ptr<const State> MakeState(util::Config config, std::ostream& err) {
   state->policy = PolicyFrom(config);
   state->session_policy = SessionPolicyFrom(config);
   state->view = std::move(view).value();
-  state->proxies = std::move(proxies).value();
+  state->clients = http::ClientRules{std::move(proxies).value(), config.ipv6_limit_prefix,
+                                     config.cookie_secure == "always"};
   state->config = std::move(config);
   return state;
 }
@@ -215,7 +217,7 @@ fcgi::WorkerMain WorkerFor(std::shared_ptr<const State> state, util::Logger& log
                            SharedState& shared_state) {
   return [state, &logger, &shared_state](int listen_fd) {
     return RunWorker(Shared{state->config, state->policy, state->session_policy, *state->view,
-                            state->proxies, logger, shared_state},
+                            state->clients, logger, shared_state},
                      listen_fd);
   };
 }
@@ -242,6 +244,8 @@ std::optional<fcgi::Generation> Reload(const util::ConfigSource& source,
 }
 
 int Main(int argc, char** argv) {
+  // Before any secret is read.
+  if (!util::DisableCoreDumps()) std::cerr << kProgram << ": warning: core dumps stay on\n";
   int exit_code = 0;
   std::optional<Args> args = ParseArgs(argc, argv, &exit_code);
   if (!args) return exit_code;
@@ -272,6 +276,7 @@ int Main(int argc, char** argv) {
   if (inherited) return fcgi::RunInherited(worker, logger);
   fcgi::ServerOptions options;
   options.socket_path = config->fcgi_socket;
+  options.socket_group = config->fcgi_socket_group;
   options.workers = config->workers;
   const fcgi::Reload reload = [&] {
     return Reload(args->config, *config, logger, *shared_state);

@@ -1,6 +1,7 @@
 #include "fcgi/listen_socket.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -8,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 namespace phoneverify::fcgi {
 namespace {
@@ -19,21 +21,30 @@ util::Error SocketError(const std::string& what) {
 
 std::string Errno() { return std::strerror(errno); }
 
-bool FillAddress(const std::string& path, sockaddr_un* address) {
-  std::memset(address, 0, sizeof *address);
-  address->sun_family = AF_UNIX;
-  if (path.empty() || path.size() >= sizeof address->sun_path) return false;
-  std::memcpy(address->sun_path, path.data(), path.size());
-  return true;
+util::Status GiveToGroup(const std::string& path, const std::string& group) {
+  if (group.empty()) return util::Status::Ok();
+  std::vector<char> buffer(16384);
+  struct group entry {};
+  struct group* found = nullptr;
+  if (::getgrnam_r(group.c_str(), &entry, buffer.data(), buffer.size(), &found) != 0 ||
+      found == nullptr) {
+    return util::Error::Make(util::ErrorKind::kInternal, "fcgi_socket_group",
+                             "fcgi_socket_group: no such group: " + group, "fcgi_socket_group");
+  }
+  if (::chown(path.c_str(), static_cast<uid_t>(-1), found->gr_gid) != 0) {
+    return util::Error::Make(util::ErrorKind::kInternal, "fcgi_socket_group",
+                             "fcgi_socket_group: cannot give " + path + " to " + group + ": " +
+                                 Errno(),
+                             "fcgi_socket_group");
+  }
+  return util::Status::Ok();
 }
 
 // True when something accepts connections on `path`.
 bool SomeoneListens(const sockaddr_un& address) {
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
-  bool connected = ::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0;
-  ::close(fd);
-  return connected;
+  const util::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return false;
+  return ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0;
 }
 
 util::Status RemoveStale(const std::string& path, const sockaddr_un& address) {
@@ -52,56 +63,26 @@ util::Status RemoveStale(const std::string& path, const sockaddr_un& address) {
 
 }  // namespace
 
-util::Result<ListenSocket> ListenSocket::Open(const std::string& path, int backlog) {
-  sockaddr_un address;
-  if (!FillAddress(path, &address)) return SocketError("path empty or too long: " + path);
-  if (auto st = RemoveStale(path, address); !st.ok()) return st.error();
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+util::Result<ListenSocket> ListenSocket::Open(const std::string& path, int backlog,
+                                              const std::string& group) {
+  const std::optional<sockaddr_un> address = util::UnixAddress(path);
+  if (!address) return SocketError("path empty or too long: " + path);
+  if (auto st = RemoveStale(path, *address); !st.ok()) return st.error();
+  ListenSocket sock(util::UniqueFd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)), path);
+  const int fd = sock.fd();
   if (fd < 0) return SocketError("socket(): " + Errno());
-  ListenSocket sock(fd, path, 0, 0);  // closes fd on every early return below
-  if (::bind(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
+  if (::bind(fd, reinterpret_cast<const sockaddr*>(&*address), sizeof *address) != 0) {
     return SocketError("cannot bind " + path + ": " + Errno());
   }
-  // The web server runs as another user; who may reach the socket is decided by the
-  // permissions of its directory (var/run), not by the socket's own mode.
-  if (::chmod(path.c_str(), 0666) != 0) return SocketError("chmod " + path + ": " + Errno());
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return SocketError("stat " + path + ": " + Errno());
-  sock.dev_ = st.st_dev;
-  sock.ino_ = st.st_ino;
+  // Only our user and the web server's group may connect, whatever the directory allows.
+  if (::chmod(path.c_str(), 0660) != 0) return SocketError("chmod " + path + ": " + Errno());
+  if (auto st = GiveToGroup(path, group); !st.ok()) return st.error();
+  const std::optional<util::FileIdentity> identity = util::IdentityOf(path);
+  if (!identity) return SocketError("stat " + path + ": " + Errno());
+  sock.identity_ = *identity;
   if (::listen(fd, backlog) != 0) return SocketError("listen(): " + Errno());
   if (!SetNonBlocking(fd)) return SocketError("fcntl(O_NONBLOCK): " + Errno());
   return sock;
-}
-
-ListenSocket::~ListenSocket() { Close(); }
-
-ListenSocket::ListenSocket(ListenSocket&& other) noexcept
-    : fd_(other.fd_), path_(std::move(other.path_)), dev_(other.dev_), ino_(other.ino_) {
-  other.fd_ = -1;
-}
-
-ListenSocket& ListenSocket::operator=(ListenSocket&& other) noexcept {
-  if (this != &other) {
-    Close();
-    fd_ = other.fd_;
-    path_ = std::move(other.path_);
-    dev_ = other.dev_;
-    ino_ = other.ino_;
-    other.fd_ = -1;
-  }
-  return *this;
-}
-
-void ListenSocket::Close() {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = -1;
-}
-
-void ListenSocket::Unlink() const {
-  struct stat st {};
-  if (path_.empty() || ::lstat(path_.c_str(), &st) != 0) return;
-  if (st.st_dev == dev_ && st.st_ino == ino_) ::unlink(path_.c_str());
 }
 
 bool SetNonBlocking(int fd) {

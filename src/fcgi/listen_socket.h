@@ -8,37 +8,33 @@
 #include <string>
 
 #include "util/status.h"
+#include "util/unique_fd.h"
+#include "util/unix_socket.h"
 
 namespace phoneverify::fcgi {
 
 class ListenSocket {
  public:
   // Removes a stale socket at `path` (refusing when a server still answers on it, or
-  // when the path is not a socket), binds, makes it connectable by the web server
-  // (mode 0666: access is governed by the directory), listens, and sets O_NONBLOCK.
-  // Errors name the fcgi_socket key.
-  static util::Result<ListenSocket> Open(const std::string& path, int backlog);
+  // when the path is not a socket), binds, makes it connectable by its owner and by
+  // `group` only (mode 0660; "" keeps the process's group; the web server's group in
+  // production), listens, and sets O_NONBLOCK. Errors name the fcgi_socket key, or
+  // fcgi_socket_group for a group that does not exist or is not ours to give.
+  static util::Result<ListenSocket> Open(const std::string& path, int backlog,
+                                         const std::string& group = "");
 
-  ~ListenSocket();
-  ListenSocket(const ListenSocket&) = delete;
-  ListenSocket& operator=(const ListenSocket&) = delete;
-  ListenSocket(ListenSocket&& other) noexcept;
-  ListenSocket& operator=(ListenSocket&& other) noexcept;
-
-  int fd() const { return fd_; }
+  int fd() const { return fd_.get(); }
   const std::string& path() const { return path_; }
   // Unlinks the path if it still names this socket (not one a successor created).
-  void Unlink() const;
+  void Unlink() const { util::UnlinkIfSame(path_, identity_); }
 
  private:
-  ListenSocket(int fd, std::string path, dev_t dev, ino_t ino)
-      : fd_(fd), path_(std::move(path)), dev_(dev), ino_(ino) {}
-  void Close();
+  ListenSocket(util::UniqueFd fd, std::string path)
+      : fd_(std::move(fd)), path_(std::move(path)) {}
 
-  int fd_ = -1;
+  util::UniqueFd fd_;
   std::string path_;
-  dev_t dev_ = 0;
-  ino_t ino_ = 0;
+  util::FileIdentity identity_;
 };
 
 // Sets O_NONBLOCK on `fd`; false on failure.

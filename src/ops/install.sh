@@ -84,6 +84,8 @@ system_config() {
 # --- set for the system service --------------------------------------------------------
 var_dir = /var/lib/phoneverify
 fcgi_socket = /run/phoneverify/fcgi.sock
+# Mode 0660: the web server's group may connect, nobody else.
+fcgi_socket_group = $WEB_GROUP
 log_file = /var/log/phoneverify/phoneverify.log
 sms_log = /var/log/phoneverify/sms.log
 # Debian's MariaDB; the database account phoneverify is identified by the Unix user

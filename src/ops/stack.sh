@@ -375,13 +375,22 @@ has_component() {
   return 1
 }
 
+# The FastCGI socket is 0660: the group that may connect. Apache's children may run as
+# another user (apache_user): theirs. Otherwise ours (nginx runs as us), unless configured.
+socket_group() {
+  local user
+  [[ $FRONT == apache ]] && user=$(apache_user) && [[ -n $user ]] && { id -gn "$user"; return; }
+  echo "${PHONEVERIFY_FCGI_SOCKET_GROUP:-${CFG[fcgi_socket_group]:-}}"
+}
+
 start_app() {
   if ! has_component fcgi; then  # apache-fcgid: mod_fcgid starts phoneverify-fcgi
     spawn dispatcher "$LOG/phoneverify-dispatcher.out" "$DISPATCHER_BIN" --config "$CONFIG"
     return 0
   fi
   rm -f "$FCGI_SOCKET"  # a socket left by a killed master would refuse connections
-  spawn fcgi "$LOG/phoneverify-fcgi.out" "$FCGI_BIN" --config "$CONFIG"
+  spawn fcgi "$LOG/phoneverify-fcgi.out" env "PHONEVERIFY_FCGI_SOCKET_GROUP=$(socket_group)" \
+    "$FCGI_BIN" --config "$CONFIG"
   local tenths
   for ((tenths = 0; tenths < 200; tenths++)); do
     require_running fcgi

@@ -17,6 +17,7 @@
 #include <utility>
 
 #include "util/crypto.h"
+#include "util/text.h"
 
 namespace phoneverify::util {
 namespace {
@@ -67,12 +68,6 @@ std::string JoinList(const std::vector<std::string>& items) {
   std::string out;
   for (const auto& item : items) out += (out.empty() ? "" : ",") + item;
   return out;
-}
-
-bool IsDigits(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) {
-    return std::isdigit(c);
-  });
 }
 
 std::optional<int> ParseInt(std::string_view s) {
@@ -164,7 +159,7 @@ std::string HexKey(const std::string& value) {
 }
 
 std::string Prefix(const std::string& item) {
-  return item.size() == 3 && IsDigits(item) ? "" : "must be a comma list of 3-digit prefixes";
+  return item.size() == 3 && IsAsciiDigits(item) ? "" : "must be a comma list of 3-digit prefixes";
 }
 
 bool IsAddress(const std::string& text, int* max_bits) {
@@ -187,7 +182,7 @@ std::string AddressOrCidr(const std::string& item) {
   if (!IsAddress(item.substr(0, slash), &max_bits)) return problem;
   if (slash == std::string::npos) return "";
   std::string bits_text = item.substr(slash + 1);
-  std::optional<int> bits = IsDigits(bits_text) ? ParseInt(bits_text) : std::nullopt;
+  std::optional<int> bits = IsAsciiDigits(bits_text) ? ParseInt(bits_text) : std::nullopt;
   return bits && *bits <= max_bits ? "" : problem;
 }
 
@@ -222,7 +217,10 @@ const std::vector<KeySpec>& Keys() {
       {"prefix_max_sends_per_hour", "30", false, Int(&C::prefix_max_sends_per_hour, 0, kBig)},
       {"prefix_digits", "6", false, Int(&C::prefix_digits, 4, 9)},
       {"trusted_proxies", "", false, List(&C::trusted_proxies, AddressOrCidr, true)},
+      {"ipv6_limit_prefix", "64", false, Int(&C::ipv6_limit_prefix, 1, 128)},
+      {"cookie_secure", "auto", false, OneOf(&C::cookie_secure, {"auto", "always"})},
       {"fcgi_socket", "", false, Text(&C::fcgi_socket, AnyText)},
+      {"fcgi_socket_group", "", false, Text(&C::fcgi_socket_group, AnyText)},
       {"db_socket", "", false, Text(&C::db_socket, AnyText)},
       {"db_host", "", false, Text(&C::db_host, AnyText)},
       {"db_port", "3306", false, Int(&C::db_port, 1, 65535)},

@@ -42,9 +42,14 @@ struct Config {
   int prefix_max_sends_per_hour = 30;
   int prefix_digits = 6;
   std::vector<std::string> trusted_proxies;
+  int ipv6_limit_prefix = 64;  // per-IP limits count an IPv6 client by this many bits
+  // Secure on cookies: "auto" when the client is on https (the web server's TLS, or a
+  // trusted proxy's X-Forwarded-Proto), "always" behind a proxy that says nothing.
+  std::string cookie_secure = "auto";
 
   // Extensions.
   std::string fcgi_socket;  // default <var_dir>/run/fcgi.sock
+  std::string fcgi_socket_group;  // group that may connect (mode 0660); "" = our own
   std::string db_socket;    // default <var_dir>/run/mysqld.sock
   std::string db_host;      // empty = unix socket
   int db_port = 3306;

@@ -5,7 +5,9 @@
 // Where the file is, first match wins:
 //   1. --config PATH                                   (must exist)
 //   2. $PHONEVERIFY_CONFIG                             (must exist)
-//   3. conf/phoneverify.conf, relative to the working directory (the source tree)
+//   3. <tree>/conf/phoneverify.conf when the binary runs from <tree>/build*/bin/ (the
+//      source tree); found from the binary's own path, never the working directory, so a
+//      hostile directory cannot hand an installed binary its own Sparrow URL or token
 //   4. /etc/phoneverify/phoneverify.conf               (an installed system)
 //   otherwise no file: built-in defaults, the secrets file and the environment only.
 // Then util::LoadConfig applies it: see config.h for the order of the sources.
@@ -20,7 +22,7 @@
 
 namespace phoneverify::util {
 
-inline constexpr char kSourceTreeConfig[] = "conf/phoneverify.conf";
+inline constexpr char kSourceTreeConfig[] = "conf/phoneverify.conf";  // under the tree
 inline constexpr char kSystemConfig[] = "/etc/phoneverify/phoneverify.conf";
 
 struct ConfigSource {
@@ -28,8 +30,13 @@ struct ConfigSource {
   bool required = false;  // named explicitly: a missing file is an error
 };
 
-// `flag_path` is the --config value ("" when not given).
-ConfigSource ResolveConfigSource(const std::string& flag_path);
+// The running binary's path (/proc/self/exe), "" when unknown.
+std::string ProgramPath();
+
+// `flag_path` is the --config value ("" when not given); `program_path` the binary's
+// path (ProgramPath(); tests pass others).
+ConfigSource ResolveConfigSource(const std::string& flag_path,
+                                 const std::string& program_path = ProgramPath());
 
 // The process environment as NAME=VALUE entries.
 std::vector<std::string> ProcessEnvironment();

@@ -2,6 +2,8 @@
 
 #include <sodium.h>
 
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 namespace phoneverify::util {
@@ -33,9 +35,16 @@ bool VerifyPassword(std::string_view password, const std::string& encoded_hash) 
 }
 
 std::string KeyedHash(std::string_view key, std::string_view message) {
+  // Keys are checked at start-up: a wrong one here is a bug, never a weaker hash.
+  if (key.size() < crypto_generichash_KEYBYTES_MIN ||
+      key.size() > crypto_generichash_KEYBYTES_MAX) {
+    throw std::invalid_argument("KeyedHash: key of " + std::to_string(key.size()) + " bytes");
+  }
   std::string out(crypto_generichash_BYTES, '\0');
-  crypto_generichash(reinterpret_cast<unsigned char*>(out.data()), out.size(),
-                     U(message), message.size(), U(key), key.size());
+  if (crypto_generichash(reinterpret_cast<unsigned char*>(out.data()), out.size(), U(message),
+                         message.size(), U(key), key.size()) != 0) {
+    throw std::runtime_error("crypto_generichash failed");
+  }
   return out;
 }
 
@@ -52,13 +61,19 @@ bool ConstantTimeEqual(std::string_view a, std::string_view b) {
 }
 
 std::string Seal(std::string_view key, std::string_view plaintext) {
+  // libsodium reads exactly KEYBYTES from `key`: a shorter one would read past it.
+  if (key.size() != crypto_secretbox_KEYBYTES) {
+    throw std::invalid_argument("Seal: key of " + std::to_string(key.size()) + " bytes");
+  }
   std::string out(crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES +
                       plaintext.size(),
                   '\0');
   auto* nonce = reinterpret_cast<unsigned char*>(out.data());
   randombytes_buf(nonce, crypto_secretbox_NONCEBYTES);
-  crypto_secretbox_easy(nonce + crypto_secretbox_NONCEBYTES, U(plaintext),
-                        plaintext.size(), nonce, U(key));
+  if (crypto_secretbox_easy(nonce + crypto_secretbox_NONCEBYTES, U(plaintext),
+                            plaintext.size(), nonce, U(key)) != 0) {
+    throw std::runtime_error("crypto_secretbox_easy failed");
+  }
   return out;
 }
 

@@ -20,7 +20,8 @@ bool InitCrypto();
 Result<std::string> HashPassword(std::string_view password);
 bool VerifyPassword(std::string_view password, const std::string& encoded_hash);
 
-// BLAKE2b-256 keyed with `key` (kKeyBytes). Returns 32 raw bytes.
+// BLAKE2b-256 keyed with `key` (kKeyBytes). Returns 32 raw bytes. Throws
+// std::invalid_argument for a key outside 16..64 bytes (a bug: keys are checked at start-up).
 std::string KeyedHash(std::string_view key, std::string_view message);
 // BLAKE2b-256, unkeyed (for API tokens and session ids: 256-bit random inputs).
 std::string Hash(std::string_view message);
@@ -28,7 +29,8 @@ std::string Hash(std::string_view message);
 // Constant-time equality; false on length mismatch.
 bool ConstantTimeEqual(std::string_view a, std::string_view b);
 
-// XSalsa20-Poly1305 (crypto_secretbox). Output = nonce || ciphertext.
+// XSalsa20-Poly1305 (crypto_secretbox). Output = nonce || ciphertext. Seal throws
+// std::invalid_argument for a key that is not 32 bytes; Open answers nullopt.
 std::string Seal(std::string_view key, std::string_view plaintext);
 std::optional<std::string> Open(std::string_view key, std::string_view sealed);
 

@@ -128,7 +128,8 @@ BOOST_AUTO_TEST_CASE(units_are_hardened_and_pass_systemd_analyze) {
     for (const char* line : {"User=phoneverify\n", "ProtectSystem=strict\n",
                              "NoNewPrivileges=yes\n", "PrivateTmp=yes\n", "ProtectHome=yes\n",
                              "ReadWritePaths=/var/lib/phoneverify", "StateDirectory=phoneverify\n",
-                             "CapabilityBoundingSet=\n", "ExecReload=/bin/kill -HUP $MAINPID\n"}) {
+                             "CapabilityBoundingSet=\n", "ExecReload=/bin/kill -HUP $MAINPID\n",
+                             "LimitCORE=0\n"}) {
       BOOST_TEST(Contains(text, line), unit << ": " << line);
     }
     // Checked as installed, but with ExecStart pointing into the staging directory
@@ -176,6 +177,7 @@ BOOST_AUTO_TEST_CASE(installed_config_needs_only_the_sparrow_secrets) {
   BOOST_TEST(full.status == 0);
   for (const char* line :
        {"var_dir = /var/lib/phoneverify\n", "fcgi_socket = /run/phoneverify/fcgi.sock\n",
+        "fcgi_socket_group = www-data\n",
         "log_file = /var/log/phoneverify/phoneverify.log\n",
         "db_socket = /run/mysqld/mysqld.sock\n",
         "sparrow_url = https://api.sparrowsms.com/v2/sms/\n"}) {

@@ -2,7 +2,11 @@
 
 #include <stdlib.h>
 
+#include <unistd.h>
+
 #include <boost/test/unit_test.hpp>
+#include <filesystem>
+#include <fstream>
 #include <sstream>
 #include <string>
 
@@ -50,8 +54,31 @@ BOOST_AUTO_TEST_CASE(without_flag_or_environment_a_found_default_is_optional) {
   ScopedEnv env("PHONEVERIFY_CONFIG", nullptr);
   ConfigSource source = ResolveConfigSource("");
   BOOST_TEST(!source.required);
-  // Tests run from the source tree, where conf/phoneverify.conf exists.
-  BOOST_TEST(source.path == kSourceTreeConfig);
+  // This test binary runs from <tree>/build*/bin/, and <tree>/conf/phoneverify.conf exists.
+  const std::filesystem::path tree =
+      std::filesystem::path(ProgramPath()).parent_path().parent_path().parent_path();
+  BOOST_TEST(source.path == (tree / kSourceTreeConfig).string());
+}
+
+// A directory with its own conf/phoneverify.conf (a hostile one, or just another tree):
+// an installed binary started there must not read it.
+BOOST_AUTO_TEST_CASE(an_installed_binary_ignores_the_working_directorys_conf) {
+  namespace fs = std::filesystem;
+  ScopedEnv env("PHONEVERIFY_CONFIG", nullptr);
+  const fs::path dir = fs::temp_directory_path() / ("pv-config-" + std::to_string(::getpid()));
+  fs::create_directories(dir / "conf");
+  fs::create_directories(dir / "build/bin");
+  std::ofstream(dir / "conf/phoneverify.conf") << "sparrow_url = http://evil.example/\n";
+  const fs::path old_cwd = fs::current_path();
+  fs::current_path(dir);
+  ConfigSource installed = ResolveConfigSource("", "/usr/local/bin/phoneverify-fcgi");
+  ConfigSource in_tree = ResolveConfigSource("", (dir / "build/bin/phoneverify-fcgi").string());
+  fs::current_path(old_cwd);
+  fs::remove_all(dir);
+  BOOST_TEST(installed.path.find("conf/phoneverify.conf") == std::string::npos);
+  BOOST_TEST((installed.path.empty() || installed.path == kSystemConfig));
+  BOOST_TEST(in_tree.path == (dir / "conf/phoneverify.conf").string());
+  BOOST_TEST(!in_tree.required);
 }
 
 BOOST_AUTO_TEST_CASE(errors_and_warnings_are_prefixed_with_the_program) {

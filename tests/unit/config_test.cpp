@@ -97,6 +97,8 @@ BOOST_AUTO_TEST_CASE(defaults_match_the_contract) {
   BOOST_TEST(c.login_max_failures == 10);
   BOOST_TEST(c.sms_daily_budget == 10000);
   BOOST_TEST(c.trusted_proxies.empty());
+  BOOST_TEST(c.ipv6_limit_prefix == 64);
+  BOOST_TEST(c.cookie_secure == "auto");
   BOOST_TEST(c.allowed_prefixes == Config().allowed_prefixes);
   BOOST_TEST(loaded.value().warnings.empty());
 }
@@ -239,6 +241,9 @@ BOOST_AUTO_TEST_CASE(each_bad_value_names_its_key) {
       {"trusted_proxies", "not-an-ip"},
       {"trusted_proxies", "::1/129"},
       {"trusted_proxies", "10.0.0.1/"},
+      {"ipv6_limit_prefix", "0"},
+      {"ipv6_limit_prefix", "129"},
+      {"cookie_secure", "yes"},
       {"otp_hash_key", "abcd"},
       {"outbox_key", std::string(64, 'g')},
       {"db_name", "pv; DROP TABLE x"},
