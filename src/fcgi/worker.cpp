@@ -22,6 +22,7 @@
 #include "fcgi/listen_socket.h"
 #include "fcgi/server.h"
 #include "fcgi/worker_signals.h"
+#include "util/unique_fd.h"
 
 namespace phoneverify::fcgi {
 namespace {
@@ -59,21 +60,6 @@ sigset_t WorkerSignals() {
   sigaddset(&set, SIGHUP);
   return set;
 }
-
-// Owns a file descriptor.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 // What the serving threads of one worker share.
 struct Pool {
@@ -123,7 +109,7 @@ class ListenWaiter {
   }
 
  private:
-  Fd epoll_;
+  util::UniqueFd epoll_;
   int stop_fd_ = -1;
   bool ok_ = false;
 };
@@ -228,7 +214,7 @@ void RunThread(Pool& pool, const AppBuilder& build) {
 // log reopen, until the stop event is set (by a signal or a failing thread).
 int SuperviseThreads(Pool& pool) {
   sigset_t signals = WorkerSignals();
-  Fd signal_fd(::signalfd(-1, &signals, SFD_CLOEXEC));
+  util::UniqueFd signal_fd(::signalfd(-1, &signals, SFD_CLOEXEC));
   if (signal_fd.get() < 0) {
     pool.logger.Error("signalfd failed", ErrorFields(std::strerror(errno)));
     return 1;
@@ -275,7 +261,7 @@ int Serve(int listen_fd, int threads, const AppBuilder& build, size_t max_body_b
     logger.Error("cannot make the listening socket non-blocking");
     return 1;
   }
-  Fd stop_fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  util::UniqueFd stop_fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (stop_fd.get() < 0) {
     logger.Error("eventfd failed", ErrorFields(std::strerror(errno)));
     return 1;

@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "util/unique_fd.h"
+
 namespace phoneverify::sms {
 namespace {
 
@@ -32,16 +34,14 @@ std::string JsonLine(const std::string& to, const std::string& text) {
 
 SendResult ConsoleGateway::Send(const std::string& to, const std::string& text) {
   // Opened per message so rotation or deletion of the file needs no signal.
-  const int fd = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) return Failure(std::strerror(errno));
+  const util::UniqueFd fd(::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
+  if (!fd.valid()) return Failure(std::strerror(errno));
   const std::string line = JsonLine(to, text);
   ssize_t written;
   do {
-    written = ::write(fd, line.data(), line.size());
+    written = ::write(fd.get(), line.data(), line.size());
   } while (written < 0 && errno == EINTR);
-  const int write_errno = errno;
-  ::close(fd);
-  if (written < 0) return Failure(std::strerror(write_errno));
+  if (written < 0) return Failure(std::strerror(errno));
   if (static_cast<size_t>(written) != line.size()) return Failure("short write");
   SendResult result;
   result.kind = SendResult::Kind::kDelivered;

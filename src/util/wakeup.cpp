@@ -12,14 +12,6 @@
 namespace phoneverify::util {
 namespace {
 
-bool MakeAddress(const std::string& path, sockaddr_un& addr) {
-  addr = sockaddr_un{};
-  addr.sun_family = AF_UNIX;
-  if (path.empty() || path.size() >= sizeof addr.sun_path) return false;
-  std::memcpy(addr.sun_path, path.data(), path.size());
-  return true;
-}
-
 Error BindError(const std::string& path, const std::string& why) {
   return Error::Make(ErrorKind::kInternal, "wakeup_socket",
                      "dispatcher_socket " + path + ": " + why);
@@ -31,59 +23,39 @@ WakeSender::WakeSender(std::string path)
     : path_(std::move(path)),
       fd_(::socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) {}
 
-WakeSender::~WakeSender() {
-  if (fd_ >= 0) ::close(fd_);
-}
-
-void WakeSender::Notify() const {
-  sockaddr_un addr;
-  if (fd_ < 0 || !MakeAddress(path_, addr)) return;
+bool WakeSender::Notify() const {
+  const std::optional<sockaddr_un> addr = UnixAddress(path_);
+  if (!fd_.valid() || !addr) return false;
   const char byte = 0;
-  ssize_t ignored = ::sendto(fd_, &byte, 1, MSG_DONTWAIT | MSG_NOSIGNAL,
-                             reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
-  (void)ignored;  // best effort: see the header
+  // Best effort: see the header.
+  return ::sendto(fd_.get(), &byte, 1, MSG_DONTWAIT | MSG_NOSIGNAL,
+                  reinterpret_cast<const sockaddr*>(&*addr), sizeof *addr) == 1;
 }
 
 Result<WakeReceiver> WakeReceiver::Bind(const std::string& path) {
-  sockaddr_un addr;
-  if (!MakeAddress(path, addr)) return BindError(path, "path empty or too long");
+  const std::optional<sockaddr_un> addr = UnixAddress(path);
+  if (!addr) return BindError(path, "path empty or too long");
   struct stat st {};
   if (::lstat(path.c_str(), &st) == 0) {
     if (!S_ISSOCK(st.st_mode)) return BindError(path, "exists and is not a socket");
     ::unlink(path.c_str());  // a datagram socket cannot be probed for a live owner
   }
-  const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return BindError(path, std::strerror(errno));
-  if (::bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
-    const std::string why = std::strerror(errno);
-    ::close(fd);
-    return BindError(path, why);
+  UniqueFd fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return BindError(path, std::strerror(errno));
+  if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&*addr), sizeof *addr) != 0) {
+    return BindError(path, std::strerror(errno));
   }
   ::chmod(path.c_str(), 0600);  // only our own user's workers wake us
-  struct stat bound {};
-  ::lstat(path.c_str(), &bound);
-  return WakeReceiver(fd, path, bound.st_dev, bound.st_ino);
+  return WakeReceiver(std::move(fd), path, IdentityOf(path).value_or(FileIdentity{}));
 }
-
-WakeReceiver::WakeReceiver(WakeReceiver&& other) noexcept
-    : fd_(std::exchange(other.fd_, -1)),
-      path_(std::move(other.path_)),
-      dev_(other.dev_),
-      ino_(other.ino_) {}
 
 WakeReceiver::~WakeReceiver() {
-  if (fd_ < 0) return;
-  ::close(fd_);
-  struct stat st {};
-  if (::lstat(path_.c_str(), &st) == 0 && st.st_dev == dev_ && st.st_ino == ino_) {
-    ::unlink(path_.c_str());
-  }
+  if (fd_.valid()) UnlinkIfSame(path_, identity_);
 }
-
 int WakeReceiver::Drain() {
   int count = 0;
   char buf[16];
-  while (::recv(fd_, buf, sizeof buf, MSG_DONTWAIT) >= 0) ++count;
+  while (::recv(fd_.get(), buf, sizeof buf, MSG_DONTWAIT) >= 0) ++count;
   return count;
 }
 

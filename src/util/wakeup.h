@@ -10,6 +10,8 @@
 #include <string>
 
 #include "util/status.h"
+#include "util/unique_fd.h"
+#include "util/unix_socket.h"
 
 namespace phoneverify::util {
 
@@ -17,17 +19,14 @@ class WakeSender {
  public:
   // Does not connect: each Notify() is one sendto, so the receiver may come and go.
   explicit WakeSender(std::string path);
-  ~WakeSender();
-  WakeSender(const WakeSender&) = delete;
-  WakeSender& operator=(const WakeSender&) = delete;
 
   // One datagram; never blocks, never fails loudly (no receiver, full queue: dropped).
-  // Thread-safe.
-  void Notify() const;
+  // True when a receiver's queue took it. Thread-safe.
+  bool Notify() const;
 
  private:
   std::string path_;
-  int fd_ = -1;
+  UniqueFd fd_;
 };
 
 class WakeReceiver {
@@ -36,22 +35,19 @@ class WakeReceiver {
   // (not another kind of file). Errors name the path.
   static Result<WakeReceiver> Bind(const std::string& path);
   ~WakeReceiver();  // closes; unlinks the path if it still names this socket
-  WakeReceiver(WakeReceiver&& other) noexcept;
+  WakeReceiver(WakeReceiver&& other) noexcept = default;
   WakeReceiver& operator=(WakeReceiver&&) = delete;
-  WakeReceiver(const WakeReceiver&) = delete;
-  WakeReceiver& operator=(const WakeReceiver&) = delete;
 
-  int fd() const { return fd_; }
+  int fd() const { return fd_.get(); }
   // Reads every datagram waiting; returns how many.
   int Drain();
 
  private:
-  WakeReceiver(int fd, std::string path, dev_t dev, ino_t ino)
-      : fd_(fd), path_(std::move(path)), dev_(dev), ino_(ino) {}
-  int fd_ = -1;
+  WakeReceiver(UniqueFd fd, std::string path, FileIdentity identity)
+      : fd_(std::move(fd)), path_(std::move(path)), identity_(identity) {}
+  UniqueFd fd_;
   std::string path_;
-  dev_t dev_ = 0;  // identity of the socket file, so a successor's is never unlinked
-  ino_t ino_ = 0;
+  FileIdentity identity_;  // of the socket file, so a successor's is never unlinked
 };
 
 }  // namespace phoneverify::util
