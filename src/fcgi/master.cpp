@@ -11,23 +11,14 @@
 #include <map>
 
 #include "fcgi/listen_socket.h"
+#include "fcgi/respawn_backoff.h"
 #include "fcgi/server.h"
 #include "fcgi/worker_signals.h"
 
 namespace phoneverify::fcgi {
 namespace {
 
-// A worker that dies sooner than this after its start is failing at start-up: the next
-// one waits kFirstBackoffMs, doubling up to kMaxBackoffMs.
-constexpr int64_t kQuickDeathMs = 1000;
-constexpr int64_t kFirstBackoffMs = 250;
-constexpr int64_t kMaxBackoffMs = 10'000;
 constexpr int64_t kIdleWakeMs = 1000;
-
-int64_t NowMillis() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
-}
 
 timespec ToTimespec(int64_t ms) {
   ms = std::max<int64_t>(ms, 0);
@@ -60,8 +51,9 @@ Json::Value PidFields(pid_t pid) {
 class Supervisor {
  public:
   Supervisor(const ServerOptions& options, const WorkerMain& worker_main, util::Logger& logger,
-             int listen_fd, const Reload& reload)
-      : options_(options),
+             int listen_fd, const Reload& reload, const util::Clock& clock)
+      : clock_(clock),
+        options_(options),
         worker_main_(worker_main),
         reload_(reload),
         logger_(logger),
@@ -101,16 +93,18 @@ class Supervisor {
     return n;
   }
 
+  int64_t NowMillis() const { return clock_.MonotonicMillis(); }
+
   int64_t WaitBudgetMs() const {
-    if (CurrentWorkers() < options_.workers && next_spawn_ms_ > 0) {
-      return std::clamp<int64_t>(next_spawn_ms_ - NowMillis(), 1, kIdleWakeMs);
+    if (CurrentWorkers() < options_.workers && backoff_.Waiting()) {
+      return std::clamp<int64_t>(backoff_.WaitMs(NowMillis()), 1, kIdleWakeMs);
     }
     return kIdleWakeMs;
   }
 
   void SpawnMissing() {
     while (CurrentWorkers() < options_.workers) {
-      if (NowMillis() < next_spawn_ms_) return;
+      if (!backoff_.MaySpawn(NowMillis())) return;
       if (!Spawn()) return;
     }
   }
@@ -121,7 +115,7 @@ class Supervisor {
       Json::Value fields(Json::objectValue);
       fields["error"] = std::strerror(errno);
       logger_.Error("fork failed", fields);
-      next_spawn_ms_ = NowMillis() + kFirstBackoffMs;
+      backoff_.OnForkFailure(NowMillis());
       return false;
     }
     if (pid == 0) RunChild();  // never returns
@@ -177,16 +171,11 @@ class Supervisor {
 
   void PlanRespawn(int64_t lived_ms) {
     if (draining_) return;
-    if (lived_ms >= kQuickDeathMs) {
-      quick_deaths_ = 0;
-      next_spawn_ms_ = 0;
+    const int64_t backoff = backoff_.OnDeath(lived_ms, NowMillis());
+    if (backoff == 0) {
       logger_.Info("respawning worker");
       return;
     }
-    ++quick_deaths_;
-    int64_t backoff = kFirstBackoffMs << std::min(quick_deaths_ - 1, 6);
-    backoff = std::min(backoff, kMaxBackoffMs);
-    next_spawn_ms_ = NowMillis() + backoff;
     Json::Value fields(Json::objectValue);
     fields["backoff_ms"] = Json::Int64(backoff);
     logger_.Warn("worker died at start-up; respawning after backoff", fields);
@@ -206,8 +195,7 @@ class Supervisor {
     ++generation_;
     worker_main_ = std::move(next->main);
     options_.workers = std::max(1, next->workers);
-    quick_deaths_ = 0;
-    next_spawn_ms_ = 0;
+    backoff_.Reset();
     SpawnMissing();
     int retired = 0;
     for (const auto& [pid, worker] : workers_) {
@@ -246,6 +234,7 @@ class Supervisor {
     workers_.clear();
   }
 
+  const util::Clock& clock_;
   ServerOptions options_;
   WorkerMain worker_main_;  // of the current generation
   const fcgi::Reload& reload_;
@@ -254,8 +243,7 @@ class Supervisor {
   pid_t master_pid_;
   std::map<pid_t, Worker> workers_;  // every live worker, current and retiring
   int generation_ = 1;
-  int quick_deaths_ = 0;
-  int64_t next_spawn_ms_ = 0;
+  RespawnBackoff backoff_;
   bool draining_ = false;
 };
 
@@ -275,7 +263,7 @@ int RunMaster(const ServerOptions& options, const WorkerMain& worker_main, util:
               const Reload& reload) {
   // Block first: a Ctrl-C during start-up is then handled as a normal stop.
   BlockMasterSignals();
-  auto socket = ListenSocket::Open(options.socket_path, options.backlog);
+  auto socket = ListenSocket::Open(options.socket_path, options.backlog, options.socket_group);
   if (!socket.ok()) {
     std::cerr << "phoneverify-fcgi: " << socket.error().details << "\n";
     logger.Error(socket.error().details);
@@ -289,7 +277,9 @@ int RunMaster(const ServerOptions& options, const WorkerMain& worker_main, util:
   fields["pid"] = static_cast<Json::Int>(getpid());
   logger.Info("master started", fields);
 
-  Supervisor(effective, worker_main, logger, socket.value().fd(), reload).Run();
+  const util::SystemClock system_clock;
+  const util::Clock& clock = options.clock != nullptr ? *options.clock : system_clock;
+  Supervisor(effective, worker_main, logger, socket.value().fd(), reload, clock).Run();
 
   socket.value().Unlink();
   logger.Info("master stopped");

@@ -34,12 +34,15 @@
 #include <string>
 
 #include "http/app.h"
+#include "util/clock.h"
 #include "util/logger.h"
 
 namespace phoneverify::fcgi {
 
 struct ServerOptions {
   std::string socket_path;
+  std::string socket_group;  // the socket's group ("" = the process's own); mode 0660
+  const util::Clock* clock = nullptr;  // for backoff and drain deadlines; null = system
   int workers = 1;
   int backlog = 1024;
   int drain_timeout_seconds = 30;

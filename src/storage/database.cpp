@@ -28,11 +28,6 @@ ConnectionOptions MakeOptions(const util::Config& config) {
   return options;
 }
 
-int64_t SteadyMillis() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
-}
-
 bool IsStorageFailure(const util::Status& status) {
   return !status.ok() && (status.error().kind == util::ErrorKind::kInternal ||
                           status.error().kind == util::ErrorKind::kUnavailable);
@@ -50,10 +45,11 @@ struct Database::Attempt {
 };
 
 Database::Database(const util::Config& config, util::Logger* logger,
-                   std::atomic<int64_t>* down_latch)
+                   std::atomic<int64_t>* down_latch, const util::Clock* clock)
     : options_(std::make_unique<const ConnectionOptions>(MakeOptions(config))),
       down_(down_latch != nullptr ? down_latch : &own_latch_),
       logger_(logger),
+      clock_(clock != nullptr ? *clock : system_clock_),
       jitter_(std::random_device{}()) {
   if (!InitClientLibrary() && logger_ != nullptr) {
     logger_->Error("mysql client library failed to initialise");
@@ -65,8 +61,7 @@ Database::~Database() = default;
 util::Status Database::Execute(const StatusWork& work, bool transaction, bool idempotent) {
   if (!Admit()) return util::Error::Unavailable();
   std::unique_ptr<Connection> conn = Acquire();
-  const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::seconds(options_->timeout_seconds);
+  const int64_t deadline = clock_.MonotonicMillis() + TimeoutMillis();
   bool reconnect_left = true;
   Attempt attempt;
   for (int n = 1;; ++n) {
@@ -75,8 +70,7 @@ util::Status Database::Execute(const StatusWork& work, bool transaction, bool id
     if (attempt.status.ok() || err == 0) break;
     // Deadlocks end at once and are retried freely; lock wait timeouts take seconds each,
     // so retrying stops once the call has used up one db_timeout.
-    if (IsRetryableConflict(err) && n < kMaxAttempts &&
-        std::chrono::steady_clock::now() < deadline) {
+    if (IsRetryableConflict(err) && n < kMaxAttempts && clock_.MonotonicMillis() < deadline) {
       SleepJitter(n);
       continue;
     }
@@ -100,10 +94,10 @@ util::Status Database::Execute(const StatusWork& work, bool transaction, bool id
 bool Database::Admit() {
   int64_t until = down_->load();
   if (until == 0) return true;
-  const int64_t now = SteadyMillis();
+  const int64_t now = clock_.MonotonicMillis();
   if (now < until) return false;
   // This call probes; until it ends, everyone else keeps failing fast.
-  const int64_t probe_ends = now + int64_t{options_->timeout_seconds} * 1000 + kDownHoldMillis;
+  const int64_t probe_ends = now + TimeoutMillis() + kDownHoldMillis;
   return down_->compare_exchange_strong(until, probe_ends);
 }
 
@@ -111,7 +105,7 @@ void Database::NoteOutcome(const Attempt& attempt) {
   const bool connection_failed = IsConnectionError(attempt.error_number);
   // A refused connection fails fast by itself; only a stall, or a failed probe, marks.
   if (connection_failed && (attempt.timed_out || down_->load() != 0)) {
-    down_->store(SteadyMillis() + kDownHoldMillis);
+    down_->store(clock_.MonotonicMillis() + kDownHoldMillis);
   } else if (!connection_failed && down_->load() != 0) {
     down_->store(0);
   }
@@ -119,7 +113,7 @@ void Database::NoteOutcome(const Attempt& attempt) {
 
 Database::Attempt Database::RunOnce(Connection& conn, const StatusWork& work, bool transaction) {
   Attempt attempt;
-  const auto start = std::chrono::steady_clock::now();
+  const int64_t start = clock_.MonotonicMillis();
   attempt.was_connected = conn.connected();
   conn.ClearTracking();
   if (transaction) attempt.status = conn.Begin();
@@ -127,12 +121,13 @@ Database::Attempt Database::RunOnce(Connection& conn, const StatusWork& work, bo
   if (attempt.status.ok() && transaction) attempt.status = conn.Commit();
   attempt.error_number = conn.last_errno();
   attempt.possibly_wrote = conn.possibly_wrote();
-  attempt.timed_out =
-      std::chrono::steady_clock::now() - start >= std::chrono::seconds(options_->timeout_seconds);
+  attempt.timed_out = clock_.MonotonicMillis() - start >= TimeoutMillis();
   // Rolls back refusals (nothing persists) and failures; errors here change nothing.
   if (!attempt.status.ok() && transaction) static_cast<void>(conn.Rollback());
   return attempt;
 }
+
+int64_t Database::TimeoutMillis() const { return int64_t{options_->timeout_seconds} * 1000; }
 
 std::unique_ptr<Connection> Database::Acquire() {
   {

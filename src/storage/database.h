@@ -46,6 +46,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "util/clock.h"
 #include "util/config.h"
 #include "util/status.h"
 
@@ -66,10 +67,14 @@ class Database {
 
   // `logger` (optional, not owned, must outlive the Database) receives storage errors.
   // `down_latch` (optional, not owned, must outlive the Database; lock-free atomic,
-  // possibly in shared memory): the fail-fast mark, steady-clock milliseconds until which
-  // the database counts as down, 0 when up. Without one the Database keeps its own.
+  // possibly in shared memory): the fail-fast mark, `clock` milliseconds (MonotonicMillis:
+  // the same in every process of the host) until which the database counts as down, 0
+  // when up. Without one the Database keeps its own. `clock` (optional, not owned, must
+  // outlive the Database): what timeouts and the hold are measured on; the system's
+  // monotonic clock without one.
   explicit Database(const util::Config& config, util::Logger* logger = nullptr,
-                    std::atomic<int64_t>* down_latch = nullptr);
+                    std::atomic<int64_t>* down_latch = nullptr,
+                    const util::Clock* clock = nullptr);
   ~Database();
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
@@ -122,12 +127,15 @@ class Database {
   void LogFailure(unsigned error_number, int attempt);
 
   bool Admit();  // false: fail fast (the database is marked down)
+  int64_t TimeoutMillis() const;  // db_timeout
   void NoteOutcome(const Attempt& attempt);
 
   std::unique_ptr<const ConnectionOptions> options_;
   std::atomic<int64_t> own_latch_{0};
   std::atomic<int64_t>* down_;  // see "Fail fast" above
   util::Logger* logger_;
+  util::SystemClock system_clock_;
+  const util::Clock& clock_;
   std::mutex mu_;  // guards idle_, idle_pid_ and jitter_
   std::vector<std::unique_ptr<Connection>> idle_;
   pid_t idle_pid_ = 0;  // process that opened the idle connections

@@ -112,6 +112,24 @@ BOOST_AUTO_TEST_CASE(after_the_hold_one_call_probes_and_a_failed_probe_marks_aga
   BOOST_TEST(latch.load() > SteadyMillis());
 }
 
+// The hold runs on the injected clock: no sleeping to see it end.
+BOOST_AUTO_TEST_CASE(the_hold_is_measured_on_the_injected_clock) {
+  util::FakeClock clock;
+  util::Config config;
+  config.db_socket = "/nonexistent/pv-latch.sock";  // a try is refused at once
+  const int64_t marked = clock.MonotonicMillis() + Database::kDownHoldMillis;
+  std::atomic<int64_t> latch{marked};  // another worker just saw a stall
+  Database db(config, nullptr, &latch, &clock);
+  BOOST_TEST(!Ping(db).ok());
+  BOOST_TEST(latch.load() == marked);  // failed fast: nothing tried, nothing marked again
+  clock.Advance(1);                    // 1 s of the 2 s hold
+  BOOST_TEST(!Ping(db).ok());
+  BOOST_TEST(latch.load() == marked);
+  clock.Advance(1);  // the hold is over: this call probes, is refused, marks down again
+  BOOST_TEST(!Ping(db).ok());
+  BOOST_TEST(latch.load() == clock.MonotonicMillis() + Database::kDownHoldMillis);
+}
+
 BOOST_AUTO_TEST_CASE(an_up_database_is_never_held) {
   std::atomic<int64_t> latch{0};
   util::Config config;

@@ -468,17 +468,24 @@ BOOST_AUTO_TEST_CASE(a_claim_that_had_to_release_messages_does_not_grow) {
   BOOST_TEST(dispatcher.stats().released == 2);
 }
 
-BOOST_AUTO_TEST_CASE(run_stops_promptly_when_idle) {
+// An idle Run waits through options.idle_wait with the poll interval and the stop flag,
+// and a stop that arrives during that wait ends Run (no timing asserted: the wait is ours).
+BOOST_AUTO_TEST_CASE(run_stops_when_the_stop_arrives_while_idle) {
   options.poll_ms = 60'000;
-  auto dispatcher = Make();
   std::atomic<bool> stop{false};
-  const auto started = std::chrono::steady_clock::now();
-  std::thread runner([&] { dispatcher.Run(stop); });
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  stop = true;
-  runner.join();
-  const auto took = std::chrono::steady_clock::now() - started;
-  BOOST_TEST(took < std::chrono::milliseconds(1000));
+  int waits = 0;
+  int waited_ms = 0;
+  options.idle_wait = [&](int max_ms, const std::atomic<bool>& halt) {
+    ++waits;
+    waited_ms = max_ms;
+    BOOST_TEST(&halt == &stop);  // the wait can see the stop
+    stop = true;                 // ...which arrives now
+  };
+  auto dispatcher = Make();
+  dispatcher.Run(stop);  // returns, or the test hangs here
+  BOOST_TEST(waits == 1);
+  BOOST_TEST(waited_ms == 60'000);
+  BOOST_TEST(gateway.CallCount() == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(run_sends_what_is_due_then_idles) {
