@@ -115,6 +115,7 @@ domain::OtpPolicy PolicyFrom(const util::Config& config) {
   policy.ip_max_sends_per_hour = config.ip_max_sends_per_hour;
   policy.ip_max_signups_per_hour = config.ip_max_signups_per_hour;
   policy.login_max_failures = config.login_max_failures;
+  policy.login_max_failures_per_ip = config.login_max_failures_per_ip;
   policy.sms_daily_budget = config.sms_daily_budget;
   policy.prefix_max_sends_per_hour = config.prefix_max_sends_per_hour;
   policy.prefix_digits = config.prefix_digits;
@@ -162,7 +163,9 @@ int RunWorker(const Shared& shared, int listen_fd) {
   fcgi::AppBuilder build = [&](const fcgi::AppRunner& run) {
     util::SystemClock clock;
     util::SodiumRandom random;
-    domain::AccountService account_service(accounts, limits, shared.policy, clock, random);
+    util::Argon2PasswordHasher hasher;
+    domain::AccountService account_service(accounts, limits, shared.policy, clock, random,
+                                           hasher);
     domain::VerificationService verification(otps, shared.policy, clock, random);
     domain::SessionService session_service(sessions, shared.session_policy, clock, random);
     handlers::PageHandlers pages(account_service, verification, session_service, shared.view,

@@ -18,6 +18,9 @@ constexpr size_t kMaxEmail = 254;
 constexpr size_t kMinPassword = 8;
 constexpr size_t kMaxPassword = 1024;
 constexpr size_t kTokenBytes = 32;
+constexpr char kSignupIpScope[] = "ip_signup_hour";
+constexpr char kLoginScope[] = "login";
+constexpr char kLoginIpScope[] = "login_ip";
 
 bool IsUsernameChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -121,58 +124,109 @@ util::Result<Account> AccountService::SignUp(const SignUpInput& in,
   if (!in.phone.empty()) {
     pending_phone = PhoneNumber::Parse(in.phone, policy_.allowed_prefixes).value().national();
   }
-  auto hash = util::HashPassword(in.password);
-  if (!hash.ok()) return hash.error();
   const int64_t now = clock_.NowSeconds();
-  NewAccount account{in.username, UsernameKey(in.username), in.email, in.first_name,
-                     in.last_name, hash.value(), pending_phone, now};
-  std::optional<WindowLimit> limit;
+  std::vector<WindowLimit> limits;
   if (policy_.ip_max_signups_per_hour > 0) {
-    limit = WindowLimit{"ip_signup_hour", client_ip, kHour, policy_.ip_max_signups_per_hour};
+    limits.push_back({kSignupIpScope, client_ip, kHour, policy_.ip_max_signups_per_hour});
   }
-  return accounts_.Create(account, limit, [&](const WindowUsage& usage) -> util::Status {
-    if (!limit || !IsExhausted(*limit, usage)) return util::Status::Ok();
-    return TooManyRequests("Too many sign-ups from this network; try again later.",
-                           SecondsUntilFree(*limit, usage, now));
+  // The slot is taken before the hash: a refused sign-up costs no Argon2 run.
+  auto reserved = Reserve(limits, now, "Too many sign-ups from this network; try again later.");
+  if (!reserved.ok()) return reserved.error();
+  auto created = CreateAccount(in, pending_phone, now);
+  if (!created.ok()) GiveBack(reserved.value());  // no account, nothing to count
+  return created;
+}
+
+util::Result<Account> AccountService::CreateAccount(const SignUpInput& in,
+                                                    const std::string& pending_phone,
+                                                    int64_t now) {
+  auto hash = hasher_.Hash(in.password);
+  if (!hash.ok()) return hash.error();
+  return accounts_.Create(NewAccount{in.username, UsernameKey(in.username), in.email,
+                                     in.first_name, in.last_name, hash.value(), pending_phone,
+                                     now});
+}
+
+std::vector<WindowLimit> AccountService::LoginLimits(const std::string& username_key,
+                                                     const std::string& client_ip) const {
+  std::vector<WindowLimit> limits;
+  if (policy_.login_max_failures > 0) {
+    limits.push_back({kLoginScope, username_key, kLoginWindow, policy_.login_max_failures});
+  }
+  if (policy_.login_max_failures_per_ip > 0) {
+    limits.push_back(
+        {kLoginIpScope, client_ip, kLoginWindow, policy_.login_max_failures_per_ip});
+  }
+  return limits;
+}
+
+util::Result<std::vector<int64_t>> AccountService::Reserve(const std::vector<WindowLimit>& limits,
+                                                           int64_t now, const char* refusal) {
+  if (limits.empty()) return std::vector<int64_t>();
+  return limits_.Reserve(limits, now, [&](const std::vector<WindowUsage>& usage) -> util::Status {
+    int64_t wait = 0;
+    for (size_t i = 0; i < limits.size(); ++i) {
+      if (IsExhausted(limits[i], usage[i])) {
+        wait = std::max(wait, SecondsUntilFree(limits[i], usage[i], now));
+      }
+    }
+    if (wait == 0) return util::Status::Ok();
+    return TooManyRequests(refusal, wait);
   });
 }
 
+void AccountService::GiveBack(const std::vector<int64_t>& event_ids) {
+  // Best effort: an event that stays counts once too often until its window passes,
+  // which errs on the side of the limit.
+  if (!event_ids.empty()) static_cast<void>(limits_.Release(event_ids));
+}
+
 util::Result<Account> AccountService::CheckCredentials(const std::string& username,
-                                                       const std::string& password) {
+                                                       const std::string& password,
+                                                       const std::string& client_ip) {
   const int64_t now = clock_.NowSeconds();
-  const WindowLimit limit{"login", UsernameKey(username), kLoginWindow,
-                          policy_.login_max_failures};
-  if (limit.max > 0) {
-    auto usage = limits_.Usage({limit}, now);
-    if (!usage.ok()) return usage.error();
-    if (IsExhausted(limit, usage.value()[0])) {
-      return TooManyRequests("Too many failed logins; try again later.",
-                             SecondsUntilFree(limit, usage.value()[0], now));
-    }
+  const std::string key = UsernameKey(username);
+  const std::vector<WindowLimit> limits = LoginLimits(key, client_ip);
+  // Each limit's failure is recorded before the password is checked, so parallel
+  // guesses cannot all pass a count read before any of them failed.
+  auto reserved = Reserve(limits, now, "Too many failed logins; try again later.");
+  if (!reserved.ok()) return reserved.error();
+  auto creds = accounts_.FindCredentials(key);
+  if (!creds.ok()) {
+    GiveBack(reserved.value());  // no password was checked
+    return creds.error();
   }
-  auto creds = accounts_.FindCredentials(limit.key);
-  if (!creds.ok()) return creds.error();
   // Unknown users still pay for one hash check so timing does not reveal them.
   const std::string& hash = creds.value() ? creds.value()->password_hash : DummyHash();
-  const bool match = util::VerifyPassword(password, hash);
+  const bool match = hasher_.Verify(password, hash);
   if (!creds.value() || !match || !creds.value()->is_active) {
-    if (limit.max > 0) {
-      if (auto s = limits_.Record(limit, now); !s.ok()) return s.error();
-    }
-    return InvalidCredentials();
+    return InvalidCredentials();  // the reserved events are the failure's record
   }
-  if (limit.max > 0) {
-    if (auto s = limits_.Clear(limit); !s.ok()) return s.error();
-  }
+  if (util::Status st = ForgiveLogin(limits, reserved.value()); !st.ok()) return st.error();
   if (auto s = accounts_.RecordLogin(creds.value()->account_id, now); !s.ok()) {
     return s.error();
   }
   return Get(creds.value()->account_id);
 }
 
+util::Status AccountService::ForgiveLogin(const std::vector<WindowLimit>& limits,
+                                          const std::vector<int64_t>& event_ids) {
+  std::vector<int64_t> give_back;
+  for (size_t i = 0; i < limits.size(); ++i) {
+    if (limits[i].scope != kLoginScope) {
+      give_back.push_back(event_ids[i]);  // the client's other failures still count
+    } else if (util::Status st = limits_.Clear(limits[i]); !st.ok()) {
+      return st;  // a success clears its username's count
+    }
+  }
+  if (give_back.empty()) return util::Status::Ok();
+  return limits_.Release(give_back);
+}
+
 util::Result<std::string> AccountService::Login(const std::string& username,
-                                                const std::string& password) {
-  auto account = CheckCredentials(username, password);
+                                                const std::string& password,
+                                                const std::string& client_ip) {
+  auto account = CheckCredentials(username, password, client_ip);
   if (!account.ok()) return account.error();
   std::string token = random_.Hex(kTokenBytes);
   auto stored = accounts_.StoreToken(util::Hash(token), account.value().id,
@@ -226,7 +280,7 @@ util::Result<std::string> AccountService::SetPendingPhone(int64_t account_id,
 
 const std::string& AccountService::DummyHash() {
   if (dummy_hash_.empty()) {
-    auto hash = util::HashPassword(random_.Hex(16));
+    auto hash = hasher_.Hash(random_.Hex(16));
     if (hash.ok()) dummy_hash_ = hash.value();
   }
   return dummy_hash_;

@@ -10,6 +10,7 @@
 #include "domain/otp_policy.h"
 #include "domain/ports.h"
 #include "util/clock.h"
+#include "util/crypto.h"
 #include "util/random.h"
 #include "util/status.h"
 
@@ -31,12 +32,16 @@ util::Error NotAuthenticated();
 class AccountService {
  public:
   AccountService(AccountRepository& accounts, LimitRepository& limits,
-                 const OtpPolicy& policy, const util::Clock& clock, util::Random& random)
+                 const OtpPolicy& policy, const util::Clock& clock, util::Random& random,
+                 util::PasswordHasher& hasher)
       : accounts_(accounts), limits_(limits), policy_(policy), clock_(clock),
-        random_(random) {}
+        random_(random), hasher_(hasher) {}
 
+  // `client_ip` everywhere below: the client as per-IP limits count it (an IPv6 client by
+  // its network; http::Request::client_key).
   // 400 invalid_username / weak_password / invalid_email / invalid_phone,
-  // 409 username_taken, 429 too_many_requests (per-IP sign-ups).
+  // 409 username_taken, 429 too_many_requests (ip_max_signups_per_hour for `client_ip`,
+  // checked and reserved before the password is hashed).
   util::Result<Account> SignUp(const SignUpInput& input, const std::string& client_ip);
 
   // Every 400 SignUp would find in `input`, one per field at fault, in the order SignUp
@@ -44,11 +49,19 @@ class AccountService {
   std::vector<util::Error> ValidateSignUp(const SignUpInput& input) const;
 
   // Returns a new API token (64 hex chars). 401 invalid_credentials, 429 too_many_requests.
-  util::Result<std::string> Login(const std::string& username, const std::string& password);
+  // Login limits (login_max_failures per case-folded username, login_max_failures_per_ip
+  // per `client_ip`, both over 15 min): one failure is reserved against each before the
+  // password is checked, so however many arrive at once no more wrong passwords are
+  // checked than a limit allows; while either is exhausted every login gets 429 (the
+  // right password too). A wrong password keeps its reservations; a success clears its
+  // username's count and gives back only its own reservation against the client.
+  util::Result<std::string> Login(const std::string& username, const std::string& password,
+                                  const std::string& client_ip);
 
-  // Checks credentials only (for session logins); same errors as Login.
+  // Checks credentials only (for session logins); same limits and errors as Login.
   util::Result<Account> CheckCredentials(const std::string& username,
-                                         const std::string& password);
+                                         const std::string& password,
+                                         const std::string& client_ip);
 
   // 401 not_authenticated for unknown, revoked or malformed tokens, inactive accounts.
   util::Result<Account> Authenticate(const std::string& token);
@@ -68,12 +81,28 @@ class AccountService {
  private:
   // An Argon2id hash of a random password, checked against for unknown usernames.
   const std::string& DummyHash();
+  // Hashes the password and inserts the account.
+  util::Result<Account> CreateAccount(const SignUpInput& input,
+                                      const std::string& pending_phone, int64_t now);
+  // The login limits that are switched on: the username's first, then the client's.
+  std::vector<WindowLimit> LoginLimits(const std::string& username_key,
+                                       const std::string& client_ip) const;
+  // One event against each of `limits` (none: nothing to do), or 429 too_many_requests
+  // with `refusal` and the longest wait among the exhausted ones.
+  util::Result<std::vector<int64_t>> Reserve(const std::vector<WindowLimit>& limits,
+                                             int64_t now, const char* refusal);
+  // Releases reserved events that turned out not to count (best effort).
+  void GiveBack(const std::vector<int64_t>& event_ids);
+  // After a right password: clears the username's count, releases the rest.
+  util::Status ForgiveLogin(const std::vector<WindowLimit>& limits,
+                            const std::vector<int64_t>& event_ids);
 
   AccountRepository& accounts_;
   LimitRepository& limits_;
   const OtpPolicy& policy_;
   const util::Clock& clock_;
   util::Random& random_;
+  util::PasswordHasher& hasher_;
   std::string dummy_hash_;
 };
 

@@ -17,6 +17,7 @@ struct OtpPolicy {
   int ip_max_sends_per_hour = 100;
   int ip_max_signups_per_hour = 20;
   int login_max_failures = 10;
+  int login_max_failures_per_ip = 50;  // failed logins from one client, all usernames
   int sms_daily_budget = 10000;
   int prefix_max_sends_per_hour = 30;  // sends to one number block (first prefix_digits)
   int prefix_digits = 6;

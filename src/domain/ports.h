@@ -24,8 +24,8 @@ namespace phoneverify::domain {
 
 // A sliding-window limit: at most `max` events per `window` seconds for (scope, key).
 // Scopes used: "phone_day", "account_day", "ip_send_hour", "ip_signup_hour",
-// "budget_day" (key ""), "login" (key = case-folded username), "prefix_hour" (key = the
-// phone's first prefix_digits digits).
+// "budget_day" (key ""), "login" (key = case-folded username), "login_ip" (key = client
+// address), "prefix_hour" (key = the phone's first prefix_digits digits).
 struct WindowLimit {
   std::string scope;
   std::string key;
@@ -59,12 +59,9 @@ struct Credentials {
 class AccountRepository {
  public:
   virtual ~AccountRepository() = default;
-  // Inserts the account and, when `signup_limit` is set, records one event against it,
-  // after `decide(usage)` accepted the usage (it returns the 429 error otherwise).
+  // Inserts the account (the sign-up limit is reserved before, see LimitRepository).
   // 409 username_taken on a duplicate username_key.
-  virtual util::Result<Account> Create(
-      const NewAccount& account, const std::optional<WindowLimit>& signup_limit,
-      const std::function<util::Status(const WindowUsage&)>& decide) = 0;
+  virtual util::Result<Account> Create(const NewAccount& account) = 0;
   virtual util::Result<std::optional<Account>> FindById(int64_t id) = 0;
   virtual util::Result<std::optional<Credentials>> FindCredentials(
       const std::string& username_key) = 0;
@@ -107,14 +104,25 @@ class SessionRepository {
                                           int max) = 0;
 };
 
-// ---- generic limits (login throttling) ----------------------------------------------
+// ---- generic limits (login throttling, sign-ups per IP) ----------------------------
 
+// Limits that are reserved before the costly work they guard (a password hash): the
+// event is recorded first, and given back when the work turns out not to count.
 class LimitRepository {
  public:
   virtual ~LimitRepository() = default;
   virtual util::Result<std::vector<WindowUsage>> Usage(
       const std::vector<WindowLimit>& limits, int64_t now) = 0;
-  virtual util::Status Record(const WindowLimit& limit, int64_t now) = 0;
+  // One transaction, serialised per (scope, key) across hosts: reads the usage of each
+  // limit (in order), calls `decide`; when it returns ok, records one event per limit at
+  // `now` and returns their ids (same order); otherwise records nothing and returns its
+  // error. A deadlock or certification failure re-runs the whole of it, `decide` too.
+  virtual util::Result<std::vector<int64_t>> Reserve(
+      const std::vector<WindowLimit>& limits, int64_t now,
+      const std::function<util::Status(const std::vector<WindowUsage>&)>& decide) = 0;
+  // Deletes the events with these ids (a reservation given back); ids gone are ignored.
+  virtual util::Status Release(const std::vector<int64_t>& event_ids) = 0;
+  // Deletes every event of (scope, key).
   virtual util::Status Clear(const WindowLimit& limit) = 0;
 };
 

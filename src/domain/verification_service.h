@@ -59,6 +59,8 @@ class VerificationService {
 
   // 400 invalid_phone/missing_field, 403 phone_already_verified, 409 phone_taken,
   // 429 resend_too_soon/send_limit_reached, 503 sms_budget_exhausted.
+  // `client_ip` is the client as per-IP limits count it (http::Request::client_key).
+  // A 409 phone_taken counts toward the account's daily cap and the client's hourly cap.
   // The SMS is written in `language`. `request_id` follows the message into the outbox
   // and the dispatcher's log lines. A non-empty `idempotency_key` makes the send
   // idempotent (OtpRepository::RecordSend): the same key for the same account and phone

@@ -24,7 +24,8 @@ util::Result<http::Response> CreateToken(domain::AccountService& accounts,
   if (!fields.ok()) return fields.error();
   const http::Fields& f = fields.value();
   if (auto st = RequireFields(f, {"username", "password"}); !st.ok()) return st.error();
-  auto token = accounts.Login(FieldOr(f, "username"), FieldOr(f, "password"));
+  auto token = accounts.Login(FieldOr(f, "username"), FieldOr(f, "password"),
+                              request.client_key);
   if (!token.ok()) return token.error();
   Json::Value body(Json::objectValue);
   body["token"] = token.value();

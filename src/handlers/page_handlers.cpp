@@ -346,7 +346,8 @@ util::Result<http::Response> PageHandlers::DoLogin(Context& ctx) {
     if (Field(f, name).empty()) form.Missing(ctx.language, name);
   }
   if (form.failed()) return FormPage(ctx, "login", "login_title", std::move(form));
-  auto account = accounts_.CheckCredentials(Field(f, "username"), Field(f, "password"));
+  auto account = accounts_.CheckCredentials(Field(f, "username"), Field(f, "password"),
+                                             ctx.request.client_key);
   if (!account.ok()) {
     // Never next to a field: the page must not tell which of the two was wrong.
     form.Fail(ctx.language, account.error(), otp_length_, {});

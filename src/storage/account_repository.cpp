@@ -21,13 +21,6 @@ util::Error UsernameTaken() {
                            "username");
 }
 
-util::Result<bool> UsernameExists(Connection& conn, const std::string& username_key) {
-  auto rows =
-      conn.Query("SELECT id FROM accounts WHERE username_key = ?", {Param::Text(username_key)});
-  if (!rows.ok()) return rows.error();
-  return !rows.value().empty();
-}
-
 util::Result<int64_t> InsertAccount(Connection& conn, const domain::NewAccount& in) {
   auto done = conn.Exec(
       "INSERT INTO accounts (username, username_key, email, first_name, last_name, "
@@ -36,7 +29,7 @@ util::Result<int64_t> InsertAccount(Connection& conn, const domain::NewAccount& 
        Param::Text(in.first_name), Param::Text(in.last_name), Param::Text(in.password_hash),
        Param::Text(in.pending_phone), Param::Int(in.now)});
   if (!done.ok()) {
-    // A concurrent sign-up took the name between our check and this insert.
+    // The unique key, not an earlier read, decides: concurrent sign-ups race here.
     if (conn.last_errno() == kErrDuplicateKey) return UsernameTaken();
     return done.error();
   }
@@ -57,27 +50,10 @@ Account CreatedAccount(const domain::NewAccount& in, int64_t id) {
 
 }  // namespace
 
-util::Result<Account> MysqlAccountRepository::Create(
-    const domain::NewAccount& in, const std::optional<domain::WindowLimit>& signup_limit,
-    const std::function<util::Status(const domain::WindowUsage&)>& decide) {
-  std::vector<domain::WindowLimit> limits;
-  if (signup_limit) limits.push_back(*signup_limit);
-  const std::vector<GateKey> gates = GatesFor(limits, {});
+util::Result<Account> MysqlAccountRepository::Create(const domain::NewAccount& in) {
   return db_.Transact([&](Connection& conn) -> util::Result<Account> {
-    auto exists = UsernameExists(conn, in.username_key);
-    if (!exists.ok()) return exists.error();
-    if (exists.value()) return UsernameTaken();
-    if (util::Status st = LockGates(conn, gates, in.now); !st.ok()) return st.error();
-    auto usage = ReadUsage(conn, limits, in.now);
-    if (!usage.ok()) return usage.error();
-    const domain::WindowUsage current =
-        usage.value().empty() ? domain::WindowUsage{} : usage.value()[0];
-    if (decide) {
-      if (util::Status st = decide(current); !st.ok()) return st.error();
-    }
     auto id = InsertAccount(conn, in);
     if (!id.ok()) return id.error();
-    if (util::Status st = InsertEvents(conn, limits, in.now); !st.ok()) return st.error();
     return CreatedAccount(in, id.value());
   });
 }

@@ -17,12 +17,10 @@ class MysqlAccountRepository final : public domain::AccountRepository {
  public:
   explicit MysqlAccountRepository(Database& db) : db_(db) {}
 
-  // One transaction: 409 username_taken (field "username") if the username_key exists;
-  // otherwise locks the sign-up limit's gate, calls `decide(usage)` (usage is empty when
-  // `signup_limit` is not set) and, when it accepts, inserts the account and the event.
-  util::Result<domain::Account> Create(
-      const domain::NewAccount& account, const std::optional<domain::WindowLimit>& signup_limit,
-      const std::function<util::Status(const domain::WindowUsage&)>& decide) override;
+  // One INSERT (in a transaction of its own): 409 username_taken (field "username") when
+  // the username_key exists (the unique key decides, so concurrent sign-ups cannot both
+  // pass).
+  util::Result<domain::Account> Create(const domain::NewAccount& account) override;
   util::Result<std::optional<domain::Account>> FindById(int64_t id) override;
   util::Result<std::optional<domain::Credentials>> FindCredentials(
       const std::string& username_key) override;

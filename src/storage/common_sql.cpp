@@ -229,13 +229,20 @@ util::Result<std::vector<domain::WindowUsage>> ReadUsage(
 
 util::Status InsertEvents(Connection& conn, const std::vector<domain::WindowLimit>& limits,
                           int64_t now) {
+  return InsertEventIds(conn, limits, now).status();
+}
+
+util::Result<std::vector<int64_t>> InsertEventIds(
+    Connection& conn, const std::vector<domain::WindowLimit>& limits, int64_t now) {
+  std::vector<int64_t> ids;
   for (const auto& limit : limits) {
     auto done =
         conn.Exec("INSERT INTO limit_events (scope, key_, at) VALUES (?, ?, ?)",
                   {Param::Text(limit.scope), Param::Bytes(StoredKey(limit.key)), Param::Int(now)});
     if (!done.ok()) return done.error();
+    ids.push_back(static_cast<int64_t>(done.value().insert_id));
   }
-  return util::Status::Ok();
+  return ids;
 }
 
 util::Result<std::optional<int64_t>> FindPhoneOwner(Connection& conn, const std::string& phone) {

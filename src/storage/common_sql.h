@@ -78,6 +78,9 @@ util::Result<std::vector<domain::WindowUsage>> ReadUsage(
 // One event per limit at `now`.
 util::Status InsertEvents(Connection& conn, const std::vector<domain::WindowLimit>& limits,
                           int64_t now);
+// The same, returning the events' ids (same order as `limits`).
+util::Result<std::vector<int64_t>> InsertEventIds(
+    Connection& conn, const std::vector<domain::WindowLimit>& limits, int64_t now);
 
 // The account that verified `phone`, if any.
 util::Result<std::optional<int64_t>> FindPhoneOwner(Connection& conn, const std::string& phone);

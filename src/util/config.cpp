@@ -213,6 +213,8 @@ const std::vector<KeySpec>& Keys() {
       {"account_max_sends_per_day", "10", false,
        Int(&C::account_max_sends_per_day, 0, kBig)},
       {"login_max_failures", "10", false, Int(&C::login_max_failures, 0, kBig)},
+      {"login_max_failures_per_ip", "50", false,
+       Int(&C::login_max_failures_per_ip, 0, kBig)},
       {"sms_daily_budget", "10000", false, Int(&C::sms_daily_budget, 0, kBig)},
       {"prefix_max_sends_per_hour", "30", false, Int(&C::prefix_max_sends_per_hour, 0, kBig)},
       {"prefix_digits", "6", false, Int(&C::prefix_digits, 4, 9)},

@@ -37,6 +37,7 @@ struct Config {
   int ip_max_signups_per_hour = 20;
   int account_max_sends_per_day = 10;
   int login_max_failures = 10;
+  int login_max_failures_per_ip = 50;
   int sms_daily_budget = 10000;
   // SMS pumping guard: code sends to numbers sharing their first prefix_digits digits.
   int prefix_max_sends_per_hour = 30;

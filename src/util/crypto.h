@@ -20,6 +20,24 @@ bool InitCrypto();
 Result<std::string> HashPassword(std::string_view password);
 bool VerifyPassword(std::string_view password, const std::string& encoded_hash);
 
+// The costly password work behind an interface, so tests can count it (limits must
+// refuse before any of it runs). Thread-compatible.
+class PasswordHasher {
+ public:
+  virtual ~PasswordHasher() = default;
+  virtual Result<std::string> Hash(std::string_view password) = 0;
+  virtual bool Verify(std::string_view password, const std::string& encoded_hash) = 0;
+};
+
+// HashPassword / VerifyPassword.
+class Argon2PasswordHasher final : public PasswordHasher {
+ public:
+  Result<std::string> Hash(std::string_view password) override { return HashPassword(password); }
+  bool Verify(std::string_view password, const std::string& encoded_hash) override {
+    return VerifyPassword(password, encoded_hash);
+  }
+};
+
 // BLAKE2b-256 keyed with `key` (kKeyBytes). Returns 32 raw bytes. Throws
 // std::invalid_argument for a key outside 16..64 bytes (a bug: keys are checked at start-up).
 std::string KeyedHash(std::string_view key, std::string_view message);

@@ -49,9 +49,7 @@ bool MemoryStore::TakeFailure() {
   return f;
 }
 
-util::Result<domain::Account> MemoryAccountRepository::Create(
-    const domain::NewAccount& in, const std::optional<WindowLimit>& limit,
-    const std::function<util::Status(const WindowUsage&)>& decide) {
+util::Result<domain::Account> MemoryAccountRepository::Create(const domain::NewAccount& in) {
   if (s_.TakeFailure()) return util::Error::Unavailable();
   for (const auto& [id, row] : s_.accounts) {
     if (row.username_key == in.username_key) {
@@ -59,9 +57,6 @@ util::Result<domain::Account> MemoryAccountRepository::Create(
                                "That username is taken.", "username");
     }
   }
-  WindowUsage usage = limit ? s_.Usage({*limit}, in.now)[0] : WindowUsage{};
-  if (auto st = decide(usage); !st.ok()) return st.error();
-  if (limit) s_.events[{limit->scope, limit->key}].push_back(in.now);
   MemoryStore::AccountRow row;
   row.account.id = s_.next_account_id++;
   row.account.username = in.username;
@@ -176,13 +171,41 @@ util::Result<std::vector<WindowUsage>> MemoryLimitRepository::Usage(
   return s_.Usage(limits, now);
 }
 
-util::Status MemoryLimitRepository::Record(const WindowLimit& limit, int64_t now) {
-  s_.events[{limit.scope, limit.key}].push_back(now);
+util::Result<std::vector<int64_t>> MemoryLimitRepository::Reserve(
+    const std::vector<WindowLimit>& limits, int64_t now,
+    const std::function<util::Status(const std::vector<WindowUsage>&)>& decide) {
+  ++reserve_calls;
+  if (s_.TakeFailure()) return util::Error::Unavailable();
+  if (auto st = decide(s_.Usage(limits, now)); !st.ok()) return st.error();
+  std::vector<int64_t> ids;
+  for (const auto& limit : limits) {
+    const MemoryStore::LimitKey key{limit.scope, limit.key};
+    s_.events[key].push_back(now);
+    s_.event_ids[s_.next_event_id] = {key, now};
+    ids.push_back(s_.next_event_id++);
+  }
+  return ids;
+}
+
+util::Status MemoryLimitRepository::Release(const std::vector<int64_t>& event_ids) {
+  if (s_.TakeFailure()) return util::Error::Unavailable();
+  for (int64_t id : event_ids) {
+    auto found = s_.event_ids.find(id);
+    if (found == s_.event_ids.end()) continue;  // gone already, as DELETE by id finds none
+    const auto& [key, at] = found->second;
+    std::vector<int64_t>& times = s_.events[key];
+    auto one = std::find(times.begin(), times.end(), at);
+    if (one != times.end()) times.erase(one);
+    s_.event_ids.erase(found);
+  }
   return util::Status::Ok();
 }
 
 util::Status MemoryLimitRepository::Clear(const WindowLimit& limit) {
-  s_.events.erase({limit.scope, limit.key});
+  if (s_.TakeFailure()) return util::Error::Unavailable();
+  const MemoryStore::LimitKey key{limit.scope, limit.key};
+  s_.events.erase(key);
+  std::erase_if(s_.event_ids, [&](const auto& entry) { return entry.second.first == key; });
   return util::Status::Ok();
 }
 

@@ -38,7 +38,11 @@ struct MemoryStore {
     int64_t last_seen_at = 0;
   };
   std::map<std::string, SessionRow> sessions;  // id hash -> row
-  std::map<std::pair<std::string, std::string>, std::vector<int64_t>> events;
+  using LimitKey = std::pair<std::string, std::string>;  // (scope, key)
+  std::map<LimitKey, std::vector<int64_t>> events;         // times of each limit's events
+  // Events recorded by LimitRepository::Reserve, by id: whose and when, for Release.
+  std::map<int64_t, std::pair<LimitKey, int64_t>> event_ids;
+  int64_t next_event_id = 1;
   std::map<std::string, int64_t> last_send;  // phone -> time
   std::map<std::pair<int64_t, std::string>, domain::OtpRecord> codes;
   std::map<std::pair<int64_t, std::string>, int64_t> code_outbox;
@@ -59,9 +63,7 @@ struct MemoryStore {
 class MemoryAccountRepository final : public domain::AccountRepository {
  public:
   explicit MemoryAccountRepository(MemoryStore& store) : s_(store) {}
-  util::Result<domain::Account> Create(
-      const domain::NewAccount& account, const std::optional<domain::WindowLimit>& limit,
-      const std::function<util::Status(const domain::WindowUsage&)>& decide) override;
+  util::Result<domain::Account> Create(const domain::NewAccount& account) override;
   util::Result<std::optional<domain::Account>> FindById(int64_t id) override;
   util::Result<std::optional<domain::Credentials>> FindCredentials(
       const std::string& username_key) override;
@@ -95,8 +97,13 @@ class MemoryLimitRepository final : public domain::LimitRepository {
   explicit MemoryLimitRepository(MemoryStore& store) : s_(store) {}
   util::Result<std::vector<domain::WindowUsage>> Usage(
       const std::vector<domain::WindowLimit>& limits, int64_t now) override;
-  util::Status Record(const domain::WindowLimit& limit, int64_t now) override;
+  util::Result<std::vector<int64_t>> Reserve(
+      const std::vector<domain::WindowLimit>& limits, int64_t now,
+      const std::function<util::Status(const std::vector<domain::WindowUsage>&)>& decide)
+      override;
+  util::Status Release(const std::vector<int64_t>& event_ids) override;
   util::Status Clear(const domain::WindowLimit& limit) override;
+  int reserve_calls = 0;  // how often Reserve ran (it is refused or records)
 
  private:
   MemoryStore& s_;

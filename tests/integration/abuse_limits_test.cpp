@@ -3,6 +3,13 @@
 // throttling for names that do not exist and its reset by a success.
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
+#include <atomic>
+#include <functional>
+#include <latch>
+#include <thread>
+#include <vector>
+
 #include "api_helpers.h"
 #include "fault_helpers.h"
 
@@ -41,7 +48,114 @@ HttpResponse SendFrom(const TestUser& user, const std::string& phone,
   return Stack::Get().Client().Send(request);
 }
 
+HttpResponse PostFrom(const std::string& path, const Json::Value& body,
+                      const std::string& forwarded_for) {
+  HttpRequest request;
+  request.method = "POST";
+  request.path = path;
+  request.body = ToJson(body);
+  request.headers = {"Content-Type: application/json", "X-Forwarded-For: " + forwarded_for};
+  return Stack::Get().Client().Send(request);
+}
+
+HttpResponse LoginFrom(const std::string& username, const std::string& password,
+                       const std::string& forwarded_for) {
+  return PostFrom("/api/v1/auth/token", Credentials(username, password), forwarded_for);
+}
+
+// A client address of its own (TEST-NET-3), so no other test's counts meet it.
+std::string UniqueClient() {
+  static std::atomic<int> clients{0};
+  return "203.0.113." + std::to_string(++clients);
+}
+
+// `calls` requests started together; their HTTP statuses.
+std::vector<long> AllAtOnce(int calls, const std::function<HttpResponse()>& call) {
+  std::latch start(calls);
+  std::vector<long> statuses(calls);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < calls; ++i) {
+    threads.emplace_back([&, i] {
+      start.arrive_and_wait();
+      statuses[i] = call().status;
+    });
+  }
+  for (auto& t : threads) t.join();
+  return statuses;
+}
+
+long CountOf(const std::vector<long>& statuses, long status) {
+  return std::count(statuses.begin(), statuses.end(), status);
+}
+
 BOOST_AUTO_TEST_SUITE(abuse_limits)
+
+// Regression (issue 15, "the login throttle races"): 30 parallel wrong passwords for one
+// username were all checked with login_max_failures = 10.
+BOOST_AUTO_TEST_CASE(parallel_wrong_passwords_check_at_most_the_limit) {
+  ScopedAppConfig config(Overrides{{"login_max_failures", "10"}});
+  auto client = Stack::Get().Client();
+  TestUser user = NewUser(client);
+  const std::vector<long> statuses = AllAtOnce(30, [&] {
+    return client.PostJson("/api/v1/auth/token", Credentials(user.username, "wrong-pw-1"));
+  });
+  BOOST_TEST(CountOf(statuses, 401) <= 10);
+  BOOST_TEST(CountOf(statuses, 401) >= 1);
+  BOOST_TEST(CountOf(statuses, 401) + CountOf(statuses, 429) == 30);
+  auto checked = AdminConnection();
+  BOOST_TEST(QueryInt(*checked,
+                      "SELECT COUNT(*) FROM limit_events WHERE scope = 'login' AND key_ = ?",
+                      {storage::Param::Bytes(user.username)}) == CountOf(statuses, 401));
+  ExpectTooMany(client.PostJson("/api/v1/auth/token", Credentials(user.username, user.password)),
+                "too_many_requests");
+}
+
+// Password spraying: one client trying many usernames.
+BOOST_AUTO_TEST_CASE(failed_logins_from_one_client_are_capped_across_usernames) {
+  ScopedAppConfig config(
+      Overrides{{"login_max_failures_per_ip", "5"}, {"trusted_proxies", "127.0.0.1"}});
+  TestUser user = NewUser(Stack::Get().Client());
+  const std::string sprayer = UniqueClient();
+  for (int i = 0; i < 5; ++i) {
+    BOOST_TEST(LoginFrom(UniqueName("spray"), "Spring2024!", sprayer).status == 401);
+  }
+  ExpectTooMany(LoginFrom(UniqueName("spray"), "Spring2024!", sprayer), "too_many_requests");
+  // While over, even the right password is refused from there; elsewhere it works.
+  ExpectTooMany(LoginFrom(user.username, user.password, sprayer), "too_many_requests");
+  BOOST_TEST(LoginFrom(user.username, user.password, UniqueClient()).status == 200);
+
+  // At once, too: twenty names in parallel from a fresh client check at most five.
+  const std::string parallel = UniqueClient();
+  const std::vector<long> statuses = AllAtOnce(
+      20, [&] { return LoginFrom(UniqueName("spray"), "Spring2024!", parallel); });
+  BOOST_TEST(CountOf(statuses, 401) <= 5);
+  BOOST_TEST(CountOf(statuses, 401) + CountOf(statuses, 429) == 20);
+}
+
+// Regression (issue 15): sign-up hashed the password before the per-IP check.
+BOOST_AUTO_TEST_CASE(signups_refused_per_client_create_nothing_even_in_parallel) {
+  ScopedAppConfig config(
+      Overrides{{"ip_max_signups_per_hour", "2"}, {"trusted_proxies", "127.0.0.1"}});
+  const std::string client_ip = UniqueClient();
+  std::vector<std::string> names;
+  for (int i = 0; i < 12; ++i) names.push_back(UniqueName("burst"));
+  std::atomic<int> next{0};
+  const std::vector<long> statuses = AllAtOnce(12, [&] {
+    return PostFrom("/api/v1/accounts", Credentials(names[next++], "pw-123456x"), client_ip);
+  });
+  BOOST_TEST(CountOf(statuses, 201) == 2);
+  BOOST_TEST(CountOf(statuses, 429) == 10);
+  auto admin = AdminConnection();
+  int64_t created = 0;
+  for (const std::string& name : names) {
+    created += QueryInt(*admin, "SELECT COUNT(*) FROM accounts WHERE username_key = ?",
+                        {storage::Param::Text(name)});
+  }
+  BOOST_TEST(created == 2);
+  ExpectTooMany(PostFrom("/api/v1/accounts", Credentials(UniqueName("late"), "pw-123456x"),
+                         client_ip),
+                "too_many_requests");
+}
 
 // UniquePhone numbers of one prefix share their first six digits: one number block.
 BOOST_AUTO_TEST_CASE(sends_to_one_number_block_are_capped) {

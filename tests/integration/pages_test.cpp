@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "api_helpers.h"
+#include "fault_helpers.h"
 #include "domain/sms_text.h"
 #include "form_client.h"
 #include "stack.h"
@@ -220,6 +221,33 @@ BOOST_AUTO_TEST_CASE(too_many_failed_logins_answer_429_with_retry_after) {
   BOOST_TEST(!r.Header("retry-after").empty());
   BOOST_TEST(Contains(r.body, "Too many attempts"));
   BOOST_TEST(Contains(r.body, "name=\"username\""));  // the form, not a bare error
+}
+
+// The login page goes through the same limits as the API (issue 15): a client over
+// login_max_failures_per_ip gets the form back with 429, the right password included.
+BOOST_AUTO_TEST_CASE(a_client_over_its_failed_login_limit_gets_429_even_when_right) {
+  FormClient first(Stack::Get().port());
+  const PageUser user = SignUpPage(first);
+  ScopedAppConfig config(Overrides{{"login_max_failures_per_ip", "2"}});
+  struct ForgetLoopbackFailures {
+    ~ForgetLoopbackFailures() {
+      auto admin = AdminConnection();
+      static_cast<void>(admin->Exec(
+          "DELETE FROM limit_events WHERE scope = 'login_ip' AND key_ = '127.0.0.1'", {}));
+    }
+  } forget;
+  FormClient browser(Stack::Get().port());
+  for (int i = 0; i < 2; ++i) {
+    HttpResponse r = browser.Submit(
+        "/login", "/login", {{"username", UniqueName("spray")}, {"password", "wrong pass"}});
+    BOOST_TEST(r.status == 400);
+  }
+  HttpResponse r = browser.Submit("/login", "/login",
+                                  {{"username", user.username}, {"password", kPassword}});
+  BOOST_TEST(r.status == 429);
+  BOOST_TEST(!r.Header("retry-after").empty());
+  BOOST_TEST(Contains(r.body, "Too many attempts"));
+  BOOST_TEST(browser.Get("/auth/check").status == 401);
 }
 
 BOOST_AUTO_TEST_CASE(signed_out_visitors_are_sent_to_login) {

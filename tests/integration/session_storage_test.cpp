@@ -36,7 +36,7 @@ struct SessionDb {
     in.password_hash = "$argon2id$v=19$m=12288,t=3,p=1$fake";
     in.pending_phone = "9840000000";
     in.now = static_cast<int64_t>(std::time(nullptr));
-    auto created = accounts.Create(in, std::nullopt, nullptr);
+    auto created = accounts.Create(in);
     BOOST_REQUIRE(created.ok());
     return created.value();
   }

@@ -64,6 +64,7 @@ Stack::Stack() : sparrow_(fakes::FakeSparrow::Options{0, true, "itest-sparrow-to
       {"otp_resend_cooldown", "2"},
       {"ip_max_sends_per_hour", "0"},
       {"ip_max_signups_per_hour", "0"},
+      {"login_max_failures_per_ip", "0"},  // every test logs in from 127.0.0.1
       {"sms_daily_budget", "0"},
       {"prefix_max_sends_per_hour", "0"},  // test phones share one number block
       {"dispatcher_poll_ms", "100"},

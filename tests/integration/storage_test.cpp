@@ -82,7 +82,7 @@ domain::Account MustCreate(storage::MysqlAccountRepository& repo, const std::str
   in.password_hash = "$argon2id$v=19$m=12288,t=3,p=1$fake";
   in.pending_phone = RandomPhone();
   in.now = now;
-  auto created = repo.Create(in, std::nullopt, nullptr);
+  auto created = repo.Create(in);
   BOOST_REQUIRE(created.ok());
   return created.value();
 }
@@ -110,6 +110,7 @@ domain::SendPlan MakePlan(int64_t account_id, const std::string& phone, int64_t 
 }
 
 util::Status AcceptAll(const domain::SendSnapshot&) { return util::Status::Ok(); }
+util::Status AcceptUsage(const std::vector<domain::WindowUsage>&) { return util::Status::Ok(); }
 
 util::Result<int64_t> Send(storage::MysqlOtpRepository& otps, int64_t account_id,
                            const std::string& phone, int64_t now, int max_attempts = 5) {
@@ -227,7 +228,7 @@ BOOST_AUTO_TEST_CASE(create_find_and_duplicate_username) {
   again.username_key = name;
   again.password_hash = "x";
   again.now = now;
-  auto duplicate = accounts.Create(again, std::nullopt, nullptr);
+  auto duplicate = accounts.Create(again);
   BOOST_REQUIRE(!duplicate.ok());
   BOOST_TEST(duplicate.error().code == "username_taken");
   BOOST_TEST(duplicate.error().field == "username");
@@ -238,33 +239,6 @@ BOOST_AUTO_TEST_CASE(create_find_and_duplicate_username) {
   BOOST_REQUIRE(missing.ok());
   BOOST_TEST(!missing.value().has_value());
   BOOST_TEST(accounts.RecordLogin(created.id, now + 5).ok());
-}
-
-BOOST_AUTO_TEST_CASE(signup_limit_refusal_creates_nothing) {
-  const int64_t now = FutureNow();
-  const WindowLimit limit{"ip_signup_hour", "10.9." + RandomDigits(6), 3600, 1};
-  domain::NewAccount in;
-  in.username = in.username_key = UniqueName("limited");
-  in.password_hash = "x";
-  in.now = now;
-  auto refuse = [](const domain::WindowUsage&) -> util::Status { return TooSoon(); };
-  auto refused = accounts.Create(in, limit, refuse);
-  BOOST_REQUIRE(!refused.ok());
-  BOOST_TEST(refused.error().code == "resend_too_soon");
-  auto none = accounts.FindCredentials(in.username_key);
-  BOOST_REQUIRE(none.ok());
-  BOOST_TEST(!none.value().has_value());
-
-  int seen_count = -1;
-  auto accept = [&](const domain::WindowUsage& usage) {
-    seen_count = usage.count;
-    return util::Status::Ok();
-  };
-  BOOST_REQUIRE(accounts.Create(in, limit, accept).ok());
-  BOOST_TEST(seen_count == 0);
-  auto usage = limits.Usage({limit}, now);
-  BOOST_REQUIRE(usage.ok());
-  BOOST_TEST(usage.value()[0].count == 1);
 }
 
 BOOST_AUTO_TEST_CASE(tokens_store_find_delete) {
@@ -293,13 +267,13 @@ BOOST_AUTO_TEST_CASE(tokens_store_find_delete) {
 
 // ---- limits ----------------------------------------------------------------------------
 
-BOOST_AUTO_TEST_CASE(limit_window_record_and_clear) {
+BOOST_AUTO_TEST_CASE(limit_window_reserve_and_clear) {
   const int64_t now = FutureNow();
   // A key longer than the column is stored hashed, transparently.
   const WindowLimit login{"login", UniqueName(std::string(300, 'k')), 900, 10};
-  BOOST_REQUIRE(limits.Record(login, now - 900).ok());  // exactly one window ago: outside
-  BOOST_REQUIRE(limits.Record(login, now - 600).ok());
-  BOOST_REQUIRE(limits.Record(login, now - 10).ok());
+  for (int64_t at : {now - 900, now - 600, now - 10}) {  // now - 900: exactly one window ago
+    BOOST_REQUIRE(limits.Reserve({login}, at, AcceptUsage).ok());
+  }
   auto usage = limits.Usage({login, {"login", UniqueName("nobody"), 900, 10}}, now);
   BOOST_REQUIRE(usage.ok());
   BOOST_REQUIRE_EQUAL(usage.value().size(), 2u);
@@ -312,6 +286,58 @@ BOOST_AUTO_TEST_CASE(limit_window_record_and_clear) {
   auto cleared = limits.Usage({login}, now);
   BOOST_REQUIRE(cleared.ok());
   BOOST_TEST(cleared.value()[0].count == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_refused_reservation_records_nothing_and_a_release_gives_back) {
+  const int64_t now = FutureNow();
+  const WindowLimit user{"login", UniqueName("res"), 900, 2};
+  const WindowLimit client{"login_ip", "10.8." + RandomDigits(6), 900, 5};
+  auto refuse = [](const std::vector<domain::WindowUsage>&) -> util::Status { return TooSoon(); };
+  auto refused = limits.Reserve({user, client}, now, refuse);
+  BOOST_REQUIRE(!refused.ok());
+  BOOST_TEST(refused.error().code == "resend_too_soon");
+  std::vector<domain::WindowUsage> seen;
+  auto record = [&](const std::vector<domain::WindowUsage>& usage) {
+    seen = usage;
+    return util::Status::Ok();
+  };
+  auto ids = limits.Reserve({user, client}, now, record);
+  BOOST_REQUIRE(ids.ok());
+  BOOST_REQUIRE_EQUAL(ids.value().size(), 2u);
+  BOOST_TEST(seen.at(0).count == 0);  // the refusal wrote nothing
+  BOOST_TEST(seen.at(1).count == 0);
+  BOOST_REQUIRE(limits.Release({ids.value()[1]}).ok());
+  BOOST_REQUIRE(limits.Release({ids.value()[1]}).ok());  // re-runnable: gone is fine
+  auto usage = limits.Usage({user, client}, now);
+  BOOST_REQUIRE(usage.ok());
+  BOOST_TEST(usage.value()[0].count == 1);
+  BOOST_TEST(usage.value()[1].count == 0);
+}
+
+// Regression (issue 15, "the login throttle races"): reservations made at once never
+// pass the limit.
+BOOST_AUTO_TEST_CASE(parallel_reservations_never_pass_the_limit) {
+  const int64_t now = FutureNow();
+  const WindowLimit user{"login", UniqueName("race"), 900, 4};
+  // The gate row exists first (as it does after a key's first failure), so the twins
+  // below queue on its lock.
+  BOOST_REQUIRE(limits.Reserve({user}, now, AcceptUsage).ok());
+  auto refuse_when_full = [&](const std::vector<domain::WindowUsage>& usage) -> util::Status {
+    if (usage[0].count >= user.max) return TooSoon();
+    return util::Status::Ok();
+  };
+  std::atomic<int> granted{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 12; ++i) {
+    threads.emplace_back([&] {
+      if (limits.Reserve({user}, now, refuse_when_full).ok()) ++granted;
+    });
+  }
+  for (auto& t : threads) t.join();
+  BOOST_TEST(granted.load() == 3);
+  auto usage = limits.Usage({user}, now);
+  BOOST_REQUIRE(usage.ok());
+  BOOST_TEST(usage.value()[0].count == 4);
 }
 
 // ---- sending and guessing --------------------------------------------------------------
@@ -733,7 +759,7 @@ BOOST_AUTO_TEST_CASE(connection_closed_by_server_is_reopened) {
         in.email = in.username + "@example.com";
         in.password_hash = "$argon2id$v=19$m=12288,t=3,p=1$fake";
         in.now = FutureNow();
-        auto created = accounts.Create(in, std::nullopt, nullptr);
+        auto created = accounts.Create(in);
         BOOST_TEST(created.ok());
       }
       if (round > 0) BOOST_TEST(session_id(true) != tx_session);  // it did reconnect

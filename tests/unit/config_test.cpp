@@ -95,6 +95,7 @@ BOOST_AUTO_TEST_CASE(defaults_match_the_contract) {
   BOOST_TEST(c.ip_max_signups_per_hour == 20);
   BOOST_TEST(c.account_max_sends_per_day == 10);
   BOOST_TEST(c.login_max_failures == 10);
+  BOOST_TEST(c.login_max_failures_per_ip == 50);
   BOOST_TEST(c.sms_daily_budget == 10000);
   BOOST_TEST(c.trusted_proxies.empty());
   BOOST_TEST(c.ipv6_limit_prefix == 64);
@@ -229,6 +230,7 @@ BOOST_AUTO_TEST_CASE(each_bad_value_names_its_key) {
       {"ip_max_signups_per_hour", "99999999999999"},
       {"account_max_sends_per_day", "+3"},
       {"login_max_failures", "-2"},
+      {"login_max_failures_per_ip", "-1"},
       {"sms_daily_budget", "many"},
       {"workers", "-1"},
       {"http_front", "lighttpd"},
@@ -274,7 +276,8 @@ BOOST_AUTO_TEST_CASE(limits_of_zero_are_accepted) {
   Config c = Apply(
       "otp_max_attempts = 0\notp_resend_cooldown = 0\notp_max_sends_per_day = 0\n"
       "ip_max_sends_per_hour = 0\nip_max_signups_per_hour = 0\n"
-      "account_max_sends_per_day = 0\nlogin_max_failures = 0\nsms_daily_budget = 0\n");
+      "account_max_sends_per_day = 0\nlogin_max_failures = 0\nsms_daily_budget = 0\n"
+      "login_max_failures_per_ip = 0\n");
   BOOST_TEST(c.otp_max_attempts == 0);
   BOOST_TEST(c.otp_resend_cooldown == 0);
   BOOST_TEST(c.otp_max_sends_per_day == 0);
@@ -282,6 +285,7 @@ BOOST_AUTO_TEST_CASE(limits_of_zero_are_accepted) {
   BOOST_TEST(c.ip_max_signups_per_hour == 0);
   BOOST_TEST(c.account_max_sends_per_day == 0);
   BOOST_TEST(c.login_max_failures == 0);
+  BOOST_TEST(c.login_max_failures_per_ip == 0);
   BOOST_TEST(c.sms_daily_budget == 0);
 }
 

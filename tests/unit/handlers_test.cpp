@@ -8,6 +8,7 @@
 
 #include "domain/account_service.h"
 #include "domain/verification_service.h"
+#include "fakes/counting_hasher.h"
 #include "fakes/memory_repositories.h"
 #include "fakes/test_policy.h"
 #include "handlers/routes.h"
@@ -37,7 +38,8 @@ struct Fixture {
   fakes::MemoryOtpRepository otps{store};
   fakes::FakeHealth health;
   domain::OtpPolicy policy = fakes::TestOtpPolicy();
-  domain::AccountService account_service{accounts, limits, policy, clock, random};
+  fakes::CountingPasswordHasher hasher;
+  domain::AccountService account_service{accounts, limits, policy, clock, random, hasher};
   domain::VerificationService verification{otps, policy, clock, random};
   http::Router router{BuildRoutes({account_service, verification, health})};
   http::ClientRules proxies;

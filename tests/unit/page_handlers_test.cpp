@@ -11,6 +11,7 @@
 #include "domain/session_service.h"
 #include "domain/sms_text.h"
 #include "domain/verification_service.h"
+#include "fakes/counting_hasher.h"
 #include "fakes/memory_repositories.h"
 #include "fakes/test_policy.h"
 #include "handlers/routes.h"
@@ -59,7 +60,8 @@ struct Fixture {
   fakes::FakeHealth health;
   domain::OtpPolicy policy = fakes::TestOtpPolicy();
   domain::SessionPolicy session_policy{600, 3600, std::string(32, 'c')};
-  domain::AccountService account_service{accounts, limits, policy, clock, random};
+  fakes::CountingPasswordHasher hasher;
+  domain::AccountService account_service{accounts, limits, policy, clock, random, hasher};
   domain::VerificationService verification{otps, policy, clock, random};
   domain::SessionService sessions{session_repo, session_policy, clock, random};
   View view = LoadView();
@@ -275,6 +277,36 @@ BOOST_AUTO_TEST_CASE(login_failures_do_not_say_which_part_was_wrong) {
   BOOST_TEST(wrong_password.body.find("wrong password") == std::string::npos);
 }
 
+// The pages go through the same limits as the API: refused before any password work.
+BOOST_AUTO_TEST_CASE(login_page_refuses_even_the_right_password_while_the_client_is_over) {
+  policy.login_max_failures_per_ip = 2;
+  SignUp("sunita", "9841234321");
+  jar.clear();
+  for (const char* name : {"ghost1", "ghost2"}) {
+    BOOST_TEST(Post("/login", {{"username", name}, {"password", "wrong password"}}, "/login")
+                   .status == 400);
+  }
+  const int before = hasher.Calls();
+  http::Response r =
+      Post("/login", {{"username", "sunita"}, {"password", "correct horse"}}, "/login");
+  BOOST_TEST(r.status == 429);
+  BOOST_REQUIRE(r.FindHeader("Retry-After"));
+  BOOST_TEST(*r.FindHeader("Retry-After") == "900");
+  BOOST_TEST(hasher.Calls() == before);
+}
+
+BOOST_AUTO_TEST_CASE(signup_page_refused_by_the_client_limit_hashes_nothing) {
+  policy.ip_max_signups_per_hour = 1;
+  SignUp("first_one", "9841234322");
+  jar.clear();
+  const int before = hasher.Calls();
+  http::Response r = SignUp("second_one", "9841234323");
+  BOOST_TEST(r.status == 429);
+  BOOST_TEST(r.FindHeader("Retry-After") != nullptr);
+  BOOST_TEST(hasher.Calls() == before);
+  BOOST_TEST(store.accounts.size() == 1u);
+}
+
 BOOST_AUTO_TEST_CASE(login_rotates_the_session_id_and_routes_by_verification) {
   SignUp("nabin", "9841333333");
   const std::string signup_id = jar[kSessionCookie];
@@ -406,7 +438,7 @@ BOOST_AUTO_TEST_CASE(auth_check_answers_for_cookie_and_token) {
   BOOST_TEST(ok.body.empty());
 
   jar.clear();
-  auto token = account_service.Login("tika", "correct horse");
+  auto token = account_service.Login("tika", "correct horse", "127.0.0.1");
   BOOST_REQUIRE(token.ok());
   http::Request with_token;
   with_token.method = "GET";
@@ -495,7 +527,7 @@ BOOST_AUTO_TEST_CASE(json_api_is_unchanged_beside_the_pages) {
 BOOST_AUTO_TEST_CASE(the_api_send_takes_an_optional_sms_language) {
   auto signed_up = account_service.SignUp({"api_lang", "correct horse", "", "", "", ""}, "1");
   BOOST_REQUIRE(signed_up.ok());
-  auto token = account_service.Login("api_lang", "correct horse");
+  auto token = account_service.Login("api_lang", "correct horse", "127.0.0.1");
   BOOST_REQUIRE(token.ok());
   auto send = [&](const std::string& json) {
     http::Request request;
