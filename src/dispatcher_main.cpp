@@ -63,11 +63,6 @@ namespace phoneverify {
 namespace {
 
 constexpr const char* kProgram = "phoneverify-dispatcher";
-constexpr int64_t kMinLeaseSeconds = 30;
-constexpr int kBatchSize = 10;
-// Claims grow to this while a backlog lasts (see sms/dispatcher.h): at 50 ms a call,
-// 40 messages keep a lane busy 2 s, well inside the shortest lease.
-constexpr int kMaxBatchSize = 40;
 // A lane other than lane 0 that sleeps until woken still wakes this often.
 constexpr int kLaneMaxSleepMs = 60'000;
 // How long wake-ups are gathered before lanes are woken for them: claims come back
@@ -129,24 +124,6 @@ std::unique_ptr<sms::SmsGateway> MakeGateway(const util::Config& config, std::os
     return nullptr;
   }
   return sparrow;
-}
-
-sms::DispatcherOptions MakeOptions(const util::Config& config) {
-  sms::DispatcherOptions options;
-  options.outbox_key = config.outbox_key_bytes;
-  options.send_timeout_seconds = config.sms_backend == "sparrow" ? config.sparrow_timeout : 1;
-  // A claim must outlive at least two gateway calls, or every batch shrinks to one.
-  options.lease_seconds = std::max<int64_t>(kMinLeaseSeconds, 2 * options.send_timeout_seconds + 5);
-  options.batch_size = kBatchSize;
-  options.max_batch_size = kMaxBatchSize;
-  options.max_tries = config.sms_max_tries;
-  options.poll_ms = config.dispatcher_poll_ms;
-  options.base_backoff_seconds = config.sms_retry_base;
-  options.max_backoff_seconds = config.sms_retry_max;
-  options.breaker_failures = config.sms_breaker_failures;
-  options.breaker_cooloff_ms = int64_t{config.sms_breaker_cooloff} * 1000;
-  options.credit_pause_seconds = config.sms_credit_pause;
-  return options;
 }
 
 // The main thread of a generation: waits for a signal, passing wake-up datagrams on to
@@ -219,7 +196,7 @@ std::optional<Next> RunGeneration(const util::Config& config, util::Logger& logg
   storage::MysqlOutboxRepository outbox(database, int64_t{config.retention_days} * 24 * 3600);
   storage::MysqlMetricsStore metrics(database);
   util::SystemClock clock;
-  const sms::DispatcherOptions base = MakeOptions(config);
+  const sms::DispatcherOptions base = sms::DispatcherOptionsFrom(config);
   sms::DispatcherShared shared(base.breaker_failures, base.breaker_cooloff_ms);
   sms::WakeBoard board(lanes);
   std::atomic<bool> stop{false};

@@ -104,32 +104,6 @@ bool SecretsPresent(const util::Config& config, std::ostream& err) {
   return true;
 }
 
-domain::OtpPolicy PolicyFrom(const util::Config& config) {
-  domain::OtpPolicy policy;
-  policy.otp_length = config.otp_length;
-  policy.otp_ttl = config.otp_ttl;
-  policy.otp_max_attempts = config.otp_max_attempts;
-  policy.otp_resend_cooldown = config.otp_resend_cooldown;
-  policy.otp_max_sends_per_day = config.otp_max_sends_per_day;
-  policy.account_max_sends_per_day = config.account_max_sends_per_day;
-  policy.ip_max_sends_per_hour = config.ip_max_sends_per_hour;
-  policy.ip_max_signups_per_hour = config.ip_max_signups_per_hour;
-  policy.login_max_failures = config.login_max_failures;
-  policy.login_max_failures_per_ip = config.login_max_failures_per_ip;
-  policy.sms_daily_budget = config.sms_daily_budget;
-  policy.prefix_max_sends_per_hour = config.prefix_max_sends_per_hour;
-  policy.prefix_digits = config.prefix_digits;
-  policy.allowed_prefixes = config.allowed_prefixes;
-  policy.otp_hash_key = config.otp_hash_key_bytes;
-  policy.outbox_key = config.outbox_key_bytes;
-  return policy;
-}
-
-domain::SessionPolicy SessionPolicyFrom(const util::Config& config) {
-  return domain::SessionPolicy{config.session_idle_timeout, config.session_max_age,
-                               config.session_key_bytes};
-}
-
 // What the workers share read-write: a MAP_SHARED mapping the master creates before
 // forking (lock-free atomics only). It outlives configuration reloads.
 struct SharedState {
@@ -207,8 +181,8 @@ std::shared_ptr<const State> MakeState(util::Config config, std::ostream& err) {
     return nullptr;
   }
   auto state = std::make_shared<State>();
-  state->policy = PolicyFrom(config);
-  state->session_policy = SessionPolicyFrom(config);
+  state->policy = domain::OtpPolicyFrom(config);
+  state->session_policy = domain::SessionPolicyFrom(config);
   state->view = std::move(view).value();
   state->clients = http::ClientRules{std::move(proxies).value(), config.ipv6_limit_prefix,
                                      config.cookie_secure == "always"};

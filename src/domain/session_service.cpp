@@ -5,6 +5,12 @@
 #include "util/crypto.h"
 
 namespace phoneverify::domain {
+
+SessionPolicy SessionPolicyFrom(const util::Config& config) {
+  return SessionPolicy{config.session_idle_timeout, config.session_max_age,
+                       config.session_key_bytes};
+}
+
 namespace {
 
 constexpr size_t kIdBytes = 32;

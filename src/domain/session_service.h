@@ -23,6 +23,7 @@
 
 #include "domain/account.h"
 #include "domain/ports.h"
+#include "util/config.h"
 #include "util/clock.h"
 #include "util/random.h"
 #include "util/status.h"
@@ -30,10 +31,13 @@
 namespace phoneverify::domain {
 
 struct SessionPolicy {
-  int64_t idle_timeout = 3600;  // seconds without a request before a session ends
-  int64_t max_age = 86400;      // seconds after sign-in when a session ends regardless
-  std::string csrf_key;         // raw key bytes (32)
+  int64_t idle_timeout = 0;  // seconds without a request before a session ends
+  int64_t max_age = 0;       // seconds after sign-in when a session ends regardless
+  std::string csrf_key;      // raw key bytes (32)
 };
+
+// The policy `config` sets (session_idle_timeout, session_max_age, session_key).
+SessionPolicy SessionPolicyFrom(const util::Config& config);
 
 struct StartedSession {
   std::string id;       // the cookie value (64 hex characters); never stored or logged

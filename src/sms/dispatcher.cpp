@@ -124,6 +124,27 @@ util::Result<std::vector<domain::OutboxMessage>> Dispatcher::ClaimSerially(
   return outbox_.Claim(claim_token, now, options_.lease_seconds, limit);
 }
 
+DispatcherOptions DispatcherOptionsFrom(const util::Config& config) {
+  // Claims grow to this while a backlog lasts: at 50 ms a call, 40 messages keep a lane
+  // busy 2 s, well inside the shortest lease.
+  constexpr int kMaxBatchSize = 40;
+  DispatcherOptions options;
+  options.outbox_key = config.outbox_key_bytes;
+  options.send_timeout_seconds = config.sms_backend == "sparrow" ? config.sparrow_timeout : 1;
+  // A claim must outlive at least two gateway calls, or every batch shrinks to one.
+  options.lease_seconds = std::max<int64_t>(options.lease_seconds,
+                                            2 * options.send_timeout_seconds + 5);
+  options.max_batch_size = kMaxBatchSize;
+  options.max_tries = config.sms_max_tries;
+  options.poll_ms = config.dispatcher_poll_ms;
+  options.base_backoff_seconds = config.sms_retry_base;
+  options.max_backoff_seconds = config.sms_retry_max;
+  options.breaker_failures = config.sms_breaker_failures;
+  options.breaker_cooloff_ms = int64_t{config.sms_breaker_cooloff} * 1000;
+  options.credit_pause_seconds = config.sms_credit_pause;
+  return options;
+}
+
 void Dispatcher::Run(const std::atomic<bool>& stop) {
   stop_ = &stop;
   while (!stop.load()) {

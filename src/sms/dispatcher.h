@@ -64,6 +64,7 @@
 #include "sms/circuit_breaker.h"
 #include "sms/shared_circuit.h"
 #include "sms/sms_gateway.h"
+#include "util/config.h"
 #include "util/clock.h"
 #include "util/logger.h"
 #include "util/random.h"
@@ -72,21 +73,23 @@ namespace phoneverify::sms {
 
 struct DispatcherShared;
 
+// Made from a Config by DispatcherOptionsFrom: the configured fields have no defaults of
+// their own (util::Config's initialisers are their one home).
 struct DispatcherOptions {
-  std::string outbox_key;             // raw key bytes (Config::outbox_key_bytes)
-  int64_t lease_seconds = 30;         // how long a claim keeps others away
-  int batch_size = 10;                // messages claimed per pass, at first
-  int max_batch_size = 0;             // largest claim under a backlog (< batch_size: batch_size)
-  int max_tries = 8;                  // Config::sms_max_tries
-  int64_t base_backoff_seconds = 2;   // first retry delay (before jitter)
-  int64_t max_backoff_seconds = 300;  // cap on the retry delay
-  int64_t send_timeout_seconds = 10;  // worst-case duration of one gateway call
-  int poll_ms = 500;                  // idle sleep in Run (Config::dispatcher_poll_ms)
-  int breaker_failures = 5;           // consecutive transient failures that open the circuit
-                                      // (0 = no breaker); ignored with `shared`
-  int64_t breaker_cooloff_ms = 30'000;  // open time before a probe (doubles per failed
-                                        // probe); ignored with `shared`
-  int64_t credit_pause_seconds = 300;   // pause after an out-of-credit answer
+  std::string outbox_key;          // raw key bytes (Config::outbox_key_bytes)
+  int64_t lease_seconds = 30;      // how long a claim keeps others away (the least one)
+  int batch_size = 10;             // messages claimed per pass, at first
+  int max_batch_size = 0;          // largest claim under a backlog (< batch_size: batch_size)
+  int max_tries = 0;               // Config::sms_max_tries
+  int64_t base_backoff_seconds = 0;  // first retry delay (before jitter): sms_retry_base
+  int64_t max_backoff_seconds = 0;   // cap on the retry delay: sms_retry_max
+  int64_t send_timeout_seconds = 0;  // worst-case duration of one gateway call
+  int poll_ms = 0;                   // idle sleep in Run (Config::dispatcher_poll_ms)
+  int breaker_failures = 0;  // consecutive transient failures that open the circuit
+                             // (0 = no breaker); ignored with `shared`
+  int64_t breaker_cooloff_ms = 0;    // open time before a probe (doubles per failed
+                                     // probe); ignored with `shared`
+  int64_t credit_pause_seconds = 0;  // pause after an out-of-credit answer
   // Step 1 of a pass; several dispatchers sharing a process let one of them do it.
   bool expire_stale = true;
   // How Run sleeps when a pass handled nothing: returns after at most `max_ms`, earlier
@@ -99,6 +102,11 @@ struct DispatcherOptions {
   // Dispatcher). Null: the Dispatcher keeps its own.
   DispatcherShared* shared = nullptr;
 };
+
+// The options `config` sets: its retry, breaker, credit and poll settings, the gateway's
+// timeout (sms_backend's), a lease that outlives two gateway calls, and claims that grow
+// to kMaxBatchSize under a backlog.
+DispatcherOptions DispatcherOptionsFrom(const util::Config& config);
 
 struct DispatcherStats {
   int64_t delivered = 0;

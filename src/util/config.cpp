@@ -42,7 +42,6 @@ struct Binding {
 
 struct KeySpec {
   const char* name;
-  const char* default_value;
   bool secret;  // never echoed; printed as <set>/<unset>; allowed in the secrets file
   Binding binding;
 };
@@ -186,71 +185,67 @@ std::string AddressOrCidr(const std::string& item) {
   return bits && *bits <= max_bits ? "" : problem;
 }
 
-// --- the key table: every key, its default and its validator, in one place ----------
+// --- the key table: every key and its validator, in one place (defaults: config.h) ----
 
 const std::vector<KeySpec>& Keys() {
   using C = Config;
   static const std::vector<KeySpec> keys = {
-      {"http_port", "8080", false, Int(&C::http_port, 1, 65535)},
-      {"var_dir", "var", false, Text(&C::var_dir, NonEmpty)},
-      {"http_front", "nginx", false, OneOf(&C::http_front, {"nginx", "apache", "apache-fcgid"})},
-      {"sms_backend", "console", false, OneOf(&C::sms_backend, {"console", "sparrow"})},
-      {"sparrow_url", "http://api.sparrowsms.com/v2/sms/", false,
-       Text(&C::sparrow_url, HttpUrl)},
-      {"sparrow_token", "", true, Text(&C::sparrow_token, AnyText)},
-      {"sparrow_from", "", false, Text(&C::sparrow_from, AnyText)},
-      {"otp_length", "6", false, Int(&C::otp_length, 4, 10)},
-      {"otp_ttl", "300", false, Int(&C::otp_ttl, 1, kBig)},
-      {"otp_max_attempts", "5", false, Int(&C::otp_max_attempts, 0, kBig)},
-      {"otp_resend_cooldown", "60", false, Int(&C::otp_resend_cooldown, 0, kBig)},
-      {"otp_max_sends_per_day", "5", false, Int(&C::otp_max_sends_per_day, 0, kBig)},
-      {"allowed_prefixes", "984,985,986,974,975,976,980,981,982", false,
-       List(&C::allowed_prefixes, Prefix, false)},
-      {"workers", "0", false, Int(&C::workers, 0, 1024)},
-      {"worker_threads", "16", false, Int(&C::worker_threads, 1, 256)},
-      {"ip_max_sends_per_hour", "100", false, Int(&C::ip_max_sends_per_hour, 0, kBig)},
-      {"ip_max_signups_per_hour", "20", false, Int(&C::ip_max_signups_per_hour, 0, kBig)},
-      {"account_max_sends_per_day", "10", false,
-       Int(&C::account_max_sends_per_day, 0, kBig)},
-      {"login_max_failures", "10", false, Int(&C::login_max_failures, 0, kBig)},
-      {"login_max_failures_per_ip", "50", false,
-       Int(&C::login_max_failures_per_ip, 0, kBig)},
-      {"sms_daily_budget", "10000", false, Int(&C::sms_daily_budget, 0, kBig)},
-      {"prefix_max_sends_per_hour", "30", false, Int(&C::prefix_max_sends_per_hour, 0, kBig)},
-      {"prefix_digits", "6", false, Int(&C::prefix_digits, 4, 9)},
-      {"trusted_proxies", "", false, List(&C::trusted_proxies, AddressOrCidr, true)},
-      {"ipv6_limit_prefix", "64", false, Int(&C::ipv6_limit_prefix, 1, 128)},
-      {"cookie_secure", "auto", false, OneOf(&C::cookie_secure, {"auto", "always"})},
-      {"fcgi_socket", "", false, Text(&C::fcgi_socket, AnyText)},
-      {"fcgi_socket_group", "", false, Text(&C::fcgi_socket_group, AnyText)},
-      {"db_socket", "", false, Text(&C::db_socket, AnyText)},
-      {"db_host", "", false, Text(&C::db_host, AnyText)},
-      {"db_port", "3306", false, Int(&C::db_port, 1, 65535)},
-      {"db_name", "phoneverify", false, Text(&C::db_name, SqlIdentifier)},
-      {"db_user", "phoneverify", false, Text(&C::db_user, SqlIdentifier)},
-      {"db_password", "", true, Text(&C::db_password, AnyText)},
-      {"db_timeout", "3", false, Int(&C::db_timeout, 1, 3600)},
-      {"otp_hash_key", "", true, Text(&C::otp_hash_key, HexKey)},
-      {"outbox_key", "", true, Text(&C::outbox_key, HexKey)},
-      {"log_file", "", false, Text(&C::log_file, AnyText)},
-      {"sms_log", "", false, Text(&C::sms_log, AnyText)},
-      {"sparrow_timeout", "10", false, Int(&C::sparrow_timeout, 1, 600)},
-      {"sms_max_tries", "8", false, Int(&C::sms_max_tries, 1, 1000)},
-      {"dispatcher_poll_ms", "2000", false, Int(&C::dispatcher_poll_ms, 1, 60'000)},
-      {"dispatcher_lanes", "4", false, Int(&C::dispatcher_lanes, 1, 512)},
-      {"dispatcher_socket", "", false, Text(&C::dispatcher_socket, AnyText)},
-      {"sms_retry_base", "2", false, Int(&C::sms_retry_base, 1, 3600)},
-      {"sms_retry_max", "300", false, Int(&C::sms_retry_max, 1, 86'400)},
-      {"sms_breaker_failures", "5", false, Int(&C::sms_breaker_failures, 0, 1000)},
-      {"sms_breaker_cooloff", "30", false, Int(&C::sms_breaker_cooloff, 1, 3600)},
-      {"sms_credit_pause", "300", false, Int(&C::sms_credit_pause, 1, 86'400)},
-      {"max_body_bytes", "16384", false, Int(&C::max_body_bytes, 1, 16 * 1024 * 1024)},
-      {"retention_days", "30", false, Int(&C::retention_days, 1, 36500)},
-      {"sparrow_credit_url", "", false, Text(&C::sparrow_credit_url, OptionalHttpUrl)},
-      {"www_dir", "www", false, Text(&C::www_dir, NonEmpty)},
-      {"session_idle_timeout", "3600", false, Int(&C::session_idle_timeout, 1, kBig)},
-      {"session_max_age", "86400", false, Int(&C::session_max_age, 1, kBig)},
-      {"session_key", "", true, Text(&C::session_key, HexKey)},
+      {"http_port", false, Int(&C::http_port, 1, 65535)},
+      {"var_dir", false, Text(&C::var_dir, NonEmpty)},
+      {"http_front", false, OneOf(&C::http_front, {"nginx", "apache", "apache-fcgid"})},
+      {"sms_backend", false, OneOf(&C::sms_backend, {"console", "sparrow"})},
+      {"sparrow_url", false, Text(&C::sparrow_url, HttpUrl)},
+      {"sparrow_token", true, Text(&C::sparrow_token, AnyText)},
+      {"sparrow_from", false, Text(&C::sparrow_from, AnyText)},
+      {"otp_length", false, Int(&C::otp_length, 4, 10)},
+      {"otp_ttl", false, Int(&C::otp_ttl, 1, kBig)},
+      {"otp_max_attempts", false, Int(&C::otp_max_attempts, 0, kBig)},
+      {"otp_resend_cooldown", false, Int(&C::otp_resend_cooldown, 0, kBig)},
+      {"otp_max_sends_per_day", false, Int(&C::otp_max_sends_per_day, 0, kBig)},
+      {"allowed_prefixes", false, List(&C::allowed_prefixes, Prefix, false)},
+      {"workers", false, Int(&C::workers, 0, 1024)},
+      {"worker_threads", false, Int(&C::worker_threads, 1, 256)},
+      {"ip_max_sends_per_hour", false, Int(&C::ip_max_sends_per_hour, 0, kBig)},
+      {"ip_max_signups_per_hour", false, Int(&C::ip_max_signups_per_hour, 0, kBig)},
+      {"account_max_sends_per_day", false, Int(&C::account_max_sends_per_day, 0, kBig)},
+      {"login_max_failures", false, Int(&C::login_max_failures, 0, kBig)},
+      {"login_max_failures_per_ip", false, Int(&C::login_max_failures_per_ip, 0, kBig)},
+      {"sms_daily_budget", false, Int(&C::sms_daily_budget, 0, kBig)},
+      {"prefix_max_sends_per_hour", false, Int(&C::prefix_max_sends_per_hour, 0, kBig)},
+      {"prefix_digits", false, Int(&C::prefix_digits, 4, 9)},
+      {"trusted_proxies", false, List(&C::trusted_proxies, AddressOrCidr, true)},
+      {"ipv6_limit_prefix", false, Int(&C::ipv6_limit_prefix, 1, 128)},
+      {"cookie_secure", false, OneOf(&C::cookie_secure, {"auto", "always"})},
+      {"fcgi_socket", false, Text(&C::fcgi_socket, AnyText)},
+      {"fcgi_socket_group", false, Text(&C::fcgi_socket_group, AnyText)},
+      {"db_socket", false, Text(&C::db_socket, AnyText)},
+      {"db_host", false, Text(&C::db_host, AnyText)},
+      {"db_port", false, Int(&C::db_port, 1, 65535)},
+      {"db_name", false, Text(&C::db_name, SqlIdentifier)},
+      {"db_user", false, Text(&C::db_user, SqlIdentifier)},
+      {"db_password", true, Text(&C::db_password, AnyText)},
+      {"db_timeout", false, Int(&C::db_timeout, 1, 3600)},
+      {"otp_hash_key", true, Text(&C::otp_hash_key, HexKey)},
+      {"outbox_key", true, Text(&C::outbox_key, HexKey)},
+      {"log_file", false, Text(&C::log_file, AnyText)},
+      {"sms_log", false, Text(&C::sms_log, AnyText)},
+      {"sparrow_timeout", false, Int(&C::sparrow_timeout, 1, 600)},
+      {"sms_max_tries", false, Int(&C::sms_max_tries, 1, 1000)},
+      {"dispatcher_poll_ms", false, Int(&C::dispatcher_poll_ms, 1, 60'000)},
+      {"dispatcher_lanes", false, Int(&C::dispatcher_lanes, 1, 512)},
+      {"dispatcher_socket", false, Text(&C::dispatcher_socket, AnyText)},
+      {"sms_retry_base", false, Int(&C::sms_retry_base, 1, 3600)},
+      {"sms_retry_max", false, Int(&C::sms_retry_max, 1, 86'400)},
+      {"sms_breaker_failures", false, Int(&C::sms_breaker_failures, 0, 1000)},
+      {"sms_breaker_cooloff", false, Int(&C::sms_breaker_cooloff, 1, 3600)},
+      {"sms_credit_pause", false, Int(&C::sms_credit_pause, 1, 86'400)},
+      {"max_body_bytes", false, Int(&C::max_body_bytes, 1, 16 * 1024 * 1024)},
+      {"retention_days", false, Int(&C::retention_days, 1, 36500)},
+      {"sparrow_credit_url", false, Text(&C::sparrow_credit_url, OptionalHttpUrl)},
+      {"www_dir", false, Text(&C::www_dir, NonEmpty)},
+      {"session_idle_timeout", false, Int(&C::session_idle_timeout, 1, kBig)},
+      {"session_max_age", false, Int(&C::session_max_age, 1, kBig)},
+      {"session_key", true, Text(&C::session_key, HexKey)},
   };
   return keys;
 }
@@ -300,14 +295,6 @@ Status ApplyText(const std::string& text, const std::string& origin, bool secret
     }
     Status status = ApplyValue(*spec, option.value.empty() ? "" : option.value.front(),
                                origin, config);
-    if (!status.ok()) return status;
-  }
-  return Status::Ok();
-}
-
-Status ApplyDefaults(Config& config) {
-  for (const auto& spec : Keys()) {
-    Status status = ApplyValue(spec, spec.default_value, "built-in default", config);
     if (!status.ok()) return status;
   }
   return Status::Ok();
@@ -455,11 +442,9 @@ Status ApplyConfigText(const std::string& text, const std::string& origin, Confi
 Result<LoadResult> LoadConfig(const std::string& path, bool path_required,
                               const std::vector<std::string>& env) {
   LoadResult result;
-  Config& config = result.config;
+  Config& config = result.config;  // the built-in defaults: Config's initialisers
   std::vector<EnvSetting> env_settings = CollectEnv(env, result.warnings);
-  Status status = ApplyDefaults(config);
-  if (!status.ok()) return status.error();
-  status = ApplyConfigFile(path, path_required, config);
+  Status status = ApplyConfigFile(path, path_required, config);
   if (!status.ok()) return status.error();
   status = ApplySecretsFile(SecretsPath(config, env_settings), config, result.warnings);
   if (!status.ok()) return status.error();

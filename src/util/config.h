@@ -1,5 +1,6 @@
-// The one typed configuration. Every default lives in config.cpp's key table; values are
-// validated once at start-up. Sources, later wins: built-in defaults, the config file
+// The one typed configuration. Every default lives here, as the member's initialiser (the
+// one home: the key table in config.cpp names and validates, the domain's policies and
+// the dispatcher's options are made from a Config); values are validated once at start-up. Sources, later wins: built-in defaults, the config file
 // (`key = value` lines, '#' comments), the secrets file (<var_dir>/secrets.conf, written by
 // `make run` on first use), then PHONEVERIFY_<KEY> environment variables.
 // Unknown keys in a file or bad values: an Error naming the key. Unknown PHONEVERIFY_*

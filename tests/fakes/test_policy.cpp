@@ -9,8 +9,8 @@ namespace phoneverify::fakes {
 
 domain::OtpPolicy TestOtpPolicy() {
   if (!util::InitCrypto()) throw std::runtime_error("libsodium failed to initialise");
-  domain::OtpPolicy policy;
-  policy.allowed_prefixes = util::Config().allowed_prefixes;
+  // The built-in defaults, with fixed test keys.
+  domain::OtpPolicy policy = domain::OtpPolicyFrom(util::Config());
   policy.otp_hash_key = std::string(32, 'k');
   policy.outbox_key = std::string(32, 'o');
   return policy;

@@ -21,13 +21,10 @@ struct Fixture {
   fakes::MemoryStore store;
   fakes::MemoryAccountRepository accounts{store};
   fakes::MemoryLimitRepository limits{store};
-  OtpPolicy policy;
+  OtpPolicy policy = OtpPolicyFrom(util::Config());
   fakes::CountingPasswordHasher hasher;
 
-  Fixture() {
-    BOOST_REQUIRE(util::InitCrypto());
-    policy.allowed_prefixes = util::Config().allowed_prefixes;
-  }
+  Fixture() { BOOST_REQUIRE(util::InitCrypto()); }
   AccountService Service() { return AccountService(accounts, limits, policy, clock, random, hasher); }
   SignUpInput Input(const std::string& username, const std::string& password = "correct horse") {
     SignUpInput in;

@@ -49,7 +49,7 @@ struct DispatcherFixture {
   fakes::FakeGateway gateway;
   util::Logger logger{dir + "/log", "dispatcher"};
   std::string key;
-  DispatcherOptions options;
+  DispatcherOptions options = DispatcherOptionsFrom(util::Config());
 
   DispatcherFixture() {
     BOOST_REQUIRE(util::InitCrypto());

@@ -75,7 +75,7 @@ struct Fixture {
   std::string log_path = TempLogPath();
   util::Logger logger{log_path, "dispatcher"};
   std::string key;
-  DispatcherOptions options;
+  DispatcherOptions options = DispatcherOptionsFrom(util::Config());
 
   Fixture() {
     BOOST_REQUIRE(util::InitCrypto());

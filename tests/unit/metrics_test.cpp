@@ -212,7 +212,7 @@ BOOST_AUTO_TEST_CASE(attempts_and_latency_are_flushed_every_few_seconds_and_kept
   fakes::FakeGateway gateway;
   fakes::MemoryMetricsStore store;
   util::Logger logger("/dev/null", "dispatcher");
-  sms::DispatcherOptions options;
+  sms::DispatcherOptions options = sms::DispatcherOptionsFrom(util::Config());
   options.outbox_key = random.Bytes(util::kKeyBytes);
   options.breaker_failures = 0;
   const auto queue = [&] {

@@ -57,10 +57,11 @@ struct Lanes {
   Lanes() {
     BOOST_REQUIRE(util::InitCrypto());
     key = random_a.Bytes(util::kKeyBytes);
-    DispatcherOptions options;
+    DispatcherOptions options = DispatcherOptionsFrom(util::Config());
     options.outbox_key = key;
     options.max_tries = 100;
     options.batch_size = 1;  // one message per pass: each RunOnce is one gateway call
+    options.max_batch_size = 1;
     options.credit_pause_seconds = 60;
     options.shared = &shared;
     a = std::make_unique<Dispatcher>(outbox, gateway_a, clock, random_a, logger, options,
