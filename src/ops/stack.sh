@@ -322,12 +322,19 @@ init_database_dir() {
   mv "$VAR/db.tmp" "$VAR/db"  # only a complete data directory ever gets the final name
 }
 
-start_mariadb() {
+start_mariadb() { spawn_mariadb; await_mariadb; }
+
+# mariadbd keeps its own pid file apart from ours: it removes its file when it shuts down,
+# and a missing run/mariadb.pid means "stopped from outside" to the watcher.
+spawn_mariadb() {
   spawn mariadb "$LOG/mysqld.log" mariadbd --no-defaults --datadir="$VAR/db" \
-    --socket="$DB_SOCKET" --skip-networking --pid-file="$(pid_file mariadb)" \
+    --socket="$DB_SOCKET" --skip-networking --pid-file="$RUN/mariadbd.pid" \
     --log-error="$LOG/mysqld.log" --user="$(id -un)" \
     --innodb-buffer-pool-size=64M --innodb_flush_log_at_trx_commit=1 --max-connections=1000 \
     --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci
+}
+
+await_mariadb() {
   local tenths
   for ((tenths = 0; tenths < 600; tenths++)); do
     require_running mariadb
@@ -376,19 +383,30 @@ has_component() {
 }
 
 start_app() {
-  if ! has_component fcgi; then  # apache-fcgid: mod_fcgid starts phoneverify-fcgi
-    spawn dispatcher "$LOG/phoneverify-dispatcher.out" "$DISPATCHER_BIN" --config "$CONFIG"
-    return 0
+  if has_component fcgi; then  # apache-fcgid: mod_fcgid starts phoneverify-fcgi
+    spawn_fcgi
+    await_fcgi
   fi
+  spawn_dispatcher
+}
+
+spawn_fcgi() {
   rm -f "$FCGI_SOCKET"  # a socket left by a killed master would refuse connections
   spawn fcgi "$LOG/phoneverify-fcgi.out" "$FCGI_BIN" --config "$CONFIG"
+}
+
+await_fcgi() {
   local tenths
   for ((tenths = 0; tenths < 200; tenths++)); do
     require_running fcgi
-    [[ -S $FCGI_SOCKET ]] && break
+    [[ -S $FCGI_SOCKET ]] && return 0
     sleep 0.1
   done
-  [[ -S $FCGI_SOCKET ]] || { show_logs; die "phoneverify-fcgi made no socket at $FCGI_SOCKET"; }
+  show_logs
+  die "phoneverify-fcgi made no socket at $FCGI_SOCKET"
+}
+
+spawn_dispatcher() {
   spawn dispatcher "$LOG/phoneverify-dispatcher.out" "$DISPATCHER_BIN" --config "$CONFIG"
 }
 
@@ -418,14 +436,22 @@ render_nginx_conf() {
   printf '%s\n' "$text" >"$VAR/nginx/nginx.conf"
 }
 
-start_nginx() {
+start_nginx() { prepare_nginx; spawn_nginx; }
+
+nginx_args() { NGINX_ARGS=(-p "$VAR/nginx/" -c "$VAR/nginx/nginx.conf" -e "$LOG/nginx-error.log"); }
+
+prepare_nginx() {
   render_nginx_conf
-  local args=(-p "$VAR/nginx/" -c "$VAR/nginx/nginx.conf" -e "$LOG/nginx-error.log")
-  if ! nginx "${args[@]}" -t >"$LOG/nginx-test.out" 2>&1; then
+  nginx_args
+  if ! nginx "${NGINX_ARGS[@]}" -t >"$LOG/nginx-test.out" 2>&1; then
     show_logs
     die "nginx rejected $VAR/nginx/nginx.conf"
   fi
-  spawn nginx "$LOG/nginx.out" nginx "${args[@]}" -g 'daemon off;'
+}
+
+spawn_nginx() {
+  nginx_args
+  spawn nginx "$LOG/nginx.out" nginx "${NGINX_ARGS[@]}" -g 'daemon off;'
 }
 
 # Apache refuses to serve as root. As root, its children (and the phoneverify-fcgi
@@ -529,14 +555,20 @@ render_apache_conf() {
   printf '%s\n' "$text" >"$VAR/apache/fcgid.conf"
 }
 
-start_apache() {
+start_apache() { prepare_apache; spawn_apache; }
+
+prepare_apache() {
   render_apache_conf
-  local args=(-d "$VAR/apache" -f "$VAR/apache/apache.conf")
-  if ! "$APACHE_BIN" "${args[@]}" -t >"$LOG/apache-test.out" 2>&1; then
+  if ! "$APACHE_BIN" -d "$VAR/apache" -f "$VAR/apache/apache.conf" -t \
+    >"$LOG/apache-test.out" 2>&1; then
     show_logs
     die "apache2 rejected $VAR/apache/apache.conf"
   fi
-  spawn apache "$LOG/apache.out" "$APACHE_BIN" "${args[@]}" -DFOREGROUND
+}
+
+spawn_apache() {
+  spawn apache "$LOG/apache.out" "$APACHE_BIN" -d "$VAR/apache" -f "$VAR/apache/apache.conf" \
+    -DFOREGROUND
 }
 
 start_front() { if [[ $FRONT == apache ]]; then start_apache; else start_nginx; fi; }
