@@ -6,6 +6,8 @@
 # also spawns phoneverify-fcgi itself (no fcgi component of ours).
 #
 #   src/ops/stack.sh run          set up, start everything, stay in the foreground;
+#                                 a component that dies is started again with backoff
+#                                 (5 deaths of one within 60s stop everything);
 #                                 Ctrl-C/SIGTERM/SIGHUP stops everything (reverse order)
 #   src/ops/stack.sh start        the same set-up in the background; returns once
 #                                 GET /healthz answers 200 through nginx
@@ -685,21 +687,35 @@ cmd_run() {
 
 shutdown() {
   trap - INT TERM HUP EXIT
+  [[ -z $STEP_PID ]] || kill "$STEP_PID" 2>/dev/null || true
   echo
   say "stopping"
   stop_all
   exit "$1"
 }
 
+# --- the watcher (run) --------------------------------------------------------------
+# Why bash and not supervisord, s6 or runit (all in Debian): none of them gives up after
+# N deaths in T seconds and then stops the rest without event-listener or finish scripts
+# of our own; the one-shot steps (data directory, migrations, rendered configurations,
+# readiness checks) and start/stop/restart-app/start-db, which tests and operators use,
+# stay here anyway; and a second process tree would need its own Ctrl-C and clean-up
+# path. Reusing the start steps below costs about 80 lines; a supervisor would cost more.
+
+MAX_DEATHS=5     # deaths of one component within DEATH_WINDOW seconds that stop the stack
+DEATH_WINDOW=60
+declare -A DEATHS=()  # component -> times (EPOCHSECONDS) of its deaths within the window
+DEATH_COUNT=0
+STEP_PID=""  # a background sleep or readiness check that shutdown must not leave behind
+
 # Foreground: wakes when one of our children exits (or a signal arrives), then checks
-# every component under the lock, so a concurrent restart-app or stop is not mistaken
-# for a crash. A component that dies stops the whole stack.
+# every component under the lock, so a concurrent restart-app, start-db or stop is not
+# mistaken for a crash. A component whose pid file is gone was stopped on purpose: the
+# rest stops too. One that died is started again (revive).
 watch_children() {
-  local name kids=() pid
-  for name in "${COMPONENTS[@]}"; do kids+=("$(cat "$(pid_file "$name")")"); done
+  local name
   while true; do
-    # Processes restart-app started are not our children: poll once one of them runs.
-    if ((${#kids[@]} == ${#COMPONENTS[@]})); then wait -n "${kids[@]}" || true; else sleep 1; fi
+    wait_for_a_death
     lock
     for name in "${COMPONENTS[@]}"; do
       running_pid "$name" >/dev/null && continue
@@ -707,16 +723,98 @@ watch_children() {
         say "$name was stopped from outside (src/ops/stack.sh stop?)"
         shutdown 0
       fi
-      say "$name exited unexpectedly"
+      revive "$name"
+    done
+    unlock
+  done
+}
+
+# Waits until one of our children exits. Processes another stack.sh started
+# (restart-app, start-db) are not our children: then it polls once a second.
+wait_for_a_death() {
+  local name pid kids=()
+  for name in "${COMPONENTS[@]}"; do
+    pid=$(started_pid "$name") || continue
+    [[ $(ps -o ppid= -p "$pid" 2>/dev/null) -eq $$ ]] && kids+=("$pid")
+  done
+  if ((${#kids[@]} == ${#COMPONENTS[@]})); then
+    wait -n "${kids[@]}" || true
+  else
+    in_background sleep 1 || true
+  fi
+}
+
+# Runs a command in the background and waits for it, so that a signal's trap runs at once
+# (bash runs traps only between foreground commands); shutdown ends it.
+in_background() {
+  local rc=0
+  "$@" &
+  STEP_PID=$!
+  wait "$STEP_PID" || rc=$?
+  STEP_PID=""
+  return "$rc"
+}
+
+# revive NAME: NAME died. Starts it again after a backoff (0.5 s, doubling per death
+# within the window, at most 8 s), until it runs; a start that fails counts as another
+# death. MAX_DEATHS within DEATH_WINDOW seconds stop the whole stack, with NAME's logs.
+revive() {
+  local name=$1 delay
+  while true; do
+    count_death "$name"
+    if ((DEATH_COUNT >= MAX_DEATHS)); then
+      say "$name died $DEATH_COUNT times within ${DEATH_WINDOW}s: giving up"
       # shellcheck disable=SC2086  # OWN_LOGS holds a word list
       show_logs ${OWN_LOGS[$name]}
       shutdown 1
-    done
-    unlock
-    # Children replaced by restart-app are no longer ours to wait for.
-    for pid in "${!kids[@]}"; do pid_alive "${kids[pid]}" || unset 'kids[pid]'; done
-    kids=("${kids[@]}")
+    fi
+    delay=$(backoff "$DEATH_COUNT")
+    say "$name exited unexpectedly (death $DEATH_COUNT within ${DEATH_WINDOW}s); restarting it in ${delay}s"
+    in_background sleep "$delay" || true
+    if restart_component "$name"; then
+      say "$name restarted (pid $(cat "$(pid_file "$name")"))"
+      return 0
+    fi
+    say "$name did not start again"
   done
+}
+
+count_death() {
+  local now=$EPOCHSECONDS t kept=()
+  for t in ${DEATHS[$1]:-} "$now"; do
+    ((now - t < DEATH_WINDOW)) && kept+=("$t")
+  done
+  DEATHS[$1]="${kept[*]}"
+  DEATH_COUNT=${#kept[@]}
+}
+
+backoff() {
+  local ms=$((500 << ($1 - 1)))
+  ((ms > 8000)) && ms=8000
+  printf '%d.%03d\n' $((ms / 1000)) $((ms % 1000))
+}
+
+# Starts one component with the steps start-up uses. The steps that may die (render and
+# test a configuration, wait until ready) run in a subshell, where die ends only that step.
+restart_component() {
+  local name=$1
+  kill_leftovers "$name"
+  if declare -F "prepare_$name" >/dev/null; then in_background "prepare_$name" || return 1; fi
+  "spawn_$name"
+  if declare -F "await_$name" >/dev/null; then in_background "await_$name" || return 1; fi
+  return 0
+}
+
+# What is left of the component's process group after its leader died (or hung on the way
+# up): a killed nginx master leaves its workers holding the port.
+kill_leftovers() {
+  local pid
+  pid=$(cat "$(pid_file "$1")" 2>/dev/null) || return 0
+  [[ $pid =~ ^[0-9]+$ ]] || return 0
+  group_alive "$pid" || return 0
+  kill -TERM -- "-$pid" 2>/dev/null || true
+  wait_gone group_alive "$pid" 3 || kill -KILL -- "-$pid" 2>/dev/null || true
+  wait_gone group_alive "$pid" 5 || say "warning: process group $pid survived SIGKILL"
 }
 
 cmd_stop() {
