@@ -690,6 +690,10 @@ shutdown() {
   [[ -z $STEP_PID ]] || kill "$STEP_PID" 2>/dev/null || true
   echo
   say "stopping"
+  local name
+  for name in "${STARTED[@]}"; do  # a leader that just died may have left processes
+    running_pid "$name" >/dev/null || kill_leftovers "$name"
+  done
   stop_all
   exit "$1"
 }
@@ -708,7 +712,7 @@ declare -A DEATHS=()  # component -> times (EPOCHSECONDS) of its deaths within t
 DEATH_COUNT=0
 STEP_PID=""  # a background sleep or readiness check that shutdown must not leave behind
 
-# Foreground: wakes when one of our children exits (or a signal arrives), then checks
+# Foreground: wakes when a component seems dead (or a signal arrives), then checks
 # every component under the lock, so a concurrent restart-app, start-db or stop is not
 # mistaken for a crash. A component whose pid file is gone was stopped on purpose: the
 # rest stops too. One that died is started again (revive).
@@ -729,19 +733,21 @@ watch_children() {
   done
 }
 
-# Waits until one of our children exits. Processes another stack.sh started
-# (restart-app, start-db) are not our children: then it polls once a second.
+# Returns once a component seems dead, checking once a second (by reading /proc: no
+# process but the sleep while all is well). (`wait -n PID...` misses a child that dies between listing and
+# waiting: bash reports "no such job" and waits for the others.)
 wait_for_a_death() {
-  local name pid kids=()
+  while all_alive; do in_background sleep 1 || true; done
+}
+
+all_alive() {
+  local name pid state
   for name in "${COMPONENTS[@]}"; do
-    pid=$(started_pid "$name") || continue
-    [[ $(ps -o ppid= -p "$pid" 2>/dev/null) -eq $$ ]] && kids+=("$pid")
+    read -r pid 2>/dev/null <"$RUN/$name.pid" || return 1
+    [[ $pid =~ ^[0-9]+$ ]] || return 1
+    read -r _ _ state _ 2>/dev/null <"/proc/$pid/stat" || return 1
+    [[ $state != [ZX] ]] || return 1
   done
-  if ((${#kids[@]} == ${#COMPONENTS[@]})); then
-    wait -n "${kids[@]}" || true
-  else
-    in_background sleep 1 || true
-  fi
 }
 
 # Runs a command in the background and waits for it, so that a signal's trap runs at once
