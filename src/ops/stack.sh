@@ -704,7 +704,7 @@ shutdown() {
 # of our own; the one-shot steps (data directory, migrations, rendered configurations,
 # readiness checks) and start/stop/restart-app/start-db, which tests and operators use,
 # stay here anyway; and a second process tree would need its own Ctrl-C and clean-up
-# path. Reusing the start steps below costs about 80 lines; a supervisor would cost more.
+# path. Reusing the start steps costs about 100 lines here; a supervisor would cost more.
 
 MAX_DEATHS=5     # deaths of one component within DEATH_WINDOW seconds that stop the stack
 DEATH_WINDOW=60
