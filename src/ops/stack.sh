@@ -6,6 +6,8 @@
 # also spawns phoneverify-fcgi itself (no fcgi component of ours).
 #
 #   src/ops/stack.sh run          set up, start everything, stay in the foreground;
+#                                 a component that dies is started again with backoff
+#                                 (5 deaths of one within 60s stop everything);
 #                                 Ctrl-C/SIGTERM/SIGHUP stops everything (reverse order)
 #   src/ops/stack.sh start        the same set-up in the background; returns once
 #                                 GET /healthz answers 200 through nginx
@@ -322,12 +324,19 @@ init_database_dir() {
   mv "$VAR/db.tmp" "$VAR/db"  # only a complete data directory ever gets the final name
 }
 
-start_mariadb() {
+start_mariadb() { spawn_mariadb; await_mariadb; }
+
+# mariadbd keeps its own pid file apart from ours: it removes its file when it shuts down,
+# and a missing run/mariadb.pid means "stopped from outside" to the watcher.
+spawn_mariadb() {
   spawn mariadb "$LOG/mysqld.log" mariadbd --no-defaults --datadir="$VAR/db" \
-    --socket="$DB_SOCKET" --skip-networking --pid-file="$(pid_file mariadb)" \
+    --socket="$DB_SOCKET" --skip-networking --pid-file="$RUN/mariadbd.pid" \
     --log-error="$LOG/mysqld.log" --user="$(id -un)" \
     --innodb-buffer-pool-size=64M --innodb_flush_log_at_trx_commit=1 --max-connections=1000 \
     --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci
+}
+
+await_mariadb() {
   local tenths
   for ((tenths = 0; tenths < 600; tenths++)); do
     require_running mariadb
@@ -384,20 +393,31 @@ socket_group() {
 }
 
 start_app() {
-  if ! has_component fcgi; then  # apache-fcgid: mod_fcgid starts phoneverify-fcgi
-    spawn dispatcher "$LOG/phoneverify-dispatcher.out" "$DISPATCHER_BIN" --config "$CONFIG"
-    return 0
+  if has_component fcgi; then  # apache-fcgid: mod_fcgid starts phoneverify-fcgi
+    spawn_fcgi
+    await_fcgi
   fi
+  spawn_dispatcher
+}
+
+spawn_fcgi() {
   rm -f "$FCGI_SOCKET"  # a socket left by a killed master would refuse connections
   spawn fcgi "$LOG/phoneverify-fcgi.out" env "PHONEVERIFY_FCGI_SOCKET_GROUP=$(socket_group)" \
     "$FCGI_BIN" --config "$CONFIG"
+}
+
+await_fcgi() {
   local tenths
   for ((tenths = 0; tenths < 200; tenths++)); do
     require_running fcgi
-    [[ -S $FCGI_SOCKET ]] && break
+    [[ -S $FCGI_SOCKET ]] && return 0
     sleep 0.1
   done
-  [[ -S $FCGI_SOCKET ]] || { show_logs; die "phoneverify-fcgi made no socket at $FCGI_SOCKET"; }
+  show_logs
+  die "phoneverify-fcgi made no socket at $FCGI_SOCKET"
+}
+
+spawn_dispatcher() {
   spawn dispatcher "$LOG/phoneverify-dispatcher.out" "$DISPATCHER_BIN" --config "$CONFIG"
 }
 
@@ -427,14 +447,22 @@ render_nginx_conf() {
   printf '%s\n' "$text" >"$VAR/nginx/nginx.conf"
 }
 
-start_nginx() {
+start_nginx() { prepare_nginx; spawn_nginx; }
+
+nginx_args() { NGINX_ARGS=(-p "$VAR/nginx/" -c "$VAR/nginx/nginx.conf" -e "$LOG/nginx-error.log"); }
+
+prepare_nginx() {
   render_nginx_conf
-  local args=(-p "$VAR/nginx/" -c "$VAR/nginx/nginx.conf" -e "$LOG/nginx-error.log")
-  if ! nginx "${args[@]}" -t >"$LOG/nginx-test.out" 2>&1; then
+  nginx_args
+  if ! nginx "${NGINX_ARGS[@]}" -t >"$LOG/nginx-test.out" 2>&1; then
     show_logs
     die "nginx rejected $VAR/nginx/nginx.conf"
   fi
-  spawn nginx "$LOG/nginx.out" nginx "${args[@]}" -g 'daemon off;'
+}
+
+spawn_nginx() {
+  nginx_args
+  spawn nginx "$LOG/nginx.out" nginx "${NGINX_ARGS[@]}" -g 'daemon off;'
 }
 
 # Apache refuses to serve as root. As root, its children (and the phoneverify-fcgi
@@ -538,14 +566,20 @@ render_apache_conf() {
   printf '%s\n' "$text" >"$VAR/apache/fcgid.conf"
 }
 
-start_apache() {
+start_apache() { prepare_apache; spawn_apache; }
+
+prepare_apache() {
   render_apache_conf
-  local args=(-d "$VAR/apache" -f "$VAR/apache/apache.conf")
-  if ! "$APACHE_BIN" "${args[@]}" -t >"$LOG/apache-test.out" 2>&1; then
+  if ! "$APACHE_BIN" -d "$VAR/apache" -f "$VAR/apache/apache.conf" -t \
+    >"$LOG/apache-test.out" 2>&1; then
     show_logs
     die "apache2 rejected $VAR/apache/apache.conf"
   fi
-  spawn apache "$LOG/apache.out" "$APACHE_BIN" "${args[@]}" -DFOREGROUND
+}
+
+spawn_apache() {
+  spawn apache "$LOG/apache.out" "$APACHE_BIN" -d "$VAR/apache" -f "$VAR/apache/apache.conf" \
+    -DFOREGROUND
 }
 
 start_front() { if [[ $FRONT == apache ]]; then start_apache; else start_nginx; fi; }
@@ -662,21 +696,39 @@ cmd_run() {
 
 shutdown() {
   trap - INT TERM HUP EXIT
+  [[ -z $STEP_PID ]] || kill "$STEP_PID" 2>/dev/null || true
   echo
   say "stopping"
+  local name
+  for name in "${STARTED[@]}"; do  # a leader that just died may have left processes
+    running_pid "$name" >/dev/null || kill_leftovers "$name"
+  done
   stop_all
   exit "$1"
 }
 
-# Foreground: wakes when one of our children exits (or a signal arrives), then checks
-# every component under the lock, so a concurrent restart-app or stop is not mistaken
-# for a crash. A component that dies stops the whole stack.
+# --- the watcher (run) --------------------------------------------------------------
+# Why bash and not supervisord, s6 or runit (all in Debian): none of them gives up after
+# N deaths in T seconds and then stops the rest without event-listener or finish scripts
+# of our own; the one-shot steps (data directory, migrations, rendered configurations,
+# readiness checks) and start/stop/restart-app/start-db, which tests and operators use,
+# stay here anyway; and a second process tree would need its own Ctrl-C and clean-up
+# path. Reusing the start steps costs about 100 lines here; a supervisor would cost more.
+
+MAX_DEATHS=5     # deaths of one component within DEATH_WINDOW seconds that stop the stack
+DEATH_WINDOW=60
+declare -A DEATHS=()  # component -> times (EPOCHSECONDS) of its deaths within the window
+DEATH_COUNT=0
+STEP_PID=""  # a background sleep or readiness check that shutdown must not leave behind
+
+# Foreground: wakes when a component seems dead (or a signal arrives), then checks
+# every component under the lock, so a concurrent restart-app, start-db or stop is not
+# mistaken for a crash. A component whose pid file is gone was stopped on purpose: the
+# rest stops too. One that died is started again (revive).
 watch_children() {
-  local name kids=() pid
-  for name in "${COMPONENTS[@]}"; do kids+=("$(cat "$(pid_file "$name")")"); done
+  local name
   while true; do
-    # Processes restart-app started are not our children: poll once one of them runs.
-    if ((${#kids[@]} == ${#COMPONENTS[@]})); then wait -n "${kids[@]}" || true; else sleep 1; fi
+    wait_for_a_death
     lock
     for name in "${COMPONENTS[@]}"; do
       running_pid "$name" >/dev/null && continue
@@ -684,16 +736,100 @@ watch_children() {
         say "$name was stopped from outside (src/ops/stack.sh stop?)"
         shutdown 0
       fi
-      say "$name exited unexpectedly"
+      revive "$name"
+    done
+    unlock
+  done
+}
+
+# Returns once a component seems dead, checking once a second (by reading /proc: no
+# process but the sleep while all is well). (`wait -n PID...` misses a child that dies between listing and
+# waiting: bash reports "no such job" and waits for the others.)
+wait_for_a_death() {
+  while all_alive; do in_background sleep 1 || true; done
+}
+
+all_alive() {
+  local name pid state
+  for name in "${COMPONENTS[@]}"; do
+    read -r pid 2>/dev/null <"$RUN/$name.pid" || return 1
+    [[ $pid =~ ^[0-9]+$ ]] || return 1
+    read -r _ _ state _ 2>/dev/null <"/proc/$pid/stat" || return 1
+    [[ $state != [ZX] ]] || return 1
+  done
+}
+
+# Runs a command in the background and waits for it, so that a signal's trap runs at once
+# (bash runs traps only between foreground commands); shutdown ends it.
+in_background() {
+  local rc=0
+  "$@" &
+  STEP_PID=$!
+  wait "$STEP_PID" || rc=$?
+  STEP_PID=""
+  return "$rc"
+}
+
+# revive NAME: NAME died. Starts it again after a backoff (0.5 s, doubling per death
+# within the window, at most 8 s), until it runs; a start that fails counts as another
+# death. MAX_DEATHS within DEATH_WINDOW seconds stop the whole stack, with NAME's logs.
+revive() {
+  local name=$1 delay
+  while true; do
+    count_death "$name"
+    if ((DEATH_COUNT >= MAX_DEATHS)); then
+      say "$name died $DEATH_COUNT times within ${DEATH_WINDOW}s: giving up"
       # shellcheck disable=SC2086  # OWN_LOGS holds a word list
       show_logs ${OWN_LOGS[$name]}
       shutdown 1
-    done
-    unlock
-    # Children replaced by restart-app are no longer ours to wait for.
-    for pid in "${!kids[@]}"; do pid_alive "${kids[pid]}" || unset 'kids[pid]'; done
-    kids=("${kids[@]}")
+    fi
+    delay=$(backoff "$DEATH_COUNT")
+    say "$name exited unexpectedly (death $DEATH_COUNT within ${DEATH_WINDOW}s); restarting it in ${delay}s"
+    in_background sleep "$delay" || true
+    if restart_component "$name"; then
+      say "$name restarted (pid $(cat "$(pid_file "$name")"))"
+      return 0
+    fi
+    say "$name did not start again"
   done
+}
+
+count_death() {
+  local now=$EPOCHSECONDS t kept=()
+  for t in ${DEATHS[$1]:-} "$now"; do
+    ((now - t < DEATH_WINDOW)) && kept+=("$t")
+  done
+  DEATHS[$1]="${kept[*]}"
+  DEATH_COUNT=${#kept[@]}
+}
+
+backoff() {
+  local ms=$((500 << ($1 - 1)))
+  ((ms > 8000)) && ms=8000
+  printf '%d.%03d\n' $((ms / 1000)) $((ms % 1000))
+}
+
+# Starts one component with the steps start-up uses. The steps that may die (render and
+# test a configuration, wait until ready) run in a subshell, where die ends only that step.
+restart_component() {
+  local name=$1
+  kill_leftovers "$name"
+  if declare -F "prepare_$name" >/dev/null; then in_background "prepare_$name" || return 1; fi
+  "spawn_$name"
+  if declare -F "await_$name" >/dev/null; then in_background "await_$name" || return 1; fi
+  return 0
+}
+
+# What is left of the component's process group after its leader died (or hung on the way
+# up): a killed nginx master leaves its workers holding the port.
+kill_leftovers() {
+  local pid
+  pid=$(cat "$(pid_file "$1")" 2>/dev/null) || return 0
+  [[ $pid =~ ^[0-9]+$ ]] || return 0
+  group_alive "$pid" || return 0
+  kill -TERM -- "-$pid" 2>/dev/null || true
+  wait_gone group_alive "$pid" 3 || kill -KILL -- "-$pid" 2>/dev/null || true
+  wait_gone group_alive "$pid" 5 || say "warning: process group $pid survived SIGKILL"
 }
 
 cmd_stop() {
