@@ -462,7 +462,8 @@ BOOST_AUTO_TEST_CASE(cookies_are_secure_over_https) {
 BOOST_AUTO_TEST_CASE(a_trusted_proxys_forwarded_proto_makes_cookies_secure) {
   auto secure = [this] {
     jar.clear();  // a new visitor each time: the session cookie is set afresh
-    const std::string* cookie = Get("/login").FindHeader("Set-Cookie");
+    const http::Response page = Get("/login");
+    const std::string* cookie = page.FindHeader("Set-Cookie");
     BOOST_REQUIRE(cookie);
     return cookie->find("; Secure") != std::string::npos;
   };
