@@ -13,8 +13,8 @@ namespace phoneverify::fcgi {
 namespace {
 
 struct TempDir {
-  std::string path = std::filesystem::temp_directory_path().string() + "/pv-listen-" +
-                     std::to_string(::getpid());
+  std::string path =
+      std::filesystem::temp_directory_path().string() + "/pv-listen-" + std::to_string(::getpid());
   TempDir() { std::filesystem::create_directories(path); }
   ~TempDir() { std::filesystem::remove_all(path); }
 };

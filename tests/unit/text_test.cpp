@@ -8,9 +8,7 @@ namespace phoneverify::util {
 namespace {
 
 // ० is U+0966; the digit d is U+0966 + d, three bytes in UTF-8.
-std::string Devanagari(int d) {
-  return std::string("\xe0\xa5") + static_cast<char>(0xa6 + d);
-}
+std::string Devanagari(int d) { return std::string("\xe0\xa5") + static_cast<char>(0xa6 + d); }
 
 BOOST_AUTO_TEST_SUITE(text)
 
