@@ -29,6 +29,10 @@ bool ConfigureSparrowCall(CURL* h, const char* url, int timeout_seconds, std::st
          curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") == CURLE_OK &&
          curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK &&
          curl_easy_setopt(h, CURLOPT_PROXY, "") == CURLE_OK &&
+         // The token rides in the body: the peer must prove it is the gateway (libcurl's
+         // defaults, stated so no later change can drop them quietly).
+         curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L) == CURLE_OK &&
+         curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L) == CURLE_OK &&
          curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
          curl_easy_setopt(h, CURLOPT_TIMEOUT, timeout) == CURLE_OK &&
          curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, connect) == CURLE_OK &&

@@ -92,6 +92,16 @@ Binding Int(int Config::*field, int min, int max) {
           [=](const Config& config) { return std::to_string(config.*field); }};
 }
 
+Binding Bool(bool Config::*field) {
+  return {[=](const std::string& value, Config& config) -> std::string {
+            const std::string word = Trim(value);
+            if (word != "true" && word != "false") return "must be true or false";
+            config.*field = word == "true";
+            return "";
+          },
+          [=](const Config& config) { return std::string(config.*field ? "true" : "false"); }};
+}
+
 Binding Text(std::string Config::*field, TextCheck check) {
   return {[=](const std::string& value, Config& config) -> std::string {
             std::string problem = check(value);
@@ -213,6 +223,7 @@ const std::vector<KeySpec>& Keys() {
       {"sms_daily_budget", false, Int(&C::sms_daily_budget, 0, kBig)},
       {"prefix_max_sends_per_hour", false, Int(&C::prefix_max_sends_per_hour, 0, kBig)},
       {"prefix_digits", false, Int(&C::prefix_digits, 4, 9)},
+      {"sparrow_allow_http", false, Bool(&C::sparrow_allow_http)},
       {"trusted_proxies", false, List(&C::trusted_proxies, AddressOrCidr, true)},
       {"ipv6_limit_prefix", false, Int(&C::ipv6_limit_prefix, 1, 128)},
       {"cookie_secure", false, OneOf(&C::cookie_secure, {"auto", "always"})},
@@ -384,7 +395,42 @@ Status ApplySecretsFile(const std::string& path, Config& config,
   return ApplyText(text, path, /*secrets_only=*/true, config);
 }
 
+// The host of an http(s) URL, without brackets or port ("" when there is none).
+std::string UrlHost(const std::string& url) {
+  const size_t scheme = url.find("://");
+  if (scheme == std::string::npos) return "";
+  const size_t start = scheme + 3;
+  const size_t end = url.find_first_of("/?#", start);
+  std::string authority = url.substr(start, end == std::string::npos ? end : end - start);
+  authority = authority.substr(authority.rfind('@') + 1);  // npos + 1 == 0: no user info
+  if (!authority.empty() && authority[0] == '[') {
+    return authority.substr(1, authority.find(']') - 1);
+  }
+  return authority.substr(0, authority.find(':'));
+}
+
+bool IsLoopbackHost(const std::string& host) {
+  if (host == "localhost" || host == "::1") return true;
+  in_addr v4{};
+  return inet_pton(AF_INET, host.c_str(), &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127;
+}
+
+// Plain http only to this machine (the tests' fake gateway), unless the operator says so.
+Status CheckPlainHttp(const Config& config) {
+  if (config.sparrow_allow_http) return Status::Ok();
+  for (const char* key : {"sparrow_url", "sparrow_credit_url"}) {
+    const std::string url = FindKey(key)->binding.get(config);
+    if (url.rfind("http://", 0) != 0 || IsLoopbackHost(UrlHost(url))) continue;
+    return ConfigError(key, std::string("configuration: ") + key + " " + url +
+                                " is plain http to another host: the Sparrow token would "
+                                "travel in clear (use https://, or set sparrow_allow_http = "
+                                "true)");
+  }
+  return Status::Ok();
+}
+
 Status CheckCombination(const Config& config) {
+  if (Status st = CheckPlainHttp(config); !st.ok()) return st;
   if (config.sms_backend != "sparrow") return Status::Ok();
   for (const char* key : {"sparrow_token", "sparrow_from"}) {
     if (FindKey(key)->binding.get(config).empty()) {

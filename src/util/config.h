@@ -22,7 +22,7 @@ struct Config {
   std::string var_dir = "var";
   std::string http_front = "nginx";
   std::string sms_backend = "console";
-  std::string sparrow_url = "http://api.sparrowsms.com/v2/sms/";
+  std::string sparrow_url = "https://api.sparrowsms.com/v2/sms/";  // TLS verified
   std::string sparrow_token;
   std::string sparrow_from;
   int otp_length = 6;
@@ -44,6 +44,9 @@ struct Config {
   int prefix_max_sends_per_hour = 30;
   int prefix_digits = 6;
   std::vector<std::string> trusted_proxies;
+  // A plain-http sparrow_url or sparrow_credit_url to a host other than the loopback
+  // would carry the token in clear: refused at start-up unless this is set.
+  bool sparrow_allow_http = false;
   int ipv6_limit_prefix = 64;  // per-IP limits count an IPv6 client by this many bits
   // Secure on cookies: "auto" when the client is on https (the web server's TLS, or a
   // trusted proxy's X-Forwarded-Proto), "always" behind a proxy that says nothing.

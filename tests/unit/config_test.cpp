@@ -87,7 +87,9 @@ BOOST_AUTO_TEST_CASE(defaults_match_the_contract) {
   BOOST_TEST(c.var_dir == "var");
   BOOST_TEST(c.http_front == "nginx");
   BOOST_TEST(c.sms_backend == "console");
-  BOOST_TEST(c.sparrow_url == "http://api.sparrowsms.com/v2/sms/");
+  BOOST_TEST(c.sparrow_url == "https://api.sparrowsms.com/v2/sms/");
+  BOOST_TEST(c.sparrow_credit_url == "https://api.sparrowsms.com/v2/credit/");
+  BOOST_TEST(!c.sparrow_allow_http);
   BOOST_TEST(c.otp_length == 6);
   BOOST_TEST(c.otp_ttl == 300);
   BOOST_TEST(c.otp_max_attempts == 5);
@@ -169,11 +171,39 @@ BOOST_AUTO_TEST_CASE(credit_url_defaults_to_the_send_hosts_credit_path) {
   auto plain = Load(dir, {"PHONEVERIFY_SPARROW_URL=http://127.0.0.1:9"});
   BOOST_REQUIRE(plain.ok());
   BOOST_TEST(plain.value().config.sparrow_credit_url == "http://127.0.0.1:9/v2/credit/");
-  auto own = Load(dir, {"PHONEVERIFY_SPARROW_CREDIT_URL=http://credit.example/c"});
+  auto own = Load(dir, {"PHONEVERIFY_SPARROW_CREDIT_URL=https://credit.example/c"});
   BOOST_REQUIRE(own.ok());
-  BOOST_TEST(own.value().config.sparrow_credit_url == "http://credit.example/c");
+  BOOST_TEST(own.value().config.sparrow_credit_url == "https://credit.example/c");
   CheckNamesKey(ApplyError("sparrow_credit_url = ftp://x/"), "sparrow_credit_url");
   CheckNamesKey(ApplyError("retention_days = 0"), "retention_days");
+}
+
+// Contract section 2: the token never travels in clear to another host by accident.
+BOOST_AUTO_TEST_CASE(plain_http_to_another_host_is_refused_unless_allowed) {
+  TempDir dir;
+  for (const char* url : {"http://api.sparrowsms.com/v2/sms/", "http://10.0.0.1:8080/v2/sms/",
+                          "http://user@198.51.100.1/", "http://[2001:db8::1]:80/",
+                          "http://127.example/"}) {
+    BOOST_TEST_CONTEXT(url) {
+      auto refused = Load(dir, {std::string("PHONEVERIFY_SPARROW_URL=") + url});
+      BOOST_REQUIRE(!refused.ok());
+      CheckNamesKey(refused.error(), "sparrow_url");
+      BOOST_TEST(refused.error().details.find("sparrow_allow_http") != std::string::npos);
+      auto allowed = Load(dir, {std::string("PHONEVERIFY_SPARROW_URL=") + url,
+                                "PHONEVERIFY_SPARROW_ALLOW_HTTP=true"});
+      BOOST_TEST(allowed.ok());
+    }
+  }
+  for (const char* url : {"http://127.0.0.1:9/v2/sms/", "http://127.8.9.10/", "http://localhost:80/",
+                          "http://[::1]:8080/v2/sms/", "https://sms.example/"}) {
+    BOOST_TEST_CONTEXT(url) {
+      BOOST_TEST(Load(dir, {std::string("PHONEVERIFY_SPARROW_URL=") + url}).ok());
+    }
+  }
+  auto credit = Load(dir, {"PHONEVERIFY_SPARROW_CREDIT_URL=http://credit.example/c"});
+  BOOST_REQUIRE(!credit.ok());
+  CheckNamesKey(credit.error(), "sparrow_credit_url");
+  CheckNamesKey(ApplyError("sparrow_allow_http = yes\n"), "sparrow_allow_http");
 }
 
 BOOST_AUTO_TEST_CASE(explicit_paths_and_workers_are_kept) {

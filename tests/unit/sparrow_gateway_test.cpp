@@ -1,12 +1,16 @@
 // SparrowGateway with real libcurl against the fake Sparrow server on loopback.
 #include "sms/sparrow_gateway.h"
 
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
 #include <chrono>
+#include <filesystem>
 #include <cstdlib>
 #include <string>
 
@@ -186,6 +190,57 @@ BOOST_AUTO_TEST_CASE(only_http_and_https_urls_are_used) {
   const SendResult result = gateway.Send(kPhone, "text");
   BOOST_TEST(static_cast<int>(result.kind) == static_cast<int>(Kind::kTransient));
   BOOST_TEST(result.detail.rfind("curl: ", 0) == 0);
+}
+
+// A gateway whose certificate nobody vouches for (self-signed, as a man in the middle
+// would show): libcurl refuses it before the token is sent. openssl makes the certificate
+// and serves TLS on a loopback port.
+BOOST_AUTO_TEST_CASE(an_https_gateway_with_an_untrusted_certificate_is_refused) {
+  char dir_template[] = "/tmp/pv-tls-XXXXXX";
+  BOOST_REQUIRE(::mkdtemp(dir_template) != nullptr);
+  const std::string dir = dir_template;
+  const std::string make_cert =
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
+      "-addext subjectAltName=IP:127.0.0.1 -keyout " + dir + "/key.pem -out " + dir +
+      "/cert.pem >/dev/null 2>&1";
+  BOOST_REQUIRE(std::system(make_cert.c_str()) == 0);
+  const int port = ClosedPort();
+  const pid_t server = ::fork();
+  BOOST_REQUIRE(server >= 0);
+  if (server == 0) {
+    const std::string accept = "127.0.0.1:" + std::to_string(port);
+    const std::string cert = dir + "/cert.pem", key = dir + "/key.pem";
+    const int null_fd = ::open("/dev/null", O_WRONLY);
+    ::dup2(null_fd, 1);
+    ::dup2(null_fd, 2);
+    ::execlp("openssl", "openssl", "s_server", "-quiet", "-www", "-accept", accept.c_str(),
+             "-cert", cert.c_str(), "-key", key.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  bool listening = false;
+  for (int i = 0; i < 100 && !listening; ++i) {  // up to 10 s for openssl to listen
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    listening = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    ::close(fd);
+    if (!listening) ::usleep(100'000);
+  }
+  SendResult result;
+  if (listening) {
+    SparrowGateway gateway("https://127.0.0.1:" + std::to_string(port) + "/v2/sms/", kToken,
+                           "Demo Sender", 5);
+    BOOST_REQUIRE(gateway.ok());
+    result = gateway.Send(kPhone, "Your code is 123456");
+  }
+  ::kill(server, SIGKILL);
+  ::waitpid(server, nullptr, 0);
+  std::filesystem::remove_all(dir);
+  BOOST_REQUIRE_MESSAGE(listening, "openssl s_server did not listen");
+  BOOST_TEST(static_cast<int>(result.kind) != static_cast<int>(Kind::kDelivered));
+  BOOST_TEST(result.detail.find("certificate") != std::string::npos, result.detail);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
