@@ -10,8 +10,15 @@ namespace phoneverify::handlers {
 
 namespace {
 
-domain::RequestKey KeyOf(const http::Request& request) {
-  return {request.idempotency_key, request.idempotency_key_from_client};
+// The client's Idempotency-Key, else the server's own. A malformed one is refused, not
+// dropped: a retry that silently lost its key could send a second SMS.
+util::Result<domain::RequestKey> KeyOf(const http::Request& request) {
+  if (!request.idempotency_key_header.empty() && !request.idempotency_key_from_client) {
+    return util::Error::Make(util::ErrorKind::kInvalidInput, "invalid_field",
+                             "Idempotency-Key must be 1 to 255 printable ASCII characters.",
+                             "Idempotency-Key");
+  }
+  return domain::RequestKey{request.idempotency_key, request.idempotency_key_from_client};
 }
 
 util::Result<domain::GuessInput> ReadGuess(const domain::VerificationService& verification,
@@ -30,6 +37,8 @@ util::Result<http::Response> SendOtp(domain::AccountService& accounts,
                                      const http::Request& request) {
   auto account = RequireAccount(accounts, request);
   if (!account.ok()) return account.error();
+  auto key = KeyOf(request);
+  if (!key.ok()) return key.error();
   auto fields = http::ParseFields(request);
   if (!fields.ok()) return fields.error();
   if (auto st = RequireFields(fields.value(), {"phone"}); !st.ok()) return st.error();
@@ -43,7 +52,7 @@ util::Result<http::Response> SendOtp(domain::AccountService& accounts,
   }
   auto sent = verification.SendCode(account.value(), FieldOr(fields.value(), "phone"),
                                     request.client_key, request.request_id, *language,
-                                    KeyOf(request));
+                                    key.value());
   if (!sent.ok()) return sent.error();
   const domain::SendReceipt& r = sent.value();
   Json::Value body(Json::objectValue);
@@ -68,13 +77,15 @@ util::Result<http::Response> VerifyOtp(domain::AccountService& accounts,
   if (!token.ok()) return token.error();
   auto token_hash = domain::AccountService::TokenHash(token.value());
   if (!token_hash.ok()) return token_hash.error();
-  auto guess = ReadGuess(verification, request);
+  auto key = KeyOf(request);
+  auto guess = key.ok() ? ReadGuess(verification, request)
+                        : util::Result<domain::GuessInput>(key.error());
   if (!guess.ok()) {
     auto account = accounts.Authenticate(token.value());
     return account.ok() ? guess.error() : account.error();
   }
   auto verified = verification.VerifyCode(domain::Guesser{0, token_hash.value()}, guess.value(),
-                                          KeyOf(request));
+                                          key.value());
   if (!verified.ok()) return verified.error();
   Json::Value body(Json::objectValue);
   body["status"] = 200;

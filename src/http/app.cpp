@@ -2,6 +2,7 @@
 
 #include <json/value.h>
 
+#include <algorithm>
 #include <exception>
 #include <optional>
 
@@ -11,6 +12,7 @@ namespace phoneverify::http {
 namespace {
 
 constexpr size_t kMaxRequestIdLength = 64;
+constexpr size_t kMaxIdempotencyKeyLength = 255;
 
 bool SaneRequestId(const std::string& id) {
   if (id.empty() || id.size() > kMaxRequestIdLength) return false;
@@ -20,6 +22,12 @@ bool SaneRequestId(const std::string& id) {
     if (!ok) return false;
   }
   return true;
+}
+
+// Contract section 4: 1 to 255 printable ASCII characters (space to tilde).
+bool ValidIdempotencyKey(const std::string& key) {
+  if (key.empty() || key.size() > kMaxIdempotencyKeyLength) return false;
+  return std::all_of(key.begin(), key.end(), [](char c) { return c >= ' ' && c <= '~'; });
 }
 
 // Label value for a method: a client may send anything, and every distinct label value
@@ -59,7 +67,7 @@ Response App::Handle(Request request) {
   int64_t started = clock_.MonotonicMillis();
   try {
     request.request_id = RequestIdFor(request.x_request_id, random_);
-    request.idempotency_key_from_client = SaneRequestId(request.idempotency_key_header);
+    request.idempotency_key_from_client = ValidIdempotencyKey(request.idempotency_key_header);
     request.idempotency_key = request.idempotency_key_from_client
                                   ? request.idempotency_key_header
                                   : random_.Hex(8);

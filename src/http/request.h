@@ -38,8 +38,8 @@ struct Request {
   std::string request_id;  // 16 hex chars, or the client's sane X-Request-Id
   std::string client_ip;   // see client_ip.h; for logs
   std::string client_key;  // LimitKey(client_ip): the client as per-IP limits count it
-  // The client's Idempotency-Key when it looks sane (as for X-Request-Id), else 16
-  // random hex characters: unique per request, so the storage can tell whether its own
+  // The client's Idempotency-Key when it is 1 to 255 printable ASCII characters, else
+  // 16 random hex characters (a malformed key is refused by the routes that use it): unique per request, so the storage can tell whether its own
   // earlier run of a write committed (domain::OtpRepository).
   std::string idempotency_key;
   bool idempotency_key_from_client = false;  // the first case above

@@ -49,6 +49,42 @@ BOOST_AUTO_TEST_CASE(a_repeated_send_is_answered_again_without_a_second_sms) {
   BOOST_TEST(other.json["code"].asString() == "resend_too_soon");
 }
 
+// Contract section 4: any 1 to 255 printable ASCII characters make a key (UUIDs in
+// braces, base64 with + / =, long keys); anything else is refused, never dropped.
+BOOST_AUTO_TEST_CASE(a_long_key_of_any_printable_characters_works_and_a_malformed_one_is_400) {
+  auto client = Stack::Get().Client();
+  TestUser user = NewUser(client);
+  const std::string phone = UniquePhone("985");
+  std::string key = "{" + UniqueName("order") + "} +/= ~!@#$%^&*()[]:;'<>?,|` ";
+  key += std::string(255 - key.size() - 1, 'x') + "z";
+  BOOST_REQUIRE_EQUAL(key.size(), 255u);
+  auto first = PostWithKey("/api/v1/phone/send-otp", Body(phone), user, key);
+  BOOST_REQUIRE_EQUAL(first.status, 202);
+  auto again = PostWithKey("/api/v1/phone/send-otp", Body(phone), user, key);
+  BOOST_TEST(again.status == 202, "body: " << again.body);  // the key was kept: a replay
+  BOOST_TEST(!WaitForCode(phone, 1).empty());
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  BOOST_TEST(SmsCountFor(phone) == 1u);
+  for (const std::string& bad : {std::string(256, 'k'), std::string("ключ-1")}) {
+    auto refused = PostWithKey("/api/v1/phone/send-otp", Body(UniquePhone("985")), user, bad);
+    BOOST_TEST(refused.status == 400, "body: " << refused.body);
+    BOOST_TEST(refused.HasErrorShape());
+    BOOST_TEST(refused.json["code"].asString() == "invalid_field");
+    BOOST_TEST(refused.json["field"].asString() == "Idempotency-Key");
+    auto guess = PostWithKey("/api/v1/phone/verify-otp", Body(phone, "123456"), user, bad);
+    BOOST_TEST(guess.status == 400);
+    BOOST_TEST(guess.json["field"].asString() == "Idempotency-Key");
+  }
+  // A bad token is still 401 first.
+  TestUser nobody = user;
+  nobody.token = std::string(64, 'f');
+  BOOST_TEST(PostWithKey("/api/v1/phone/verify-otp", Body(phone, "123456"), nobody,
+                         std::string(256, 'k'))
+                 .status == 401);
+  auto status = client.Get("/api/v1/phone/otp?phone=" + phone, user.token);
+  BOOST_TEST(status.json["attempts_left"].asInt() == 5);  // no refused guess used one
+}
+
 BOOST_AUTO_TEST_CASE(simultaneous_twins_of_a_send_all_get_the_first_answer_and_one_sms) {
   // The twins queue on the phone's gate; each must find the first one's key once the
   // gate is its own. No cooldown: only the key stops a second send, and a second send
