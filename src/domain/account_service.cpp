@@ -5,6 +5,7 @@
 #include "domain/limits.h"
 #include "domain/phone_number.h"
 #include "util/crypto.h"
+#include "util/text.h"
 
 namespace phoneverify::domain {
 namespace {
@@ -41,10 +42,14 @@ util::Status ValidateUsername(const std::string& u) {
 }
 
 util::Status ValidatePassword(const std::string& p) {
-  const bool all_digits = std::all_of(p.begin(), p.end(), [](char c) {
-    return c >= '0' && c <= '9';
-  });
-  if (CodePoints(p) < kMinPassword || p.size() > kMaxPassword || all_digits) {
+  // Too long is not weak: say what is wrong (and Argon2 never sees a huge input).
+  if (p.size() > kMaxPassword) {
+    return Error::Make(ErrorKind::kInvalidInput, "invalid_field",
+                       "Passwords are at most 1024 bytes.", "password");
+  }
+  // Digits only is weak in either script a Nepali keyboard types.
+  const bool all_digits = util::IsAsciiDigits(util::FoldDevanagariDigits(p));
+  if (CodePoints(p) < kMinPassword || all_digits) {
     return Error::Make(ErrorKind::kInvalidInput, "weak_password",
                        "Passwords need at least 8 characters and must not be all digits.",
                        "password");

@@ -39,7 +39,8 @@ class AccountService {
 
   // `client_ip` everywhere below: the client as per-IP limits count it (an IPv6 client by
   // its network; http::Request::client_key).
-  // 400 invalid_username / weak_password / invalid_email / invalid_phone,
+  // 400 invalid_username / weak_password / invalid_email / invalid_phone / invalid_field
+  // (a password over 1024 bytes, a name over 150 characters),
   // 409 username_taken, 429 too_many_requests (ip_max_signups_per_hour for `client_ip`,
   // checked and reserved before the password is hashed).
   util::Result<Account> SignUp(const SignUpInput& input, const std::string& client_ip);

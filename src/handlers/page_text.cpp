@@ -92,6 +92,8 @@ constexpr Entry kTexts[] = {
                              "१ देखि १५० वटा अङ्ग्रेजी अक्षर, अङ्क र @ . + - _ मात्र प्रयोग गर्नुहोस्।"},
   {"error_weak_password", "Use at least 8 characters, and not only digits.",
                           "कम्तीमा ८ वटा अक्षर राख्नुहोस्, अङ्क मात्र होइन।"},
+  {"error_invalid_field_password", "Use at most 1024 characters.",
+                                   "बढीमा १०२४ अक्षर प्रयोग गर्नुहोस्।"},
   {"error_invalid_email", "Enter a valid email address.", "सही इमेल ठेगाना लेख्नुहोस्।"},
   {"error_invalid_phone", "Enter a 10-digit NTC or Ncell mobile number.",
                           "१० अङ्कको NTC वा Ncell मोबाइल नम्बर लेख्नुहोस्।"},
@@ -231,6 +233,10 @@ std::string Fill(std::string text, std::string_view name, std::string_view value
 
 std::string ErrorMessage(Language language, const util::Error& error, int code_digits) {
   std::string key = "error_" + error.code;
+  // invalid_field is the code's own message on the verify page; other fields have theirs.
+  if (error.code == "invalid_field" && !error.field.empty() && error.field != "otp") {
+    key += "_" + error.field;
+  }
   if (error.code == "otp_invalid" && error.attempts_left && *error.attempts_left == 0) {
     key = "error_otp_invalid_last";
   }

@@ -82,6 +82,10 @@ BOOST_AUTO_TEST_CASE(sign_up_validation_errors) {
               "weak_password", "password");
   ExpectError(client.PostJson("/api/v1/accounts", SignUpBody(UniqueName("w"), "123456789")),
               400, "weak_password", "password");
+  // Too long is not weak: its own answer (Argon2 never sees it).
+  ExpectError(client.PostJson("/api/v1/accounts",
+                              SignUpBody(UniqueName("w"), std::string(15000, 'p'))),
+              400, "invalid_field", "password");
   Json::Value email = SignUpBody(UniqueName("e"), "pw123456x");
   email["email"] = "nope";
   ExpectError(client.PostJson("/api/v1/accounts", email), 400, "invalid_email", "email");

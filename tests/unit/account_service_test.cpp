@@ -68,6 +68,10 @@ BOOST_AUTO_TEST_CASE(input_validation_codes) {
   BOOST_TEST(ErrorCodeOf(Input("bob", "short")) == "weak_password");
   BOOST_TEST(ErrorCodeOf(Input("bob", "1234567890")) == "weak_password");
   BOOST_TEST(ErrorCodeOf(Input("bob", "")) == "weak_password");
+  BOOST_TEST(ErrorCodeOf(Input("bob", "१२३४५६७८९०")) == "weak_password");  // digits, Devanagari
+  BOOST_TEST(ErrorCodeOf(Input("bob", "12345६७८९०")) == "weak_password");  // digits, mixed
+  // Too long is not weak: its own answer, naming the field (and no hash of 1 MiB).
+  BOOST_TEST(ErrorCodeOf(Input("bob", std::string(1025, 'p'))) == "invalid_field");
   SignUpInput bad_email = Input("bob");
   bad_email.email = "not-an-email";
   BOOST_TEST(ErrorCodeOf(bad_email) == "invalid_email");

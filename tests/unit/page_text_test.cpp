@@ -121,6 +121,17 @@ BOOST_AUTO_TEST_CASE(every_error_a_page_can_meet_has_its_own_message) {
   }
 }
 
+// invalid_field names its field: the code's message belongs to the code's field only.
+BOOST_AUTO_TEST_CASE(a_too_long_password_is_not_told_to_enter_a_code) {
+  util::Error e = util::Error::Make(util::ErrorKind::kInvalidInput, "invalid_field", "", "password");
+  for (Language language : {kEn, kNe}) {
+    BOOST_TEST(ErrorMessage(language, e, 6) == PageText(language, "error_invalid_field_password"));
+  }
+  BOOST_TEST(ErrorMessage(kEn, e, 6).find("1024") != std::string::npos);
+  util::Error code = util::Error::Make(util::ErrorKind::kInvalidInput, "invalid_field", "", "otp");
+  BOOST_TEST(ErrorMessage(kEn, code, 6).find("6-digit") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(error_messages_fill_in_waits_and_counts) {
   util::Error wait = util::Error::Make(util::ErrorKind::kRateLimited, "resend_too_soon", "");
   wait.retry_after = 45;
