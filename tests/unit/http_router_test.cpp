@@ -171,8 +171,17 @@ BOOST_AUTO_TEST_CASE(app_idempotency_keys_are_the_clients_when_sane_else_fresh) 
   Json::Value sane = ParseBody(f.app.Handle(request).body);
   BOOST_TEST(sane["idempotency_key"].asString() == "retry-7.a_b");
   BOOST_TEST(sane["key_from_client"].asBool());
+  // Contract section 4: any 1 to 255 printable ASCII characters.
+  for (const std::string& good : {std::string("a b"), std::string(65, 'k'),
+                                   std::string("{7e0c} +/=~") + std::string(244, 'x')}) {
+    request.idempotency_key_header = good;
+    Json::Value kept = ParseBody(f.app.Handle(request).body);
+    BOOST_TEST(kept["key_from_client"].asBool(), good.size());
+    BOOST_TEST(kept["idempotency_key"].asString() == good);
+  }
   std::string previous;
-  for (std::string bad : {std::string(), std::string("a b"), std::string(65, 'k')}) {
+  for (std::string bad : {std::string(), std::string(256, 'k'), std::string("tab\there"),
+                          std::string("ключ")}) {
     request.idempotency_key_header = bad;
     Json::Value made = ParseBody(f.app.Handle(request).body);
     BOOST_TEST(!made["key_from_client"].asBool());
