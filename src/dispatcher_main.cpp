@@ -43,8 +43,10 @@
 #include <vector>
 
 #include "sms/console_gateway.h"
+#include "sms/credit_watch.h"
 #include "sms/curl_global.h"
 #include "sms/dispatcher.h"
+#include "sms/sparrow_credit.h"
 #include "sms/sparrow_gateway.h"
 #include "sms/wake_board.h"
 #include "storage/database.h"
@@ -129,12 +131,22 @@ std::unique_ptr<sms::SmsGateway> MakeGateway(const util::Config& config, std::os
 // The main thread of a generation: waits for a signal, passing wake-up datagrams on to
 // the lanes. k messages gathered over kGatherMs wake ceil(k / batch) lanes (each claims
 // a batch; one whose claim came back full wakes another).
+// With a credit watch (Sparrow), it also asks for credit while sending is paused for it.
 Next Supervise(int signal_fd, util::WakeReceiver* wake, int batch, sms::WakeBoard& board,
-               util::Logger& logger) {
+               sms::CreditWatch* credit, const util::Clock& clock, util::Logger& logger) {
   int gathered = 0;
   while (true) {
     pollfd p[2] = {{signal_fd, POLLIN, 0}, {wake != nullptr ? wake->fd() : -1, POLLIN, 0}};
-    const int ready = ::poll(p, 2, gathered > 0 ? kGatherMs : -1);
+    int wait_ms = gathered > 0 ? kGatherMs : -1;
+    if (credit != nullptr) {
+      const int64_t ask_in = credit->WaitMs(clock.MonotonicMillis());
+      wait_ms = static_cast<int>(wait_ms < 0 ? ask_in : std::min<int64_t>(wait_ms, ask_in));
+    }
+    const int ready = ::poll(p, 2, wait_ms);
+    if (credit != nullptr && credit->Tick(clock.MonotonicMillis())) {
+      logger.Info("sms credit is back: sending resumes");
+      board.Post(1);  // a lane sends the probe now
+    }
     if (ready < 0) {
       if (errno == EINTR) continue;
       logger.Error("dispatcher: poll failed; stopping");
@@ -225,8 +237,16 @@ std::optional<Next> RunGeneration(const util::Config& config, util::Logger& logg
       stats[static_cast<size_t>(i)] = dispatcher.stats();
     });
   }
+  std::optional<sms::CreditWatch> credit;
+  if (config.sms_backend == "sparrow") {
+    credit.emplace(shared.circuit, [&config] {
+      auto reply = sms::QuerySparrowCredit(config.sparrow_credit_url, config.sparrow_token,
+                                           config.sparrow_timeout);
+      return reply.ok() && reply.value().credits_available > 0;
+    }, int64_t{config.sms_credit_poll} * 1000);
+  }
   const Next next = Supervise(signal_fd, wake.ok() ? &wake.value() : nullptr, base.batch_size,
-                              board, logger);
+                              board, credit ? &*credit : nullptr, clock, logger);
   stop.store(true);
   board.Stop();
   for (auto& thread : threads) thread.join();

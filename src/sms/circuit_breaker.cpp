@@ -46,6 +46,12 @@ void CircuitBreaker::Pause(int64_t now_ms, int64_t pause_ms) {
   paused_ = true;
 }
 
+bool CircuitBreaker::EndPause(int64_t now_ms) {
+  if (!paused_ || state_ != State::kOpen) return false;
+  open_until_ms_ = std::min(open_until_ms_, now_ms);
+  return true;
+}
+
 void CircuitBreaker::Open(int64_t now_ms, int64_t for_ms) {
   state_ = State::kOpen;
   paused_ = false;

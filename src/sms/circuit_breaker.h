@@ -37,6 +37,9 @@ class CircuitBreaker {
   bool OnSuccess();
   bool OnTransientFailure(int64_t now_ms);
   void Pause(int64_t now_ms, int64_t pause_ms);
+  // Ends a Pause early (credit is back): the next Allows gives the probe. False when the
+  // circuit was not paused (an opening by failures keeps its cool-off).
+  bool EndPause(int64_t now_ms);
 
   State state() const { return state_; }
   bool paused() const { return paused_; }

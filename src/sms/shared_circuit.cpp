@@ -46,6 +46,11 @@ SharedCircuit::Change SharedCircuit::Pause(int64_t now_ms, int64_t pause_ms) {
   return was_paused ? Change::kNone : Change::kPaused;
 }
 
+bool SharedCircuit::EndPause(int64_t now_ms) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return breaker_.EndPause(now_ms);
+}
+
 void SharedCircuit::EndPass(const Pass& pass) {
   std::lock_guard<std::mutex> lock(mu_);
   if (pass.probe && Current(pass) && breaker_.state() == State::kHalfOpen) probe_out_ = false;

@@ -49,6 +49,9 @@ class SharedCircuit {
   Change OnTransientFailure(const Pass& pass, int64_t now_ms);
   // kPaused, or kNone when the sending was already paused (the pause is extended).
   Change Pause(int64_t now_ms, int64_t pause_ms);
+  // Credit is back: a credit pause ends now (one lane sends the probe, as after any
+  // pause). False when sending was not paused for credit.
+  bool EndPause(int64_t now_ms);
   void EndPass(const Pass& pass);
 
   struct Snapshot {

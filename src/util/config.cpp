@@ -249,6 +249,7 @@ const std::vector<KeySpec>& Keys() {
       {"sms_retry_max", false, Int(&C::sms_retry_max, 1, 86'400)},
       {"sms_breaker_failures", false, Int(&C::sms_breaker_failures, 0, 1000)},
       {"sms_breaker_cooloff", false, Int(&C::sms_breaker_cooloff, 1, 3600)},
+      {"sms_credit_poll", false, Int(&C::sms_credit_poll, 1, 86'400)},
       {"sms_credit_pause", false, Int(&C::sms_credit_pause, 1, 86'400)},
       {"max_body_bytes", false, Int(&C::max_body_bytes, 1, 16 * 1024 * 1024)},
       {"retention_days", false, Int(&C::retention_days, 1, 36500)},

@@ -76,6 +76,7 @@ struct Config {
   int sms_breaker_failures = 5;    // consecutive gateway failures that pause sending; 0 = off
   int sms_breaker_cooloff = 30;    // seconds the paused gateway is left alone before a probe
   int sms_credit_pause = 300;      // seconds sending pauses after "no credits" (1012/1013)
+  int sms_credit_poll = 60;        // seconds between credit checks while paused (sparrow)
   int max_body_bytes = 16384;
   int retention_days = 30;         // finished outbox rows kept this long (admin purge)
   std::string sparrow_credit_url;  // default <scheme://host of sparrow_url>/v2/credit/

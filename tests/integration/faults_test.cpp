@@ -316,6 +316,26 @@ BOOST_AUTO_TEST_CASE(out_of_credit_fails_the_message_alerts_and_resumes_on_succe
   BOOST_TEST(SmsCountFor(refused) == 1u);  // permanent for that message: not retried
 }
 
+// Contract section 6: while paused for lack of credit, the dispatcher asks Sparrow's
+// credit endpoint every sms_credit_poll seconds and resumes as soon as it reports credit,
+// long before sms_credit_pause (an hour here) runs out.
+BOOST_AUTO_TEST_CASE(credit_back_ends_the_pause_without_waiting_it_out) {
+  ScopedAppConfig config(Overrides{{"sms_credit_pause", "3600"}, {"sms_credit_poll", "1"}});
+  const size_t resumed_before = CountLogLines({"sms credit is back"});
+  auto client = Stack::Get().Client();
+  TestUser user = NewUser(client);
+  const std::string refused = UniquePhone("975");
+  Stack::Get().Sparrow().FailNext(1, FakeSparrow::Error403(1012));
+  BOOST_REQUIRE_EQUAL(
+      client.PostJson("/api/v1/phone/send-otp", Phone(refused), user.token).status, 202);
+  WaitForOtpStatus(
+      user, refused, [](const Json::Value& s) { return s["delivery"].asString() == "failed"; },
+      20s);
+  const std::string later = UniquePhone("976");
+  BOOST_TEST(!SendAndReceive(client, user, later).empty());  // waits 10 s, not an hour
+  BOOST_TEST(CountLogLines({"sms credit is back"}) > resumed_before);
+}
+
 BOOST_AUTO_TEST_CASE(restarted_dispatcher_resumes_pending_messages) {
   auto client = Stack::Get().Client();
   TestUser user = NewUser(client);
