@@ -295,18 +295,26 @@ BOOST_AUTO_TEST_CASE(failing_gateway_opens_the_circuit_and_everything_is_deliver
   for (const auto& phone : phones) BOOST_TEST(OkRepliesFor(phone) == 1u, phone);
 }
 
+// A code for a new phone that Sparrow refuses with `sparrow_code` (1012/1013: no credit):
+// the phone, and its status once the message shows failed.
+std::pair<std::string, HttpResponse> SendIntoNoCredit(const HttpClient& client,
+                                                      const TestUser& user, int sparrow_code) {
+  const std::string refused = UniquePhone("975");
+  Stack::Get().Sparrow().FailNext(1, FakeSparrow::Error403(sparrow_code));
+  BOOST_REQUIRE_EQUAL(
+      client.PostJson("/api/v1/phone/send-otp", Phone(refused), user.token).status, 202);
+  return {refused, WaitForOtpStatus(
+                       user, refused,
+                       [](const Json::Value& s) { return s["delivery"].asString() == "failed"; },
+                       20s)};
+}
+
 BOOST_AUTO_TEST_CASE(out_of_credit_fails_the_message_alerts_and_resumes_on_success) {
   ScopedAppConfig config(Overrides{{"sms_credit_pause", "1"}});
   const size_t alerts_before = CountLogLines({"out of credit", "\"alert\":true"});
   auto client = Stack::Get().Client();
   TestUser user = NewUser(client);
-  const std::string refused = UniquePhone("975");
-  Stack::Get().Sparrow().FailNext(1, FakeSparrow::Error403(1013));
-  BOOST_REQUIRE_EQUAL(
-      client.PostJson("/api/v1/phone/send-otp", Phone(refused), user.token).status, 202);
-  auto failed = WaitForOtpStatus(
-      user, refused, [](const Json::Value& s) { return s["delivery"].asString() == "failed"; },
-      20s);
+  const auto [refused, failed] = SendIntoNoCredit(client, user, 1013);
   BOOST_TEST(failed.json["delivery_error"].asString().find("1013") == std::string::npos);
   BOOST_TEST(failed.json["delivery_error"].asString().find("could not be delivered") !=
              std::string::npos);
@@ -324,13 +332,7 @@ BOOST_AUTO_TEST_CASE(credit_back_ends_the_pause_without_waiting_it_out) {
   const size_t resumed_before = CountLogLines({"sms credit is back"});
   auto client = Stack::Get().Client();
   TestUser user = NewUser(client);
-  const std::string refused = UniquePhone("975");
-  Stack::Get().Sparrow().FailNext(1, FakeSparrow::Error403(1012));
-  BOOST_REQUIRE_EQUAL(
-      client.PostJson("/api/v1/phone/send-otp", Phone(refused), user.token).status, 202);
-  WaitForOtpStatus(
-      user, refused, [](const Json::Value& s) { return s["delivery"].asString() == "failed"; },
-      20s);
+  BOOST_TEST(SendIntoNoCredit(client, user, 1012).second.json["delivery"].asString() == "failed");
   const std::string later = UniquePhone("976");
   BOOST_TEST(!SendAndReceive(client, user, later).empty());  // waits 10 s, not an hour
   BOOST_TEST(CountLogLines({"sms credit is back"}) > resumed_before);
