@@ -8,22 +8,17 @@
 // PATH defaults to $PHONEVERIFY_CONFIG, else conf/phoneverify.conf or
 // /etc/phoneverify/phoneverify.conf (see util/config_loader.h).
 //
-// dispatcher_lanes threads ("lanes") each run their own sms::Dispatcher with their own
-// gateway (one curl handle each, kept alive between sends) and database connection
-// (from one pool); claims keep them from taking the same message. All lanes share one
-// sms::DispatcherShared: one circuit breaker and credit pause (an open circuit or a
-// pause stops every lane; one probe while half-open) and one list of owed outbox writes
-// (no lane claims while any is owed).
-// The main thread waits for signals (signalfd: SIGTERM/SIGINT stop, SIGHUP reloads) and
-// for wake-up datagrams on dispatcher_socket, which FastCGI workers send after queueing
-// a message; wake-ups are gathered for kGatherMs, then about one idle lane per batch of
-// messages is woken. Lane 0 also expires stale messages and polls every
-// dispatcher_poll_ms for retries that came due; the other lanes sleep until woken (at
-// most kLaneMaxSleepMs), so an idle dispatcher costs one pass every dispatcher_poll_ms.
-// A lane whose claim came back full wakes one more, so a backlog (after a restart, or
-// lost datagrams) spreads over the lanes.
-// A reload stops the lanes (each finishes the gateway call in progress and hands the
-// rest of its batch back) and starts the new configuration's.
+// One thread (the loop) runs the sms::Dispatcher: every message in flight at once over
+// libcurl multi (sms::CurlMultiTransport), at most dispatcher_in_flight, through the
+// backends of sms_backend in failover order, with one database connection. The main
+// thread waits for signals (signalfd: SIGTERM/SIGINT stop, SIGHUP reloads) and for
+// wake-up datagrams on dispatcher_socket, which FastCGI workers send after queueing a
+// message; wake-ups are gathered for kGatherMs, then the loop is woken (out of its idle
+// wait, or out of its wait on calls in flight). While Sparrow is paused for lack of
+// credit the main thread also asks for credit (sms::CreditWatch). The loop also expires
+// stale messages and polls every dispatcher_poll_ms for retries that came due.
+// A reload stops the loop (the calls in flight finish and their outcomes are written)
+// and starts the new configuration's.
 // Exit status: 0 after a clean stop, 2 on bad arguments or configuration, 1 otherwise.
 #include <poll.h>
 #include <signal.h>
@@ -34,6 +29,7 @@
 #include <cerrno>
 #include <atomic>
 #include <cstdlib>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -47,7 +43,9 @@
 #include "sms/curl_global.h"
 #include "sms/dispatcher.h"
 #include "sms/sparrow_credit.h"
-#include "sms/sparrow_gateway.h"
+#include "sms/curl_multi_transport.h"
+#include "sms/sms_backend.h"
+#include "sms/sparrow_backend.h"
 #include "sms/wake_board.h"
 #include "storage/database.h"
 #include "storage/metrics_store.h"
@@ -65,10 +63,8 @@ namespace phoneverify {
 namespace {
 
 constexpr const char* kProgram = "phoneverify-dispatcher";
-// A lane other than lane 0 that sleeps until woken still wakes this often.
-constexpr int kLaneMaxSleepMs = 60'000;
-// How long wake-ups are gathered before lanes are woken for them: claims come back
-// fuller than when every datagram wakes a lane at once.
+// How long wake-ups are gathered before the loop is woken for them: claims come back
+// fuller than when every datagram wakes it at once.
 constexpr int kGatherMs = 5;
 
 enum class Next { kStop, kReload };
@@ -115,37 +111,57 @@ std::optional<util::Config> LoadConfiguration(const util::ConfigSource& source, 
   return config;
 }
 
-std::unique_ptr<sms::SmsGateway> MakeGateway(const util::Config& config, std::ostream& err) {
-  if (config.sms_backend == "console") {
-    return std::make_unique<sms::ConsoleGateway>(config.sms_log);
+// The backends of sms_backend, in failover order, and what they need to live.
+struct Backends {
+  std::vector<std::unique_ptr<sms::SmsGateway>> gateways;  // synchronous ones (console)
+  std::vector<std::unique_ptr<sms::SmsBackend>> owned;
+  std::vector<sms::SmsBackend*> list;
+  std::optional<size_t> sparrow;  // its place in `list`
+};
+
+std::vector<std::string> BackendNames(const util::Config& config) {
+  // TODO(merge): config.sms_backends
+  std::vector<std::string> names;
+  std::stringstream list(config.sms_backend);
+  for (std::string name; std::getline(list, name, ',');) names.push_back(name);
+  return names;
+}
+
+Backends MakeBackends(const util::Config& config) {
+  Backends backends;
+  for (const std::string& name : BackendNames(config)) {
+    if (name == "console") {
+      backends.gateways.push_back(std::make_unique<sms::ConsoleGateway>(config.sms_log));
+      backends.owned.push_back(std::make_unique<sms::GatewayBackend>(*backends.gateways.back()));
+    } else if (name == "sparrow") {
+      backends.sparrow = backends.owned.size();
+      backends.owned.push_back(std::make_unique<sms::SparrowBackend>(
+          config.sparrow_url, config.sparrow_token, config.sparrow_from, config.sparrow_timeout));
+    }
+    backends.list.push_back(backends.owned.back().get());
   }
-  auto sparrow = std::make_unique<sms::SparrowGateway>(config.sparrow_url, config.sparrow_token,
-                                                       config.sparrow_from, config.sparrow_timeout);
-  if (!sparrow->ok()) {
-    err << kProgram << ": sparrow gateway: " << sparrow->init_error() << "\n";
-    return nullptr;
-  }
-  return sparrow;
+  return backends;
 }
 
 // The main thread of a generation: waits for a signal, passing wake-up datagrams on to
-// the lanes. k messages gathered over kGatherMs wake ceil(k / batch) lanes (each claims
-// a batch; one whose claim came back full wakes another).
-// With a credit watch (Sparrow), it also asks for credit while sending is paused for it.
-Next Supervise(int signal_fd, util::WakeReceiver* wake, int batch, sms::WakeBoard& board,
+// the loop (`wake`) after gathering them for kGatherMs. With a credit watch (Sparrow),
+// it also asks for credit while sending is paused for it.
+Next Supervise(int signal_fd, util::WakeReceiver* wake_receiver, const std::function<void()>& wake,
                sms::CreditWatch* credit, const util::Clock& clock, util::Logger& logger) {
-  int gathered = 0;
+  int64_t wake_at_ms = -1;  // the end of the gathering window (-1: not gathering)
   while (true) {
-    pollfd p[2] = {{signal_fd, POLLIN, 0}, {wake != nullptr ? wake->fd() : -1, POLLIN, 0}};
-    int wait_ms = gathered > 0 ? kGatherMs : -1;
+    pollfd p[2] = {{signal_fd, POLLIN, 0},
+                   {wake_receiver != nullptr ? wake_receiver->fd() : -1, POLLIN, 0}};
+    const int64_t now_ms = clock.MonotonicMillis();
+    int64_t wait_ms = wake_at_ms >= 0 ? std::max<int64_t>(0, wake_at_ms - now_ms) : -1;
     if (credit != nullptr) {
-      const int64_t ask_in = credit->WaitMs(clock.MonotonicMillis());
-      wait_ms = static_cast<int>(wait_ms < 0 ? ask_in : std::min<int64_t>(wait_ms, ask_in));
+      const int64_t ask_in = credit->WaitMs(now_ms);
+      wait_ms = wait_ms < 0 ? ask_in : std::min(wait_ms, ask_in);
     }
-    const int ready = ::poll(p, 2, wait_ms);
+    const int ready = ::poll(p, 2, static_cast<int>(wait_ms));
     if (credit != nullptr && credit->Tick(clock.MonotonicMillis())) {
       logger.Info("sms credit is back: sending resumes");
-      board.Post(1);  // a lane sends the probe now
+      wake();  // the loop sends the probe now
     }
     if (ready < 0) {
       if (errno == EINTR) continue;
@@ -159,12 +175,13 @@ Next Supervise(int signal_fd, util::WakeReceiver* wake, int batch, sms::WakeBoar
       }
       return Next::kStop;
     }
-    if (p[1].revents != 0) {
-      gathered += wake->Drain();
-      if (gathered < batch) continue;  // wait out the window unless a batch is full
+    if (p[1].revents != 0 && wake_receiver->Drain() > 0 && wake_at_ms < 0) {
+      wake_at_ms = clock.MonotonicMillis() + kGatherMs;
     }
-    if (gathered > 0) board.Post((gathered + batch - 1) / batch);
-    gathered = 0;
+    if (wake_at_ms >= 0 && clock.MonotonicMillis() >= wake_at_ms) {
+      wake();
+      wake_at_ms = -1;
+    }
   }
 }
 
@@ -172,7 +189,7 @@ void LogStarted(util::Logger& logger, const char* event, const util::Config& con
                 const sms::DispatcherOptions& options, bool woken) {
   Json::Value fields(Json::objectValue);
   fields["backend"] = config.sms_backend;
-  fields["lanes"] = std::max(1, config.dispatcher_lanes);
+  fields["in_flight"] = options.max_in_flight;
   fields["wakeup_socket"] = woken ? config.dispatcher_socket : "";
   fields["poll_ms"] = options.poll_ms;
   fields["batch_size"] = options.batch_size;
@@ -187,78 +204,62 @@ void LogStopped(util::Logger& logger, const char* event, const sms::DispatcherSt
   fields["delivered"] = static_cast<Json::Int64>(stats.delivered);
   fields["failed"] = static_cast<Json::Int64>(stats.failed);
   fields["retried"] = static_cast<Json::Int64>(stats.retried);
+  fields["failovers"] = static_cast<Json::Int64>(stats.failovers);
   fields["circuit_opened"] = static_cast<Json::Int64>(stats.circuit_opened);
   fields["storage_errors"] = static_cast<Json::Int64>(stats.storage_errors);
   logger.Info(event, fields);
 }
 
-// One configuration's gateways, database and lanes, run until a signal. Empty when a
-// gateway cannot be built (the reason on `err`).
+// One configuration's backends, database and loop, run until a signal. Empty when the
+// transport cannot be built (the reason on `err`).
 std::optional<Next> RunGeneration(const util::Config& config, util::Logger& logger,
                                   const char* event, int signal_fd, std::ostream& err) {
-  const int lanes = std::max(1, config.dispatcher_lanes);
-  std::vector<std::unique_ptr<sms::SmsGateway>> gateways;
-  for (int i = 0; i < lanes; ++i) {
-    gateways.push_back(MakeGateway(config, err));
-    if (!gateways.back()) return std::nullopt;
+  Backends backends = MakeBackends(config);
+  sms::CurlMultiTransport transport;
+  if (!transport.ok()) {
+    err << kProgram << ": curl_multi_init failed\n";
+    return std::nullopt;
   }
   // No logger for the Database: it logs every failed call, while the dispatcher reports
-  // storage outages itself, rate-limited. Each lane takes its own connection from it.
+  // storage outages itself, rate-limited. The loop uses one connection at a time.
   storage::Database database(config);
   storage::MysqlOutboxRepository outbox(database, int64_t{config.retention_days} * 24 * 3600);
   storage::MysqlMetricsStore metrics(database);
   util::SystemClock clock;
-  const sms::DispatcherOptions base = sms::DispatcherOptionsFrom(config);
-  sms::DispatcherShared shared(base.breaker_failures, base.breaker_cooloff_ms);
-  sms::WakeBoard board(lanes);
+  util::SodiumRandom random;
+  sms::DispatcherOptions options = sms::DispatcherOptionsFrom(config);
+  sms::WakeBoard board(1);
+  options.idle_wait = [&board](int max_ms, const std::atomic<bool>& halt) {
+    board.Wait(max_ms, halt);
+  };
+  sms::Dispatcher dispatcher(outbox, backends.list, &transport, clock, random, logger, options,
+                             &metrics);
   std::atomic<bool> stop{false};
-  // No wake-up socket (e.g. its path is too long) is not fatal: lane 0 still polls.
+  // No wake-up socket (e.g. its path is too long) is not fatal: the loop still polls.
   auto wake = util::WakeReceiver::Bind(config.dispatcher_socket);
   if (!wake.ok()) logger.Warn(wake.error().details + "; polling only");
-  LogStarted(logger, event, config, base, wake.ok());
-  std::vector<sms::DispatcherStats> stats(static_cast<size_t>(lanes));
-  std::vector<std::thread> threads;
-  for (int i = 0; i < lanes; ++i) {
-    threads.emplace_back([&, i] {
-      sms::DispatcherOptions options = base;
-      options.shared = &shared;
-      options.expire_stale = i == 0;
-      const int max_sleep = i == 0 ? base.poll_ms : kLaneMaxSleepMs;
-      options.idle_wait = [&board, max_sleep](int, const std::atomic<bool>& halt) {
-        board.Wait(max_sleep, halt);
-      };
-      options.on_full_claim = [&board] { board.Post(1); };
-      util::SodiumRandom random;
-      sms::Dispatcher dispatcher(outbox, *gateways[static_cast<size_t>(i)], clock, random,
-                                 logger, options, &metrics);
-      // Lane 0 looks for work first; the others wait to be woken.
-      if (i > 0) board.Wait(kLaneMaxSleepMs, stop);
-      dispatcher.Run(stop);
-      stats[static_cast<size_t>(i)] = dispatcher.stats();
-    });
-  }
+  LogStarted(logger, event, config, options, wake.ok());
+  std::thread loop([&] { dispatcher.Run(stop); });
   std::optional<sms::CreditWatch> credit;
-  if (config.sms_backend == "sparrow") {
-    credit.emplace(shared.circuit, [&config] {
+  if (backends.sparrow) {
+    credit.emplace(dispatcher.circuit(*backends.sparrow), [&config] {
       auto reply = sms::QuerySparrowCredit(config.sparrow_credit_url, config.sparrow_token,
                                            config.sparrow_timeout);
       return reply.ok() && reply.value().credits_available > 0;
     }, int64_t{config.sms_credit_poll} * 1000);
   }
-  const Next next = Supervise(signal_fd, wake.ok() ? &wake.value() : nullptr, base.batch_size,
-                              board, credit ? &*credit : nullptr, clock, logger);
+  const auto wake_loop = [&board, &dispatcher] {
+    board.Post(1);
+    dispatcher.Wake();
+  };
+  const Next next = Supervise(signal_fd, wake.ok() ? &wake.value() : nullptr, wake_loop,
+                              credit ? &*credit : nullptr, clock, logger);
   stop.store(true);
   board.Stop();
-  for (auto& thread : threads) thread.join();
-  sms::DispatcherStats total;
-  for (const auto& lane : stats) {
-    total.delivered += lane.delivered;
-    total.failed += lane.failed;
-    total.retried += lane.retried;
-    total.circuit_opened += lane.circuit_opened;
-    total.storage_errors += lane.storage_errors;
-  }
-  LogStopped(logger, next == Next::kStop ? "dispatcher stopped" : "dispatcher reloading", total);
+  dispatcher.Wake();
+  loop.join();
+  LogStopped(logger, next == Next::kStop ? "dispatcher stopped" : "dispatcher reloading",
+             dispatcher.stats());
   return next;
 }
 
@@ -267,7 +268,7 @@ util::Config Reloaded(const util::ConfigSource& source, const util::Config& runn
                       util::Logger& logger) {
   std::ostringstream err;
   std::optional<util::Config> config = LoadConfiguration(source, err);
-  const bool usable = config && MakeGateway(*config, err) != nullptr;
+  const bool usable = config.has_value();
   Json::Value fields(Json::objectValue);
   fields["messages"] = err.str();
   if (!usable) {

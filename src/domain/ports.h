@@ -276,6 +276,16 @@ struct OutboxMessage {
   std::string request_id;
 };
 
+// One outcome write for a claimed row (OutboxRepository::MarkMany).
+struct OutboxMark {
+  enum class Kind { kSent, kRetry, kFailed, kReleased };
+  Kind kind = Kind::kReleased;
+  int64_t id = 0;
+  std::string claim_token;
+  int64_t at = 0;     // kSent, kFailed: when; kRetry: the next attempt
+  std::string error;  // kRetry, kFailed
+};
+
 class OutboxRepository {
  public:
   virtual ~OutboxRepository() = default;
@@ -297,10 +307,36 @@ class OutboxRepository {
   // again at once, the claim's try given back, last_error kept. False when the claim was
   // lost.
   virtual util::Result<bool> Release(int64_t id, const std::string& claim_token) = 0;
+  // Several marks at once, per mark whether its claim was still held. The MariaDB one
+  // writes them in one transaction (one commit for the lot); this one, one by one.
+  virtual util::Result<std::vector<bool>> MarkMany(const std::vector<OutboxMark>& marks) {
+    std::vector<bool> held;
+    for (const OutboxMark& mark : marks) {
+      util::Result<bool> one = ApplyOne(mark);
+      if (!one.ok()) return one.error();
+      held.push_back(one.value());
+    }
+    return held;
+  }
   // Undelivered rows past their expiry become failed("expired") and are erased.
   virtual util::Result<int> ExpireStale(int64_t now) = 0;
   // Rows queued, retrying or sending.
   virtual util::Result<int> Depth() = 0;
+
+ protected:
+  util::Result<bool> ApplyOne(const OutboxMark& mark) {
+    switch (mark.kind) {
+      case OutboxMark::Kind::kSent:
+        return MarkSent(mark.id, mark.claim_token, mark.at);
+      case OutboxMark::Kind::kRetry:
+        return MarkRetry(mark.id, mark.claim_token, mark.at, mark.error);
+      case OutboxMark::Kind::kFailed:
+        return MarkFailed(mark.id, mark.claim_token, mark.at, mark.error);
+      case OutboxMark::Kind::kReleased:
+        return Release(mark.id, mark.claim_token);
+    }
+    return util::Error::Internal();
+  }
 };
 
 // ---- operational figures (GET /metrics) -----------------------------------------------

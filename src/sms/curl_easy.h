@@ -1,4 +1,5 @@
-// RAII owners for libcurl handles (src/sms is the only user of <curl/curl.h>).
+// RAII owners for libcurl handles: easy, multi, header list (src/sms is the only user of
+// <curl/curl.h>).
 // Copy is deleted; a move leaves the source empty so a handle is freed exactly once.
 #pragma once
 
@@ -60,6 +61,24 @@ class CurlHeaders {
     list_ = list;
   }
   curl_slist* list_ = nullptr;
+};
+
+// One multi handle (the event loop's). Easy handles added to it must be removed before it
+// is cleaned up (CurlMultiTransport does so).
+class CurlMulti {
+ public:
+  CurlMulti() : handle_(curl_multi_init()) {}
+  ~CurlMulti() {
+    if (handle_ != nullptr) curl_multi_cleanup(handle_);
+  }
+  CurlMulti(const CurlMulti&) = delete;
+  CurlMulti& operator=(const CurlMulti&) = delete;
+
+  CURLM* get() const { return handle_; }
+  explicit operator bool() const { return handle_ != nullptr; }
+
+ private:
+  CURLM* handle_;
 };
 
 }  // namespace phoneverify::sms

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <thread>
 #include <utility>
+#include <variant>
 
 #include "domain/phone_number.h"
 #include "util/crypto.h"
@@ -13,9 +14,13 @@
 namespace phoneverify::sms {
 namespace {
 
-constexpr int64_t kStorageLogIntervalSeconds = 30;
 constexpr int kSleepSliceMs = 50;
 constexpr size_t kClaimTokenBytes = 16;
+constexpr int64_t kExpireEveryMs = 1000;
+constexpr int kMaxClaimsPerTurn = 8;
+// Longest wait on the Transport while calls are in flight: it ends at once when one
+// finishes or on Wake, so this only bounds how late a retry that came due is claimed.
+constexpr int kBusyWaitMs = 200;
 
 const char* KindName(SendResult::Kind kind) {
   switch (kind) {
@@ -39,102 +44,87 @@ void SleepUnlessStopped(int ms, const std::atomic<bool>& stop) {
   }
 }
 
+std::string Label(const char* name, const std::string& value) {
+  return std::string(name) + "=\"" + value + "\"";
+}
+
 }  // namespace
 
-Dispatcher::Dispatcher(domain::OutboxRepository& outbox, SmsGateway& gateway,
-                       const util::Clock& clock, util::Random& random, util::Logger& logger,
-                       DispatcherOptions options, domain::MetricsStore* metrics)
+// The messages of one claim (or one failover) that one backend takes under one pass of
+// its circuit. The last owner gives an unused probe back.
+struct Dispatcher::Batch {
+  Batch(SharedCircuit& c, size_t b, SharedCircuit::Pass p) : circuit(c), backend(b), pass(p) {}
+  ~Batch() { circuit.EndPass(pass); }
+  Batch(const Batch&) = delete;
+  Batch& operator=(const Batch&) = delete;
+  SharedCircuit& circuit;
+  size_t backend;
+  SharedCircuit::Pass pass;
+};
+
+// One claimed message on its way: which backend has it, since when.
+struct Dispatcher::Flight {
+  ~Flight() { std::fill(sms.text.begin(), sms.text.end(), '\0'); }
+  domain::OutboxMessage message;
+  std::string claim_token;
+  int64_t claimed_at = 0;
+  OutgoingSms sms;
+  std::shared_ptr<Batch> batch;
+  int64_t started_ms = 0;
+};
+
+Dispatcher::Dispatcher(domain::OutboxRepository& outbox, std::vector<SmsBackend*> backends,
+                       Transport* transport, const util::Clock& clock, util::Random& random,
+                       util::Logger& logger, DispatcherOptions options,
+                       domain::MetricsStore* metrics)
     : outbox_(outbox),
-      gateway_(gateway),
+      backends_(std::move(backends)),
+      transport_(transport),
       clock_(clock),
       random_(random),
       logger_(logger),
       options_(std::move(options)),
-      own_shared_(options_.shared != nullptr
-                      ? nullptr
-                      : std::make_unique<DispatcherShared>(options_.breaker_failures,
-                                                           options_.breaker_cooloff_ms)),
-      shared_(options_.shared != nullptr ? *options_.shared : *own_shared_),
-      metrics_(metrics) {
+      tally_(metrics),
+      storage_(logger) {
+  for (size_t i = 0; i < backends_.size(); ++i) {
+    circuits_.push_back(std::make_unique<SharedCircuit>(options_.breaker_failures,
+                                                        options_.breaker_cooloff_ms));
+  }
   options_.max_tries = std::max(1, options_.max_tries);
   options_.batch_size = std::max(1, options_.batch_size);
   options_.max_batch_size = std::max(options_.batch_size, options_.max_batch_size);
+  options_.max_in_flight = std::max(1, options_.max_in_flight);
   claim_size_ = options_.batch_size;
   options_.base_backoff_seconds = std::max<int64_t>(1, options_.base_backoff_seconds);
   options_.max_backoff_seconds =
       std::max(options_.base_backoff_seconds, options_.max_backoff_seconds);
 }
 
-int Dispatcher::RunOnce() {
-  FlushMetrics(/*force=*/false);
-  if (!FlushPending()) return 0;
-  const int64_t now = clock_.NowSeconds();
-  if (options_.expire_stale) {
-    const auto expired = outbox_.ExpireStale(now);
-    if (!expired.ok()) {
-      StorageFailed("expire", expired.error());
-      return 0;
-    }
-    if (expired.value() > 0) {
-      Count("phoneverify_sms_expired_total", expired.value());
-      Json::Value fields(Json::objectValue);
-      fields["count"] = expired.value();
-      logger_.Info("outbox messages expired", fields);
-    }
-  }
-  const SharedCircuit::Pass pass =
-      shared_.circuit.Admit(clock_.MonotonicMillis(), claim_size_);
-  if (pass.limit == 0) return 0;
-  // Fresh per pass: a stale claim of ours must not match after its lease was taken over.
-  const std::string claim_token = random_.Hex(kClaimTokenBytes);
-  const auto claimed = ClaimSerially(claim_token, now, pass.limit);
-  if (!claimed.ok()) {
-    shared_.circuit.EndPass(pass);
-    StorageFailed("claim", claimed.error());
-    return 0;
-  }
-  StorageOk();
-  if (options_.on_full_claim &&
-      claimed.value().size() >= static_cast<size_t>(options_.batch_size)) {
-    options_.on_full_claim();
-  }
-  int handled = 0;
-  for (const auto& message : claimed.value()) {
-    if (handled > 0 && !MaySend(now, pass)) {
-      Release(message, claim_token);
-      continue;
-    }
-    Handle(message, claim_token, pass);
-    ++handled;
-  }
-  shared_.circuit.EndPass(pass);
-  ResizeClaims(claimed.value().size(), handled == static_cast<int>(claimed.value().size()));
-  return handled;
+Dispatcher::Dispatcher(domain::OutboxRepository& outbox, SmsGateway& gateway,
+                       const util::Clock& clock, util::Random& random, util::Logger& logger,
+                       DispatcherOptions options, domain::MetricsStore* metrics)
+    : Dispatcher(outbox, {}, nullptr, clock, random, logger, std::move(options), metrics) {
+  own_backend_ = std::make_unique<GatewayBackend>(gateway);
+  backends_ = {own_backend_.get()};
+  circuits_.push_back(
+      std::make_unique<SharedCircuit>(options_.breaker_failures, options_.breaker_cooloff_ms));
 }
 
-void Dispatcher::ResizeClaims(size_t claimed, bool all_sent) {
-  const bool full = claimed >= static_cast<size_t>(claim_size_);
-  claim_size_ = full && all_sent ? std::min(2 * claim_size_, options_.max_batch_size)
-                                 : options_.batch_size;
-}
-
-util::Result<std::vector<domain::OutboxMessage>> Dispatcher::ClaimSerially(
-    const std::string& claim_token, int64_t now, int limit) {
-  std::lock_guard<std::mutex> lock(shared_.claim_mu);
-  return outbox_.Claim(claim_token, now, options_.lease_seconds, limit);
-}
+Dispatcher::~Dispatcher() = default;
 
 DispatcherOptions DispatcherOptionsFrom(const util::Config& config) {
-  // Claims grow to this while a backlog lasts: at 50 ms a call, 40 messages keep a lane
-  // busy 2 s, well inside the shortest lease.
-  constexpr int kMaxBatchSize = 40;
+  // Claims grow to this while a backlog lasts (bounded by the room under max_in_flight).
+  constexpr int kMaxBatchSize = 100;
   DispatcherOptions options;
   options.outbox_key = config.outbox_key_bytes;
-  options.send_timeout_seconds = config.sms_backend == "sparrow" ? config.sparrow_timeout : 1;
-  // A claim must outlive at least two gateway calls, or every batch shrinks to one.
+  const bool http = config.sms_backend.find("sparrow") != std::string::npos ||
+                    config.sms_backend.find("http") != std::string::npos;  // TODO(merge): UsesBackend
+  options.send_timeout_seconds = http ? config.sparrow_timeout : 1;
+  // A claim must outlive at least two gateway calls: a message may fail over once.
   options.lease_seconds = std::max<int64_t>(options.lease_seconds,
                                             2 * options.send_timeout_seconds + 5);
   options.max_batch_size = kMaxBatchSize;
+  options.max_in_flight = config.dispatcher_in_flight;
   options.max_tries = config.sms_max_tries;
   options.poll_ms = config.dispatcher_poll_ms;
   options.base_backoff_seconds = config.sms_retry_base;
@@ -145,57 +135,234 @@ DispatcherOptions DispatcherOptionsFrom(const util::Config& config) {
   return options;
 }
 
+int Dispatcher::RunOnce() { return RunOnce(0); }
+
+int Dispatcher::RunOnce(int max_ms) {
+  handled_ = 0;
+  tally_.Flush(clock_.MonotonicMillis(), clock_.NowSeconds(), /*force=*/false);
+  Collect(max_ms);
+  WriteMarks();  // what the gateways answered, before anything new is claimed
+  if (WriteOwed() && !Stopping()) {
+    const int64_t now = clock_.NowSeconds();
+    if (ExpireStale(now) && ShouldClaim()) ClaimWhileFull(now);
+  }
+  WriteMarks();  // what synchronous backends answered, and releases
+  return handled_;
+}
+
 void Dispatcher::Run(const std::atomic<bool>& stop) {
   stop_ = &stop;
   while (!stop.load()) {
-    if (RunOnce() > 0) continue;
+    const bool busy = !in_flight_.empty();
+    const int handled = RunOnce(busy ? kBusyWaitMs : 0);
+    if (busy || !in_flight_.empty() || handled > 0) continue;
     if (options_.idle_wait) {
       options_.idle_wait(options_.poll_ms, stop);
     } else {
       SleepUnlessStopped(options_.poll_ms, stop);
     }
   }
-  FlushPending();  // best effort: what stays owed is reclaimed after its lease
-  FlushMetrics(/*force=*/true);
+  // The calls in flight end within their timeout; their outcomes are written.
+  while (!in_flight_.empty()) RunOnce(kBusyWaitMs);
+  WriteOwed();  // best effort: what stays owed is reclaimed after its lease
+  tally_.Flush(clock_.MonotonicMillis(), clock_.NowSeconds(), /*force=*/true);
   stop_ = nullptr;
 }
 
-bool Dispatcher::MaySend(int64_t claimed_at, const SharedCircuit::Pass& pass) {
-  return !Stopping() && HaveTimeToSend(claimed_at) && shared_.circuit.StillAllows(pass);
+void Dispatcher::Wake() {
+  woken_.store(true);
+  if (transport_ != nullptr) transport_->Wake();
 }
 
-const SharedCircuit& Dispatcher::breaker() const { return shared_.circuit; }
-
-size_t Dispatcher::pending_marks() const { return shared_.owed_count.load(); }
-
-bool Dispatcher::HaveTimeToSend(int64_t claimed_at) const {
-  return clock_.NowSeconds() + options_.send_timeout_seconds < claimed_at + options_.lease_seconds;
+bool Dispatcher::ExpireStale(int64_t now) {
+  const int64_t now_ms = clock_.MonotonicMillis();
+  if (last_expiry_ms_ && now_ms - *last_expiry_ms_ < kExpireEveryMs) return true;
+  const auto expired = outbox_.ExpireStale(now);
+  if (!expired.ok()) {
+    ++stats_.storage_errors;
+    storage_.Failed("expire", expired.error(), now);
+    return false;
+  }
+  last_expiry_ms_ = now_ms;
+  if (expired.value() > 0) {
+    tally_.Count("phoneverify_sms_expired_total", expired.value());
+    Json::Value fields(Json::objectValue);
+    fields["count"] = expired.value();
+    logger_.Info("outbox messages expired", fields);
+  }
+  return true;
 }
 
-void Dispatcher::Release(const domain::OutboxMessage& message, const std::string& claim_token) {
-  ++stats_.released;
-  Record({message, claim_token, {Outcome::kReleased, 0, ""}, clock_.NowSeconds()});
+// Nothing in flight: always. Otherwise only when more is likely due (the last claim came
+// back full, or a wake-up), or poll_ms after the last claim (retries coming due): under
+// load a turn runs per finished call, and most would claim nothing.
+bool Dispatcher::ShouldClaim() const {
+  if (in_flight_.size() >= static_cast<size_t>(options_.max_in_flight)) return false;
+  if (in_flight_.empty() || last_claim_full_ || woken_.load()) return true;
+  return clock_.MonotonicMillis() - last_claim_ms_ >= options_.poll_ms;
 }
 
-void Dispatcher::Handle(const domain::OutboxMessage& message, const std::string& claim_token,
-                        const SharedCircuit::Pass& pass) {
-  if (message.expires_at <= clock_.NowSeconds()) {
-    FailUnsent(message, claim_token, "expired");
+// A claim that came back full and whose calls are in flight (not answered at once, as a
+// synchronous backend does) is followed by another at once, while there is room: a burst
+// fills the room in one turn instead of one claim per wait.
+void Dispatcher::ClaimWhileFull(int64_t now) {
+  for (int i = 0; i < kMaxClaimsPerTurn; ++i) {
+    ClaimAndStart(now);
+    const bool room = in_flight_.size() < static_cast<size_t>(options_.max_in_flight);
+    if (!last_claim_full_ || in_flight_.empty() || !room) return;
+  }
+}
+
+void Dispatcher::ClaimAndStart(int64_t now) {
+  last_claim_full_ = false;
+  const int room = options_.max_in_flight - static_cast<int>(in_flight_.size());
+  std::vector<std::shared_ptr<Batch>> batches = Admit(std::min(claim_size_, room));
+  int total = 0;
+  for (const auto& batch : batches) total += batch->pass.limit;
+  if (total == 0) return;
+  woken_.store(false);
+  // Fresh per claim: a stale claim of ours must not match after its lease was taken over.
+  const std::string claim_token = random_.Hex(kClaimTokenBytes);
+  auto claimed = outbox_.Claim(claim_token, now, options_.lease_seconds, total);
+  if (!claimed.ok()) {
+    ++stats_.storage_errors;
+    storage_.Failed("claim", claimed.error(), now);
     return;
   }
-  const auto text = util::Open(options_.outbox_key, message.sealed_text);
-  if (!text) {
-    FailUnsent(message, claim_token, "undecryptable");
+  storage_.Ok();
+  last_claim_ms_ = clock_.MonotonicMillis();
+  last_claim_full_ = claimed.value().size() >= static_cast<size_t>(total);
+  const int64_t released_before = stats_.released;
+  StartClaimed(claimed.value(), claim_token, batches, now);
+  const bool grow = last_claim_full_ && stats_.released == released_before;
+  claim_size_ = grow ? std::min(2 * claim_size_, options_.max_batch_size) : options_.batch_size;
+}
+
+// Each backend's circuit, in order, takes what it may of `want` messages.
+std::vector<std::shared_ptr<Dispatcher::Batch>> Dispatcher::Admit(int want) {
+  std::vector<std::shared_ptr<Batch>> batches;
+  const int64_t now_ms = clock_.MonotonicMillis();
+  for (size_t i = 0; i < backends_.size() && want > 0; ++i) {
+    SharedCircuit::Pass pass = circuits_[i]->Admit(now_ms, want);
+    if (pass.limit == 0) continue;
+    pass.limit = std::min(pass.limit, want);
+    want -= pass.limit;
+    batches.push_back(std::make_shared<Batch>(*circuits_[i], i, pass));
+  }
+  return batches;
+}
+
+void Dispatcher::StartClaimed(std::vector<domain::OutboxMessage>& claimed,
+                              const std::string& claim_token,
+                              std::vector<std::shared_ptr<Batch>>& batches, int64_t claimed_at) {
+  size_t batch = 0;
+  int taken = 0;
+  for (size_t i = 0; i < claimed.size(); ++i) {
+    while (taken >= batches[batch]->pass.limit) {
+      ++batch;
+      taken = 0;
+    }
+    ++taken;
+    domain::OutboxMessage& message = claimed[i];
+    const SharedCircuit::Pass& pass = batches[batch]->pass;
+    // The first is always sent; the others while the circuit, the lease and no stop allow.
+    if (i > 0 && (Stopping() || !HaveTimeToSend(claimed_at) ||
+                  !batches[batch]->circuit.StillAllows(pass))) {
+      Release(message, claim_token);
+      continue;
+    }
+    if (message.expires_at <= clock_.NowSeconds()) {
+      FailUnsent(message, claim_token, "expired");
+      continue;
+    }
+    auto text = util::Open(options_.outbox_key, message.sealed_text);
+    if (!text) {
+      FailUnsent(message, claim_token, "undecryptable");
+      continue;
+    }
+    auto flight = std::make_unique<Flight>();
+    flight->sms = {"msg_" + std::to_string(message.id), message.phone, std::move(*text), 0};
+    std::fill(text->begin(), text->end(), '\0');
+    flight->message = std::move(message);
+    flight->claim_token = claim_token;
+    flight->claimed_at = claimed_at;
+    Start(std::move(flight), batches[batch]->backend, batches[batch]);
+  }
+}
+
+void Dispatcher::Start(std::unique_ptr<Flight> flight, size_t backend,
+                       std::shared_ptr<Batch> batch) {
+  flight->batch = std::move(batch);
+  flight->started_ms = clock_.MonotonicMillis();
+  flight->sms.now = clock_.NowSeconds();
+  SmsBackend::Prepared prepared = backends_[backend]->Prepare(flight->sms);
+  if (auto* result = std::get_if<SendResult>(&prepared)) {
+    Finished(std::move(flight), *result);
     return;
   }
-  const int64_t started = clock_.MonotonicMillis();
-  const SendResult result = gateway_.Send(message.phone, *text);
-  const int64_t latency_ms = clock_.MonotonicMillis() - started;
-  ObserveLatency(latency_ms);
-  ObserveGateway(result, pass);
-  const Applied applied = Decide(message, result);
-  Apply(message, claim_token, applied);
-  LogAttempt(message, result, applied, latency_ms);
+  if (transport_ == nullptr) {
+    SendResult nowhere;
+    nowhere.detail = "no transport";
+    Finished(std::move(flight), nowhere);
+    return;
+  }
+  const uint64_t tag = next_tag_++;
+  transport_->Start(tag, std::move(std::get<HttpCall>(prepared)));
+  in_flight_.emplace(tag, std::move(flight));
+}
+
+void Dispatcher::Collect(int max_ms) {
+  if (transport_ == nullptr || in_flight_.empty()) return;
+  for (const Transport::Finished& done : transport_->Wait(max_ms)) {
+    auto found = in_flight_.find(done.tag);
+    if (found == in_flight_.end()) continue;
+    std::unique_ptr<Flight> flight = std::move(found->second);
+    in_flight_.erase(found);
+    const SendResult result = backends_[flight->batch->backend]->Interpret(flight->sms, done.answer);
+    Finished(std::move(flight), result);
+  }
+}
+
+void Dispatcher::Finished(std::unique_ptr<Flight> flight, const SendResult& result) {
+  const size_t backend = flight->batch->backend;
+  const char* gateway = backends_[backend]->Name();
+  const int64_t latency_ms = clock_.MonotonicMillis() - flight->started_ms;
+  tally_.ObserveLatency(gateway, latency_ms);
+  tally_.Count("phoneverify_sms_attempts_total{" + Label("gateway", gateway) + "," +
+               Label("result", KindName(result.kind)) + "," +
+               Label("code", std::to_string(result.gateway_code)) + "}");
+  ObserveGateway(backend, result, flight->batch->pass);
+  const bool may_move = result.kind == SendResult::Kind::kTransient || result.whole_gateway;
+  if (may_move && FailOver(flight, result)) return;
+  const Applied applied = Decide(flight->message, result);
+  Record(flight->message, flight->claim_token, applied);
+  LogAttempt(*flight, result, applied, latency_ms);
+}
+
+// The message goes on to the next backend that takes it, if its lease covers the call.
+bool Dispatcher::FailOver(std::unique_ptr<Flight>& flight, const SendResult& result) {
+  const size_t from = flight->batch->backend;
+  if (from + 1 >= backends_.size() || Stopping() || !HaveTimeToSend(flight->claimed_at)) {
+    return false;
+  }
+  std::shared_ptr<Batch> next = AdmitOne(from + 1);
+  if (!next) return false;
+  ++stats_.failovers;
+  tally_.Count("phoneverify_sms_failovers_total{" + Label("from", backends_[from]->Name()) +
+               "," + Label("to", backends_[next->backend]->Name()) + "}");
+  LogFailover(*flight, result, next->backend);
+  const size_t to = next->backend;
+  Start(std::move(flight), to, std::move(next));
+  return true;
+}
+
+std::shared_ptr<Dispatcher::Batch> Dispatcher::AdmitOne(size_t from_backend) {
+  const int64_t now_ms = clock_.MonotonicMillis();
+  for (size_t i = from_backend; i < backends_.size(); ++i) {
+    const SharedCircuit::Pass pass = circuits_[i]->Admit(now_ms, 1);
+    if (pass.limit > 0) return std::make_shared<Batch>(*circuits_[i], i, pass);
+  }
+  return nullptr;
 }
 
 Dispatcher::Applied Dispatcher::Decide(const domain::OutboxMessage& message,
@@ -213,102 +380,56 @@ Dispatcher::Applied Dispatcher::Decide(const domain::OutboxMessage& message,
   return {Outcome::kRetry, clock_.NowSeconds() + Backoff(message.tries), detail};
 }
 
-void Dispatcher::ObserveGateway(const SendResult& result, const SharedCircuit::Pass& pass) {
+void Dispatcher::ObserveGateway(size_t backend, const SendResult& result,
+                                const SharedCircuit::Pass& pass) {
   const int64_t now_ms = clock_.MonotonicMillis();
+  SharedCircuit& circuit = *circuits_[backend];
   using Change = SharedCircuit::Change;
-  if (result.out_of_credit) {
-    ++stats_.out_of_credit;
-    // Several lanes may hear it at once: the first one opens, logs and counts.
-    if (shared_.circuit.Pause(now_ms, options_.credit_pause_seconds * 1000) != Change::kPaused) {
-      return;
-    }
+  if (result.whole_gateway || result.out_of_credit) {
+    if (result.out_of_credit) ++stats_.out_of_credit;
+    if (circuit.Pause(now_ms, options_.credit_pause_seconds * 1000) != Change::kPaused) return;
     ++stats_.circuit_opened;
-    Count("phoneverify_sms_circuit_opened_total{reason=\"out_of_credit\"}");
-    SetGauge("phoneverify_sms_sending_paused", 1);
-    LogCircuit("sms gateway out of credit: sending paused", true);
+    const char* reason = result.out_of_credit ? "out_of_credit" : "account_refused";
+    tally_.Count(std::string("phoneverify_sms_circuit_opened_total{reason=\"") + reason + "\"}");
+    SetPausedGauges();
+    LogCircuit(backend,
+               result.out_of_credit ? "sms gateway out of credit: sending paused"
+                                    : "sms gateway refused the account: sending paused",
+               true);
     return;
   }
   if (result.kind == SendResult::Kind::kTransient) {
-    if (shared_.circuit.OnTransientFailure(pass, now_ms) == Change::kOpened) {
+    if (circuit.OnTransientFailure(pass, now_ms) == Change::kOpened) {
       ++stats_.circuit_opened;
-      Count("phoneverify_sms_circuit_opened_total{reason=\"failures\"}");
-      SetGauge("phoneverify_sms_sending_paused", 1);
-      LogCircuit("sms gateway circuit open: sending paused", true);
+      tally_.Count("phoneverify_sms_circuit_opened_total{reason=\"failures\"}");
+      SetPausedGauges();
+      LogCircuit(backend, "sms gateway circuit open: sending paused", true);
     }
     return;
   }
   // Any other answer (delivered, or a refusal of that one message) shows the gateway works.
-  if (shared_.circuit.OnSuccess(pass) == Change::kClosed) {
-    SetGauge("phoneverify_sms_sending_paused", 0);
-    LogCircuit("sms gateway circuit closed: sending resumed", false);
+  if (circuit.OnSuccess(pass) == Change::kClosed) {
+    SetPausedGauges();
+    LogCircuit(backend, "sms gateway circuit closed: sending resumed", false);
   }
 }
 
-void Dispatcher::Count(const std::string& series, double value) {
-  if (metrics_ == nullptr) return;
-  std::lock_guard<std::mutex> lock(shared_.metrics_mu);
-  domain::MetricDelta& delta = shared_.metric_deltas[series];
-  delta.series = series;
-  delta.value += value;
+void Dispatcher::SetPausedGauges() {
+  bool all_paused = true;
+  for (size_t i = 0; i < backends_.size(); ++i) {
+    const bool paused = circuits_[i]->state() != CircuitBreaker::State::kClosed;
+    all_paused = all_paused && paused;
+    tally_.SetGauge("phoneverify_sms_backend_paused{" + Label("gateway", backends_[i]->Name()) +
+                        "}",
+                    paused);
+  }
+  tally_.SetGauge("phoneverify_sms_sending_paused", all_paused);
 }
 
-void Dispatcher::SetGauge(const std::string& series, double value) {
-  if (metrics_ == nullptr) return;
-  std::lock_guard<std::mutex> lock(shared_.metrics_mu);
-  shared_.metric_deltas[series] = {series, value, /*gauge=*/true};
-}
-
-void Dispatcher::ObserveLatency(int64_t latency_ms) {
-  struct Bucket {
-    int64_t le_ms;
-    const char* le;
-  };
-  static constexpr Bucket kBuckets[] = {{50, "0.05"}, {100, "0.1"},  {250, "0.25"},
-                                        {500, "0.5"}, {1000, "1"},   {2500, "2.5"},
-                                        {5000, "5"},  {10000, "10"}};
-  const std::string name = "phoneverify_sms_gateway_latency_seconds";
-  const std::string gateway = std::string("gateway=\"") + gateway_.Name() + "\"";
-  const double seconds = static_cast<double>(latency_ms) / 1000;
-  for (const Bucket& bucket : kBuckets) {
-    if (latency_ms > bucket.le_ms) continue;
-    Count(name + "_bucket{" + gateway + ",le=\"" + bucket.le + "\"}");
-  }
-  Count(name + "_bucket{" + gateway + ",le=\"+Inf\"}");
-  Count(name + "_sum{" + gateway + "}", seconds);
-  Count(name + "_count{" + gateway + "}");
-}
-
-void Dispatcher::FlushMetrics(bool force) {
-  if (metrics_ == nullptr) return;
-  std::vector<domain::MetricDelta> deltas;
-  {
-    std::lock_guard<std::mutex> lock(shared_.metrics_mu);
-    if (shared_.metric_deltas.empty()) return;
-    const int64_t now_ms = clock_.MonotonicMillis();
-    if (!force && now_ms - shared_.last_flush_ms < kMetricsFlushMillis) return;
-    shared_.last_flush_ms = now_ms;
-    for (auto& [series, delta] : shared_.metric_deltas) deltas.push_back(std::move(delta));
-    shared_.metric_deltas.clear();
-  }
-  // Flushes by different lanes may overlap: a gauge says the circuit's state at this
-  // flush, so a later flush never writes an older state over a newer one.
-  const bool paused = shared_.circuit.state() != CircuitBreaker::State::kClosed;
-  for (auto& delta : deltas) {
-    if (delta.gauge && delta.series == "phoneverify_sms_sending_paused") delta.value = paused;
-  }
-  if (metrics_->Add(deltas, clock_.NowSeconds()).ok()) return;
-  // Kept for the next flush: added to what was counted meanwhile (a gauge set meanwhile
-  // is newer and stays).
-  std::lock_guard<std::mutex> lock(shared_.metrics_mu);
-  for (auto& delta : deltas) {
-    auto [kept, inserted] = shared_.metric_deltas.try_emplace(delta.series, delta);
-    if (!inserted && !delta.gauge) kept->second.value += delta.value;
-  }
-}
-
-void Dispatcher::LogCircuit(const char* msg, bool error) {
-  const SharedCircuit::Snapshot circuit = shared_.circuit.snapshot();
+void Dispatcher::LogCircuit(size_t backend, const char* msg, bool error) {
+  const SharedCircuit::Snapshot circuit = circuits_[backend]->snapshot();
   Json::Value fields(Json::objectValue);
+  fields["gateway"] = backends_[backend]->Name();
   fields["circuit"] = StateName(circuit.state);
   fields["consecutive_failures"] = circuit.consecutive_failures;
   if (circuit.state == CircuitBreaker::State::kOpen) {
@@ -322,79 +443,42 @@ void Dispatcher::LogCircuit(const char* msg, bool error) {
   }
 }
 
-void Dispatcher::Apply(const domain::OutboxMessage& message, const std::string& claim_token,
-                       const Applied& applied) {
+void Dispatcher::Record(const domain::OutboxMessage& message, const std::string& claim_token,
+                        const Applied& applied) {
+  using Kind = domain::OutboxMark::Kind;
+  domain::OutboxMark mark{Kind::kReleased, message.id, claim_token, clock_.NowSeconds(), ""};
   switch (applied.outcome) {
     case Outcome::kDelivered:
       ++stats_.delivered;
+      mark.kind = Kind::kSent;
       break;
     case Outcome::kFailed:
       ++stats_.failed;
+      mark.kind = Kind::kFailed;
+      mark.error = applied.error;
       break;
     case Outcome::kRetry:
       ++stats_.retried;
+      mark.kind = Kind::kRetry;
+      mark.at = applied.next_attempt_at;
+      mark.error = applied.error;
       break;
     case Outcome::kReleased:
       ++stats_.released;
       break;
   }
-  Record({message, claim_token, applied, clock_.NowSeconds()});
+  if (applied.outcome != Outcome::kReleased) ++handled_;
+  marks_.emplace_back(std::move(mark), message.request_id);
 }
 
-void Dispatcher::Record(Mark mark) {
-  const util::Result<bool> written = Write(mark);
-  if (!written.ok()) {
-    // The outcome is known (the gateway answered); only writing it down failed. Keep it
-    // and write it before claiming anything else.
-    StorageFailed("mark", written.error());
-    std::lock_guard<std::mutex> lock(shared_.owed_mu);
-    shared_.owed.push_back(std::move(mark));
-    shared_.owed_count.store(shared_.owed.size());
-    return;
-  }
-  CheckMark(written, mark.message);
-}
-
-util::Result<bool> Dispatcher::Write(const Mark& mark) {
-  const int64_t id = mark.message.id;
-  switch (mark.applied.outcome) {
-    case Outcome::kDelivered:
-      return outbox_.MarkSent(id, mark.claim_token, mark.at);
-    case Outcome::kFailed:
-      return outbox_.MarkFailed(id, mark.claim_token, mark.at, mark.applied.error);
-    case Outcome::kRetry:
-      return outbox_.MarkRetry(id, mark.claim_token, mark.applied.next_attempt_at,
-                               mark.applied.error);
-    case Outcome::kReleased:
-      return outbox_.Release(id, mark.claim_token);
-  }
-  return util::Error::Internal();
-}
-
-bool Dispatcher::FlushPending() {
-  if (shared_.owed_count.load() == 0) return true;
-  // Another lane writing them now: not clear yet, so no claim either.
-  std::unique_lock<std::mutex> lock(shared_.owed_mu, std::try_to_lock);
-  if (!lock.owns_lock()) return false;
-  std::vector<Mark>& owed = shared_.owed;
-  while (!owed.empty()) {
-    const util::Result<bool> written = Write(owed.front());
-    if (!written.ok()) {
-      StorageFailed("mark", written.error());
-      return false;
-    }
-    StorageOk();
-    CheckMark(written, owed.front().message);
-    owed.erase(owed.begin());
-    shared_.owed_count.store(owed.size());
-  }
-  return true;
+void Dispatcher::Release(const domain::OutboxMessage& message, const std::string& claim_token) {
+  Record(message, claim_token, {Outcome::kReleased, 0, ""});
 }
 
 void Dispatcher::FailUnsent(const domain::OutboxMessage& message, const std::string& claim_token,
                             const std::string& reason) {
-  Count("phoneverify_sms_not_sent_total{reason=\"" + reason + "\"}");
-  Apply(message, claim_token, {Outcome::kFailed, 0, reason});
+  tally_.Count("phoneverify_sms_not_sent_total{reason=\"" + reason + "\"}");
+  Record(message, claim_token, {Outcome::kFailed, 0, reason});
   Json::Value fields(Json::objectValue);
   fields["outbox_id"] = static_cast<Json::Int64>(message.id);
   fields["request_id"] = message.request_id;
@@ -405,31 +489,70 @@ void Dispatcher::FailUnsent(const domain::OutboxMessage& message, const std::str
   logger_.Error("sms not sent", fields);
 }
 
-void Dispatcher::CheckMark(const util::Result<bool>& marked, const domain::OutboxMessage& message) {
-  if (!marked.ok() || marked.value()) return;
+// This turn's marks in one write; on a storage error they are owed (WriteOwed).
+int Dispatcher::WriteMarks() {
+  if (marks_.empty()) return 0;
+  std::vector<domain::OutboxMark> marks;
+  marks.reserve(marks_.size());
+  for (const auto& [mark, request_id] : marks_) marks.push_back(mark);
+  const auto held = outbox_.MarkMany(marks);
+  if (!held.ok()) {
+    // The outcomes are known (the gateways answered); only writing them down failed.
+    ++stats_.storage_errors;
+    storage_.Failed("mark", held.error(), clock_.NowSeconds());
+    for (auto& entry : marks_) owed_.push_back(std::move(entry));
+    marks_.clear();
+    return 0;
+  }
+  storage_.Ok();
+  for (size_t i = 0; i < marks_.size(); ++i) {
+    CheckMark(held.value()[i], marks_[i].first.id, marks_[i].second);
+  }
+  const int written = static_cast<int>(marks_.size());
+  marks_.clear();
+  return written;
+}
+
+bool Dispatcher::WriteOwed() {
+  if (owed_.empty()) return true;
+  std::vector<domain::OutboxMark> marks;
+  for (const auto& [mark, request_id] : owed_) marks.push_back(mark);
+  const auto held = outbox_.MarkMany(marks);
+  if (!held.ok()) {
+    ++stats_.storage_errors;
+    storage_.Failed("mark", held.error(), clock_.NowSeconds());
+    return false;
+  }
+  storage_.Ok();
+  for (size_t i = 0; i < owed_.size(); ++i) {
+    CheckMark(held.value()[i], owed_[i].first.id, owed_[i].second);
+  }
+  owed_.clear();
+  return true;
+}
+
+void Dispatcher::CheckMark(bool held, int64_t id, const std::string& request_id) {
+  if (held) return;
   // Our lease ran out and another dispatcher took the message over (or it expired).
   ++stats_.lost_claims;
   Json::Value fields(Json::objectValue);
-  fields["outbox_id"] = static_cast<Json::Int64>(message.id);
-  fields["request_id"] = message.request_id;
+  fields["outbox_id"] = static_cast<Json::Int64>(id);
+  fields["request_id"] = request_id;
   logger_.Warn("outbox claim lost", fields);
 }
 
-void Dispatcher::LogAttempt(const domain::OutboxMessage& message, const SendResult& result,
+void Dispatcher::LogAttempt(const Flight& flight, const SendResult& result,
                             const Applied& applied, int64_t latency_ms) {
   Json::Value fields(Json::objectValue);
-  fields["outbox_id"] = static_cast<Json::Int64>(message.id);
-  fields["request_id"] = message.request_id;
-  fields["phone"] = domain::MaskPhone(message.phone);
-  fields["gateway"] = gateway_.Name();
+  fields["outbox_id"] = static_cast<Json::Int64>(flight.message.id);
+  fields["request_id"] = flight.message.request_id;
+  fields["phone"] = domain::MaskPhone(flight.message.phone);
+  fields["gateway"] = backends_[flight.batch->backend]->Name();
   fields["result"] = KindName(result.kind);
   fields["gateway_code"] = result.gateway_code;
   fields["latency_ms"] = static_cast<Json::Int64>(latency_ms);
-  fields["tries"] = message.tries;
+  fields["tries"] = flight.message.tries;
   if (!result.detail.empty()) fields["detail"] = result.detail;
-  Count(std::string("phoneverify_sms_attempts_total{gateway=\"") + gateway_.Name() +
-        "\",result=\"" + KindName(result.kind) + "\",code=\"" +
-        std::to_string(result.gateway_code) + "\"}");
   switch (applied.outcome) {
     case Outcome::kDelivered:
       logger_.Info("sms sent", fields);
@@ -447,6 +570,27 @@ void Dispatcher::LogAttempt(const domain::OutboxMessage& message, const SendResu
   }
 }
 
+void Dispatcher::LogFailover(const Flight& flight, const SendResult& result, size_t to_backend) {
+  Json::Value fields(Json::objectValue);
+  fields["outbox_id"] = static_cast<Json::Int64>(flight.message.id);
+  fields["request_id"] = flight.message.request_id;
+  fields["phone"] = domain::MaskPhone(flight.message.phone);
+  fields["gateway"] = backends_[flight.batch->backend]->Name();
+  fields["next_gateway"] = backends_[to_backend]->Name();
+  fields["result"] = KindName(result.kind);
+  fields["gateway_code"] = result.gateway_code;
+  if (!result.detail.empty()) fields["detail"] = result.detail;
+  // Sparrow returns no message id: after a timeout the first gateway may still have sent
+  // it, so the phone may get this code twice.
+  const bool may_duplicate = result.detail == "timeout";
+  fields["may_duplicate"] = may_duplicate;
+  if (may_duplicate) {
+    logger_.Warn("sms attempt timed out, failing over: it may arrive twice", fields);
+  } else {
+    logger_.Warn("sms attempt failed, failing over", fields);
+  }
+}
+
 int64_t Dispatcher::Backoff(int tries) {
   const int doublings = std::clamp(tries - 1, 0, 30);
   const int64_t full =
@@ -455,31 +599,8 @@ int64_t Dispatcher::Backoff(int tries) {
   return half + random_.Uniform(static_cast<uint32_t>(full - half + 1));
 }
 
-void Dispatcher::StorageFailed(const char* operation, const util::Error& error) {
-  ++stats_.storage_errors;
-  storage_failing_ = true;
-  const int64_t now = clock_.NowSeconds();
-  if (last_storage_log_ && now - *last_storage_log_ < kStorageLogIntervalSeconds) {
-    ++suppressed_storage_errors_;
-    return;
-  }
-  Json::Value fields(Json::objectValue);
-  fields["operation"] = operation;
-  fields["error"] = error.details;
-  fields["suppressed"] = static_cast<Json::Int64>(suppressed_storage_errors_);
-  logger_.Error("outbox storage failed", fields);
-  last_storage_log_ = now;
-  suppressed_storage_errors_ = 0;
-}
-
-void Dispatcher::StorageOk() {
-  if (!storage_failing_) return;
-  storage_failing_ = false;
-  Json::Value fields(Json::objectValue);
-  fields["suppressed"] = static_cast<Json::Int64>(suppressed_storage_errors_);
-  logger_.Info("outbox storage recovered", fields);
-  last_storage_log_.reset();
-  suppressed_storage_errors_ = 0;
+bool Dispatcher::HaveTimeToSend(int64_t claimed_at) const {
+  return clock_.NowSeconds() + options_.send_timeout_seconds < claimed_at + options_.lease_seconds;
 }
 
 }  // namespace phoneverify::sms

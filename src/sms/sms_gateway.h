@@ -1,5 +1,7 @@
-// Where SMS go. Implementations: SparrowGateway (libcurl), ConsoleGateway (sms.log),
-// and test fakes. Send() may block for up to the configured timeout; it never throws.
+// A gateway that sends synchronously: ConsoleGateway (sms.log), BlockingGateway (an HTTP
+// backend, one call at a time) and test fakes; the dispatcher uses one through
+// GatewayBackend (sms_backend.h). Send() may block for up to the configured timeout; it
+// never throws. SendResult is what every backend answers.
 #pragma once
 
 #include <string>
@@ -14,6 +16,9 @@ struct SendResult {
   // The gateway account can send nothing at all until an operator acts (Sparrow 1012/1013,
   // no credits): the dispatcher pauses sending instead of burning every queued message.
   bool out_of_credit = false;
+  // The failure concerns the gateway account, not this message (no credit, invalid
+  // token): that backend pauses and the next one in sms_backend takes over.
+  bool whole_gateway = false;
 };
 
 class SmsGateway {

@@ -84,7 +84,7 @@ util::Result<SparrowCredit> QuerySparrowCredit(const std::string& credit_url,
   url += "token=";
   url += escaped.get();
   std::string reply;
-  const bool configured = ConfigureSparrowCall(h, url.c_str(), timeout_seconds, &reply) &&
+  const bool configured = ConfigureGatewayCall(h, url.c_str(), timeout_seconds, &reply) &&
                           curl_easy_setopt(h, CURLOPT_HTTPGET, 1L) == CURLE_OK;
   std::fill(url.begin(), url.end(), '\0');  // libcurl copied it
   if (!configured) return util::Error::Internal("curl setup failed");

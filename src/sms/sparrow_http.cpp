@@ -14,16 +14,16 @@ constexpr size_t kMaxTextBytes = 120;
 size_t CollectReply(char* data, size_t size, size_t count, void* user) {
   auto* reply = static_cast<std::string*>(user);
   const size_t bytes = size * count;
-  const size_t room = kMaxSparrowReplyBytes - std::min(kMaxSparrowReplyBytes, reply->size());
+  const size_t room = kMaxGatewayReplyBytes - std::min(kMaxGatewayReplyBytes, reply->size());
   reply->append(data, std::min(bytes, room));
   return bytes;  // keep reading: a truncated body just fails to parse
 }
 
 }  // namespace
 
-bool ConfigureSparrowCall(CURL* h, const char* url, int timeout_seconds, std::string* reply) {
-  const long timeout = timeout_seconds > 0 ? timeout_seconds : kDefaultSparrowTimeoutSeconds;
-  const long connect = std::min(timeout, kMaxSparrowConnectSeconds);
+bool ConfigureGatewayCall(CURL* h, const char* url, int timeout_seconds, std::string* reply) {
+  const long timeout = timeout_seconds > 0 ? timeout_seconds : kDefaultGatewayTimeoutSeconds;
+  const long connect = std::min(timeout, kMaxGatewayConnectSeconds);
   return curl_easy_setopt(h, CURLOPT_URL, url) == CURLE_OK &&
          curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK &&
          curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") == CURLE_OK &&
@@ -39,6 +39,33 @@ bool ConfigureSparrowCall(CURL* h, const char* url, int timeout_seconds, std::st
          curl_easy_setopt(h, CURLOPT_USERAGENT, "phoneverify/1.0") == CURLE_OK &&
          curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &CollectReply) == CURLE_OK &&
          curl_easy_setopt(h, CURLOPT_WRITEDATA, reply) == CURLE_OK;
+}
+
+SendResult InterpretCurlFailure(int curl_code) {
+  const auto code = static_cast<CURLcode>(curl_code);
+  std::string detail;
+  switch (code) {
+    case CURLE_OPERATION_TIMEDOUT:
+      detail = "timeout";
+      break;
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+      detail = "connect failed";
+      break;
+    case CURLE_GOT_NOTHING:
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+    case CURLE_PARTIAL_FILE:
+      detail = "connection dropped";
+      break;
+    default:
+      detail = std::string("curl: ") + curl_easy_strerror(code);
+  }
+  SendResult result;
+  result.kind = SendResult::Kind::kTransient;
+  result.detail = std::move(detail);
+  return result;
 }
 
 std::optional<Json::Value> ParseSparrowObject(std::string_view body) {

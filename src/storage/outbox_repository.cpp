@@ -79,6 +79,44 @@ util::Status Prune(Connection& conn, int64_t now, int64_t keep_finished) {
       .status();
 }
 
+// Each mark applies only to a row still 'sending' under the claim's token. sent and failed
+// erase the text. The claim token stays on a sent row: no claim reads a sent row, and
+// leaving it spares one index entry rewrite (ix_outbox_claim) per SMS. A release hands
+// the row back due at once, its try given back.
+util::Result<bool> WriteMark(Connection& conn, const domain::OutboxMark& mark) {
+  using Kind = domain::OutboxMark::Kind;
+  const Param id = Param::Int(mark.id);
+  const Param token = Param::Bytes(mark.claim_token);
+  switch (mark.kind) {
+    case Kind::kSent:
+      return Applied(
+          conn.Exec("UPDATE outbox SET state = 'sent', sent_at = ?, sealed_text = NULL, "
+                    "lease_until = 0, last_error = '' "
+                    "WHERE id = ? AND claim_token = ? AND state = 'sending'",
+                    {Param::Int(mark.at), id, token}));
+    case Kind::kRetry:
+      return Applied(
+          conn.Exec("UPDATE outbox SET state = 'retry', next_attempt_at = ?, last_error = ?, "
+                    "claim_token = NULL, lease_until = 0 "
+                    "WHERE id = ? AND claim_token = ? AND state = 'sending'",
+                    {Param::Int(mark.at), Param::Text(ClampUtf8(mark.error, kErrorChars)), id,
+                     token}));
+    case Kind::kFailed:
+      return Applied(
+          conn.Exec("UPDATE outbox SET state = 'failed', sealed_text = NULL, last_error = ?, "
+                    "claim_token = NULL, lease_until = 0 "
+                    "WHERE id = ? AND claim_token = ? AND state = 'sending'",
+                    {Param::Text(ClampUtf8(mark.error, kErrorChars)), id, token}));
+    case Kind::kReleased:
+      return Applied(
+          conn.Exec("UPDATE outbox SET state = 'retry', tries = GREATEST(tries - 1, 0), "
+                    "claim_token = NULL, lease_until = 0, next_attempt_at = 0 "
+                    "WHERE id = ? AND claim_token = ? AND state = 'sending'",
+                    {id, token}));
+  }
+  return util::Error::Internal();
+}
+
 }  // namespace
 
 util::Result<std::vector<domain::OutboxMessage>> MysqlOutboxRepository::Claim(
@@ -107,50 +145,43 @@ util::Result<std::vector<domain::OutboxMessage>> MysqlOutboxRepository::Claim(
   });
 }
 
-// The claim token stays on a sent row: no claim reads a sent row, and leaving it spares
-// one index entry rewrite (ix_outbox_claim) per SMS.
 util::Result<bool> MysqlOutboxRepository::MarkSent(int64_t id, const std::string& claim_token,
                                                    int64_t now) {
-  return db_.Run([&](Connection& conn) {
-    return Applied(
-        conn.Exec("UPDATE outbox SET state = 'sent', sent_at = ?, sealed_text = NULL, "
-                  "lease_until = 0, last_error = '' "
-                  "WHERE id = ? AND claim_token = ? AND state = 'sending'",
-                  {Param::Int(now), Param::Int(id), Param::Bytes(claim_token)}));
-  });
+  return WriteOne({domain::OutboxMark::Kind::kSent, id, claim_token, now, ""});
 }
 
 util::Result<bool> MysqlOutboxRepository::MarkRetry(int64_t id, const std::string& claim_token,
                                                     int64_t next_attempt_at,
                                                     const std::string& error) {
-  return db_.Run([&](Connection& conn) {
-    return Applied(
-        conn.Exec("UPDATE outbox SET state = 'retry', next_attempt_at = ?, last_error = ?, "
-                  "claim_token = NULL, lease_until = 0 "
-                  "WHERE id = ? AND claim_token = ? AND state = 'sending'",
-                  {Param::Int(next_attempt_at), Param::Text(ClampUtf8(error, kErrorChars)),
-                   Param::Int(id), Param::Bytes(claim_token)}));
-  });
+  return WriteOne({domain::OutboxMark::Kind::kRetry, id, claim_token, next_attempt_at, error});
 }
 
 util::Result<bool> MysqlOutboxRepository::MarkFailed(int64_t id, const std::string& claim_token,
-                                                     int64_t /*now*/, const std::string& error) {
-  return db_.Run([&](Connection& conn) {
-    return Applied(conn.Exec(
-        "UPDATE outbox SET state = 'failed', sealed_text = NULL, last_error = ?, "
-        "claim_token = NULL, lease_until = 0 "
-        "WHERE id = ? AND claim_token = ? AND state = 'sending'",
-        {Param::Text(ClampUtf8(error, kErrorChars)), Param::Int(id), Param::Bytes(claim_token)}));
-  });
+                                                     int64_t now, const std::string& error) {
+  return WriteOne({domain::OutboxMark::Kind::kFailed, id, claim_token, now, error});
 }
 
 util::Result<bool> MysqlOutboxRepository::Release(int64_t id, const std::string& claim_token) {
-  return db_.Run([&](Connection& conn) {
-    return Applied(conn.Exec(
-        "UPDATE outbox SET state = 'retry', tries = GREATEST(tries - 1, 0), "
-        "claim_token = NULL, lease_until = 0, next_attempt_at = 0 "
-        "WHERE id = ? AND claim_token = ? AND state = 'sending'",
-        {Param::Int(id), Param::Bytes(claim_token)}));
+  return WriteOne({domain::OutboxMark::Kind::kReleased, id, claim_token, 0, ""});
+}
+
+util::Result<bool> MysqlOutboxRepository::WriteOne(const domain::OutboxMark& mark) {
+  return db_.Run([&](Connection& conn) { return WriteMark(conn, mark); });
+}
+
+util::Result<std::vector<bool>> MysqlOutboxRepository::MarkMany(
+    const std::vector<domain::OutboxMark>& marks) {
+  // One commit for the lot. Re-runnable: a deadlock rolls every mark back and the whole
+  // list runs again; each mark applies only while its row still carries the claim.
+  return db_.Transact([&](Connection& conn) -> util::Result<std::vector<bool>> {
+    std::vector<bool> held;
+    held.reserve(marks.size());
+    for (const domain::OutboxMark& mark : marks) {
+      util::Result<bool> one = WriteMark(conn, mark);
+      if (!one.ok()) return one.error();
+      held.push_back(one.value());
+    }
+    return held;
   });
 }
 

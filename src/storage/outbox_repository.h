@@ -45,10 +45,14 @@ class MysqlOutboxRepository final : public domain::OutboxRepository {
   // per call: limit_events older than 24 h and finished outbox rows older than the
   // retention (keep_finished_seconds).
   util::Result<bool> Release(int64_t id, const std::string& claim_token) override;
+  // The marks in one transaction.
+  util::Result<std::vector<bool>> MarkMany(const std::vector<domain::OutboxMark>& marks) override;
   util::Result<int> ExpireStale(int64_t now) override;
   util::Result<int> Depth() override;
 
  private:
+  util::Result<bool> WriteOne(const domain::OutboxMark& mark);
+
   Database& db_;
   int64_t keep_finished_seconds_;
 };

@@ -243,7 +243,7 @@ const std::vector<KeySpec>& Keys() {
       {"sparrow_timeout", false, Int(&C::sparrow_timeout, 1, 600)},
       {"sms_max_tries", false, Int(&C::sms_max_tries, 1, 1000)},
       {"dispatcher_poll_ms", false, Int(&C::dispatcher_poll_ms, 1, 60'000)},
-      {"dispatcher_lanes", false, Int(&C::dispatcher_lanes, 1, 512)},
+      {"dispatcher_in_flight", false, Int(&C::dispatcher_in_flight, 1, 4096)},
       {"dispatcher_socket", false, Text(&C::dispatcher_socket, AnyText)},
       {"sms_retry_base", false, Int(&C::sms_retry_base, 1, 3600)},
       {"sms_retry_max", false, Int(&C::sms_retry_max, 1, 86'400)},

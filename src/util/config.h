@@ -69,7 +69,7 @@ struct Config {
   int sparrow_timeout = 10;        // seconds per gateway call
   int sms_max_tries = 8;           // transient failures before a message is failed
   int dispatcher_poll_ms = 2000;   // longest idle sleep (a worker's wake-up ends it early)
-  int dispatcher_lanes = 4;        // messages the dispatcher sends at once
+  int dispatcher_in_flight = 256;  // messages the dispatcher has at the gateways at once
   std::string dispatcher_socket;   // wake-up socket; default <var_dir>/run/dispatcher.sock
   int sms_retry_base = 2;          // seconds before the first retry (doubling, with jitter)
   int sms_retry_max = 300;         // cap on the retry delay, seconds

@@ -48,8 +48,17 @@ class FakeGateway final : public sms::SmsGateway {
   static sms::SendResult NoCredit(int code = 1013) {
     sms::SendResult r = Permanent(code, "sparrow " + std::to_string(code) + ": no credits");
     r.out_of_credit = true;
+    r.whole_gateway = true;
     return r;
   }
+  // Sparrow 1002: the account's token is refused.
+  static sms::SendResult InvalidToken() {
+    sms::SendResult r = Permanent(1002, "sparrow 1002: Invalid Token");
+    r.whole_gateway = true;
+    return r;
+  }
+
+  explicit FakeGateway(std::string name = "fake") : name_(std::move(name)) {}
 
   // Queues `result` for one future call (`times` calls).
   void Push(const sms::SendResult& result, int times = 1) {
@@ -82,7 +91,7 @@ class FakeGateway final : public sms::SmsGateway {
     if (hook) hook(to, text);  // outside the lock: the hook may call back into us
     return result;
   }
-  const char* Name() const override { return "fake"; }
+  const char* Name() const override { return name_.c_str(); }
 
   std::vector<Call> Calls() const {
     std::lock_guard<std::mutex> lock(mu_);
@@ -94,6 +103,7 @@ class FakeGateway final : public sms::SmsGateway {
   }
 
  private:
+  const std::string name_;
   mutable std::mutex mu_;
   std::deque<sms::SendResult> script_;
   sms::SendResult default_ = Delivered();

@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "sms/sparrow_gateway.h"
+#include "sms/sparrow_backend.h"
 
 using namespace phoneverify;
 

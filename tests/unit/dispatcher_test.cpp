@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "fakes/counting_outbox.h"
 #include "fakes/fake_gateway.h"
 #include "fakes/memory_outbox.h"
 #include "util/clock.h"
@@ -313,80 +314,20 @@ BOOST_AUTO_TEST_CASE(two_dispatcher_threads_send_every_message_exactly_once) {
   BOOST_TEST(retried <= 40);
 }
 
-// The outbox as before, counting how many Claim calls run at the same time.
-class ClaimCountingOutbox final : public domain::OutboxRepository {
- public:
-  explicit ClaimCountingOutbox(MemoryOutbox& inner) : inner_(inner) {}
-  util::Result<std::vector<domain::OutboxMessage>> Claim(const std::string& token, int64_t now,
-                                                         int64_t lease, int max) override {
-    const int running = ++running_;
-    int seen = most_.load();
-    while (running > seen && !most_.compare_exchange_weak(seen, running)) {
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));  // a claim takes a while
-    auto claimed = inner_.Claim(token, now, lease, max);
-    --running_;
-    return claimed;
-  }
-  util::Result<bool> MarkSent(int64_t id, const std::string& token, int64_t now) override {
-    return inner_.MarkSent(id, token, now);
-  }
-  util::Result<bool> MarkRetry(int64_t id, const std::string& token, int64_t at,
-                               const std::string& error) override {
-    return inner_.MarkRetry(id, token, at, error);
-  }
-  util::Result<bool> MarkFailed(int64_t id, const std::string& token, int64_t now,
-                                const std::string& error) override {
-    return inner_.MarkFailed(id, token, now, error);
-  }
-  util::Result<bool> Release(int64_t id, const std::string& token) override {
-    return inner_.Release(id, token);
-  }
-  util::Result<int> ExpireStale(int64_t now) override { return inner_.ExpireStale(now); }
-  util::Result<int> Depth() override { return inner_.Depth(); }
-  int most_at_once() const { return most_.load(); }
-
- private:
-  MemoryOutbox& inner_;
-  std::atomic<int> running_{0};
-  std::atomic<int> most_{0};
-};
-
-BOOST_AUTO_TEST_CASE(lanes_sharing_a_process_claim_one_at_a_time_and_send_everything_once) {
-  constexpr int kLanes = 4;
-  constexpr int kMessages = 200;
-  options.batch_size = 2;
-  options.lease_seconds = 1'000'000;
-  for (int i = 0; i < kMessages; ++i) Queue("message " + std::to_string(i));
-  ClaimCountingOutbox counting(outbox);
-  DispatcherShared shared(0, 1000);
-  options.shared = &shared;
-  std::vector<std::unique_ptr<util::SeededRandom>> randoms;
-  std::vector<std::unique_ptr<FakeGateway>> gateways;
-  std::vector<std::unique_ptr<Dispatcher>> lanes;
-  for (int i = 0; i < kLanes; ++i) {
-    randoms.push_back(std::make_unique<util::SeededRandom>(100 + i));
-    gateways.push_back(std::make_unique<FakeGateway>());
-    lanes.push_back(std::make_unique<Dispatcher>(counting, *gateways.back(), clock,
-                                                 *randoms.back(), logger, options));
-  }
-  std::atomic<bool> done{false};
-  std::vector<std::thread> threads;
-  for (auto& lane : lanes) {
-    threads.emplace_back([&done, &lane] {
-      while (!done.load()) lane->RunOnce();
-    });
-  }
-  for (int i = 0; i < 2000 && outbox.Depth().value() > 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  done = true;
-  for (auto& t : threads) t.join();
-  BOOST_TEST(outbox.Depth().value() == 0);
-  BOOST_TEST(counting.most_at_once() == 1);
-  size_t calls = 0;
-  for (const auto& g : gateways) calls += g->CallCount();
-  BOOST_TEST(calls == static_cast<size_t>(kMessages));
+BOOST_AUTO_TEST_CASE(the_outcomes_of_a_turn_are_written_in_one_go) {
+  for (int i = 0; i < 5; ++i) Queue("message " + std::to_string(i));
+  gateway.Push(FakeGateway::Transient("http 502", 502));
+  gateway.Push(FakeGateway::Permanent(1007, "sparrow 1007: invalid receiver"));
+  fakes::CountingOutbox counting(outbox);
+  Dispatcher dispatcher(counting, gateway, clock, random, logger, options);
+  BOOST_TEST(dispatcher.RunOnce() == 5);
+  BOOST_TEST(counting.sizes == std::vector<size_t>{5}, boost::test_tools::per_element());
+  BOOST_TEST(counting.single_marks == 0);
+  BOOST_TEST(dispatcher.stats().delivered == 3);
+  BOOST_TEST(dispatcher.stats().retried == 1);
+  BOOST_TEST(dispatcher.stats().failed == 1);
+  BOOST_TEST(dispatcher.RunOnce() == 0);
+  BOOST_TEST(counting.sizes.size() == 1u);  // nothing decided, nothing written
 }
 
 BOOST_AUTO_TEST_CASE(storage_outage_is_logged_sparingly_and_recovers_alone) {

@@ -1,5 +1,6 @@
-// SparrowGateway with real libcurl against the fake Sparrow server on loopback.
-#include "sms/sparrow_gateway.h"
+// SparrowBackend with real libcurl (CurlMultiTransport, through BlockingGateway) against
+// the fake Sparrow server on loopback.
+#include "sms/sparrow_backend.h"
 
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -12,9 +13,12 @@
 #include <chrono>
 #include <filesystem>
 #include <cstdlib>
+#include <memory>
 #include <string>
+#include <utility>
 
 #include "fakes/fake_sparrow.h"
+#include "sms/blocking_gateway.h"
 #include "sms/curl_global.h"
 
 namespace phoneverify::sms {
@@ -29,6 +33,12 @@ constexpr const char* kPhone = "9841234567";
 constexpr const char* kNepaliText =
     "तपाईंको phoneverify कोड ४८२९१३ हो। 5 मिनेट मान्य। a&b=c+d %20 ?x#y";
 
+std::unique_ptr<BlockingGateway> Sparrow(std::string url, std::string token, std::string from,
+                                         int timeout_seconds) {
+  return std::make_unique<BlockingGateway>(std::make_unique<SparrowBackend>(
+      std::move(url), std::move(token), std::move(from), timeout_seconds));
+}
+
 struct Fixture {
   CurlGlobal curl;
   FakeSparrow sparrow;
@@ -37,8 +47,8 @@ struct Fixture {
     BOOST_REQUIRE(curl.ok());
     BOOST_REQUIRE_MESSAGE(sparrow.ok(), sparrow.error());
   }
-  SparrowGateway Gateway(int timeout_seconds = 5) {
-    return SparrowGateway(sparrow.Url(), kToken, "Demo Sender", timeout_seconds);
+  std::unique_ptr<BlockingGateway> Gateway(int timeout_seconds = 5) {
+    return Sparrow(sparrow.Url(), kToken, "Demo Sender", timeout_seconds);
   }
 };
 
@@ -55,12 +65,12 @@ int ClosedPort() {
   return ntohs(addr.sin_port);
 }
 
-BOOST_FIXTURE_TEST_SUITE(sparrow_gateway, Fixture)
+BOOST_FIXTURE_TEST_SUITE(sparrow_backend, Fixture)
 
 BOOST_AUTO_TEST_CASE(delivered_on_200_with_response_code_200) {
   auto gateway = Gateway();
-  BOOST_REQUIRE(gateway.ok());
-  const SendResult result = gateway.Send(kPhone, "Your code is 123456");
+  BOOST_REQUIRE(gateway->ok());
+  const SendResult result = gateway->Send(kPhone, "Your code is 123456");
   BOOST_TEST(static_cast<int>(result.kind) == static_cast<int>(Kind::kDelivered));
   BOOST_TEST(result.gateway_code == 200);
   const auto requests = sparrow.Requests();
@@ -74,7 +84,7 @@ BOOST_AUTO_TEST_CASE(delivered_on_200_with_response_code_200) {
 
 BOOST_AUTO_TEST_CASE(form_fields_are_url_encoded_including_nepali_utf8) {
   auto gateway = Gateway();
-  BOOST_TEST(static_cast<int>(gateway.Send(kPhone, kNepaliText).kind) ==
+  BOOST_TEST(static_cast<int>(gateway->Send(kPhone, kNepaliText).kind) ==
              static_cast<int>(Kind::kDelivered));
   const auto requests = sparrow.Requests();
   BOOST_REQUIRE(requests.size() == 1u);
@@ -93,10 +103,10 @@ BOOST_AUTO_TEST_CASE(form_fields_are_url_encoded_including_nepali_utf8) {
 BOOST_AUTO_TEST_CASE(one_handle_serves_many_sends_and_recovers_after_a_failure) {
   auto gateway = Gateway();
   sparrow.FailNext(1, FakeSparrow::Http500());
-  BOOST_TEST(static_cast<int>(gateway.Send(kPhone, "a").kind) ==
+  BOOST_TEST(static_cast<int>(gateway->Send(kPhone, "a").kind) ==
              static_cast<int>(Kind::kTransient));
   for (int i = 0; i < 3; ++i) {
-    BOOST_TEST(static_cast<int>(gateway.Send(kPhone, "b").kind) ==
+    BOOST_TEST(static_cast<int>(gateway->Send(kPhone, "b").kind) ==
                static_cast<int>(Kind::kDelivered));
   }
   BOOST_TEST(sparrow.RequestCount() == 4u);
@@ -106,19 +116,19 @@ BOOST_AUTO_TEST_CASE(sparrow_403_errors_are_permanent_with_their_code) {
   auto gateway = Gateway();
   for (int code : {1002, 1007, 1011, 1012, 1013}) {
     sparrow.SetMode(FakeSparrow::Error403(code));
-    const SendResult result = gateway.Send(kPhone, "text");
+    const SendResult result = gateway->Send(kPhone, "text");
     BOOST_TEST(static_cast<int>(result.kind) == static_cast<int>(Kind::kPermanent));
     BOOST_TEST(result.gateway_code == code);
     BOOST_TEST(result.detail.rfind("sparrow " + std::to_string(code) + ": ", 0) == 0);
     BOOST_TEST(result.out_of_credit == (code == 1012 || code == 1013), "code " << code);
   }
   sparrow.SetMode(FakeSparrow::Error403(1002));
-  BOOST_TEST(gateway.Send(kPhone, "text").detail == "sparrow 1002: Invalid Token");
+  BOOST_TEST(gateway->Send(kPhone, "text").detail == "sparrow 1002: Invalid Token");
 }
 
 BOOST_AUTO_TEST_CASE(http_500_is_transient) {
   sparrow.SetMode(FakeSparrow::Http500());
-  const SendResult result = Gateway().Send(kPhone, "text");
+  const SendResult result = Gateway()->Send(kPhone, "text");
   BOOST_TEST(static_cast<int>(result.kind) == static_cast<int>(Kind::kTransient));
   BOOST_TEST(result.gateway_code == 500);
   BOOST_TEST(result.detail == "http 500");
@@ -126,7 +136,7 @@ BOOST_AUTO_TEST_CASE(http_500_is_transient) {
 
 BOOST_AUTO_TEST_CASE(dropped_connection_is_transient) {
   sparrow.SetMode(FakeSparrow::Drop());
-  const SendResult result = Gateway().Send(kPhone, "text");
+  const SendResult result = Gateway()->Send(kPhone, "text");
   BOOST_TEST(static_cast<int>(result.kind) == static_cast<int>(Kind::kTransient));
   BOOST_TEST(result.detail == "connection dropped");
   BOOST_TEST(sparrow.RequestCount() == 1u);
@@ -136,7 +146,7 @@ BOOST_AUTO_TEST_CASE(reply_slower_than_the_timeout_is_transient_and_bounded) {
   sparrow.SetMode(FakeSparrow::Delay(5000));
   auto gateway = Gateway(1);
   const auto started = std::chrono::steady_clock::now();
-  const SendResult result = gateway.Send(kPhone, "text");
+  const SendResult result = gateway->Send(kPhone, "text");
   const auto took = std::chrono::steady_clock::now() - started;
   BOOST_TEST(static_cast<int>(result.kind) == static_cast<int>(Kind::kTransient));
   BOOST_TEST(result.detail == "timeout");
@@ -144,17 +154,17 @@ BOOST_AUTO_TEST_CASE(reply_slower_than_the_timeout_is_transient_and_bounded) {
 }
 
 BOOST_AUTO_TEST_CASE(nothing_listening_is_transient_connect_failed) {
-  SparrowGateway gateway("http://127.0.0.1:" + std::to_string(ClosedPort()) + "/v2/sms/", kToken,
+  auto gateway = Sparrow("http://127.0.0.1:" + std::to_string(ClosedPort()) + "/v2/sms/", kToken,
                          "Demo", 2);
-  const SendResult result = gateway.Send(kPhone, "text");
+  const SendResult result = gateway->Send(kPhone, "text");
   BOOST_TEST(static_cast<int>(result.kind) == static_cast<int>(Kind::kTransient));
   BOOST_TEST(result.detail == "connect failed");
 }
 
 BOOST_AUTO_TEST_CASE(wrong_path_404_is_permanent) {
-  SparrowGateway gateway("http://127.0.0.1:" + std::to_string(sparrow.Port()) + "/v1/nope/", kToken,
+  auto gateway = Sparrow("http://127.0.0.1:" + std::to_string(sparrow.Port()) + "/v1/nope/", kToken,
                          "Demo", 2);
-  const SendResult result = gateway.Send(kPhone, "text");
+  const SendResult result = gateway->Send(kPhone, "text");
   BOOST_TEST(static_cast<int>(result.kind) == static_cast<int>(Kind::kPermanent));
   BOOST_TEST(result.gateway_code == 404);
   BOOST_TEST(result.detail == "http 404");
@@ -162,15 +172,15 @@ BOOST_AUTO_TEST_CASE(wrong_path_404_is_permanent) {
 
 BOOST_AUTO_TEST_CASE(token_and_text_never_appear_in_detail) {
   // The fake's 1002 text is "Invalid Token": a token equal to a word of it must be masked.
-  SparrowGateway gateway(sparrow.Url(), "Invalid", "Demo", 2);
+  auto gateway = Sparrow(sparrow.Url(), "Invalid", "Demo", 2);
   sparrow.SetMode(FakeSparrow::Error403(1002));
-  const SendResult result = gateway.Send(kPhone, "Token");
+  const SendResult result = gateway->Send(kPhone, "Token");
   BOOST_TEST(result.detail.find("Invalid") == std::string::npos);
   BOOST_TEST(result.detail.find("Token") == std::string::npos);
   BOOST_TEST(result.detail == "sparrow 1002: *** ***");
   for (auto reply : {FakeSparrow::Http500(), FakeSparrow::Drop(), FakeSparrow::Ok()}) {
     sparrow.SetMode(reply);
-    BOOST_TEST(Gateway().Send(kPhone, "code 123456").detail.find(kToken) == std::string::npos);
+    BOOST_TEST(Gateway()->Send(kPhone, "code 123456").detail.find(kToken) == std::string::npos);
   }
 }
 
@@ -178,7 +188,7 @@ BOOST_AUTO_TEST_CASE(proxy_variables_from_the_environment_are_ignored) {
   ::setenv("http_proxy", "http://127.0.0.1:1", 1);
   ::setenv("HTTP_PROXY", "http://127.0.0.1:1", 1);
   ::setenv("ALL_PROXY", "http://127.0.0.1:1", 1);
-  const SendResult result = Gateway().Send(kPhone, "text");
+  const SendResult result = Gateway()->Send(kPhone, "text");
   ::unsetenv("http_proxy");
   ::unsetenv("HTTP_PROXY");
   ::unsetenv("ALL_PROXY");
@@ -186,8 +196,8 @@ BOOST_AUTO_TEST_CASE(proxy_variables_from_the_environment_are_ignored) {
 }
 
 BOOST_AUTO_TEST_CASE(only_http_and_https_urls_are_used) {
-  SparrowGateway gateway("file:///etc/passwd", kToken, "Demo", 2);
-  const SendResult result = gateway.Send(kPhone, "text");
+  auto gateway = Sparrow("file:///etc/passwd", kToken, "Demo", 2);
+  const SendResult result = gateway->Send(kPhone, "text");
   BOOST_TEST(static_cast<int>(result.kind) == static_cast<int>(Kind::kTransient));
   BOOST_TEST(result.detail.rfind("curl: ", 0) == 0);
 }
@@ -230,10 +240,10 @@ BOOST_AUTO_TEST_CASE(an_https_gateway_with_an_untrusted_certificate_is_refused) 
   }
   SendResult result;
   if (listening) {
-    SparrowGateway gateway("https://127.0.0.1:" + std::to_string(port) + "/v2/sms/", kToken,
+    auto gateway = Sparrow("https://127.0.0.1:" + std::to_string(port) + "/v2/sms/", kToken,
                            "Demo Sender", 5);
-    BOOST_REQUIRE(gateway.ok());
-    result = gateway.Send(kPhone, "Your code is 123456");
+    BOOST_REQUIRE(gateway->ok());
+    result = gateway->Send(kPhone, "Your code is 123456");
   }
   ::kill(server, SIGKILL);
   ::waitpid(server, nullptr, 0);

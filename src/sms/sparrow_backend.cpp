@@ -1,4 +1,4 @@
-#include "sms/sparrow_gateway.h"
+#include "sms/sparrow_backend.h"
 
 #include <json/value.h>
 
@@ -8,7 +8,6 @@
 #include <utility>
 
 #include "domain/phone_number.h"
-#include "sms/curl_easy.h"
 #include "sms/sparrow_http.h"
 
 namespace phoneverify::sms {
@@ -16,6 +15,7 @@ namespace {
 
 constexpr int kFirstSparrowError = 1000;
 constexpr int kLastSparrowError = 1013;
+constexpr int kInvalidToken = 1002;
 constexpr int kNoCredits = 1012;            // "No Credits Available"
 constexpr int kInsufficientCredits = 1013;  // "Insufficient Credits"
 
@@ -60,12 +60,14 @@ SendResult SparrowError(int code, const std::string& text) {
   if (!text.empty()) detail += ": " + text;
   SendResult result = Make(SendResult::Kind::kPermanent, code, std::move(detail));
   result.out_of_credit = code == kNoCredits || code == kInsufficientCredits;
+  result.whole_gateway = result.out_of_credit || code == kInvalidToken;
   return result;
 }
 
 // Appends "&name=value" (no '&' first), value percent-encoded by libcurl.
-bool AppendField(CURL* h, const char* name, const std::string& value, std::string& body) {
-  EscapedPtr escaped(curl_easy_escape(h, value.data(), static_cast<int>(value.size())), &curl_free);
+bool AppendField(const char* name, const std::string& value, std::string& body) {
+  EscapedPtr escaped(curl_easy_escape(nullptr, value.data(), static_cast<int>(value.size())),
+                     &curl_free);
   if (!escaped) return false;
   if (!body.empty()) body.push_back('&');
   body.append(name).append("=").append(escaped.get());
@@ -100,87 +102,33 @@ SendResult InterpretSparrowReply(long http_status, std::string_view body) {
   return Make(SendResult::Kind::kTransient, http, http_detail);
 }
 
-SendResult InterpretCurlFailure(int curl_code) {
-  const auto code = static_cast<CURLcode>(curl_code);
-  std::string detail;
-  switch (code) {
-    case CURLE_OPERATION_TIMEDOUT:
-      detail = "timeout";
-      break;
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_RESOLVE_PROXY:
-      detail = "connect failed";
-      break;
-    case CURLE_GOT_NOTHING:
-    case CURLE_RECV_ERROR:
-    case CURLE_SEND_ERROR:
-    case CURLE_PARTIAL_FILE:
-      detail = "connection dropped";
-      break;
-    default:
-      detail = std::string("curl: ") + curl_easy_strerror(code);
-  }
-  return Make(SendResult::Kind::kTransient, 0, std::move(detail));
-}
-
-SparrowGateway::SparrowGateway(std::string url, std::string token, std::string from,
+SparrowBackend::SparrowBackend(std::string url, std::string token, std::string from,
                                int timeout_seconds)
     : url_(std::move(url)),
       token_(std::move(token)),
       from_(std::move(from)),
-      timeout_seconds_(timeout_seconds > 0 ? timeout_seconds : kDefaultSparrowTimeoutSeconds),
-      curl_(std::make_unique<CurlEasy>()),
-      headers_(std::make_unique<CurlHeaders>()) {
-  Configure();
-}
+      timeout_seconds_(timeout_seconds > 0 ? timeout_seconds : kDefaultGatewayTimeoutSeconds) {}
 
-SparrowGateway::~SparrowGateway() = default;
-
-void SparrowGateway::Configure() {
-  if (!*curl_) {
-    init_error_ = "curl_easy_init failed";
-    return;
-  }
-  if (!headers_->Append("Accept: application/json") || !headers_->Append("Expect:")) {
-    init_error_ = "out of memory";
-    return;
-  }
-  CURL* h = curl_.get()->get();
-  const bool set = ConfigureSparrowCall(h, url_.c_str(), timeout_seconds_, &reply_) &&
-                   curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers_->get()) == CURLE_OK &&
-                   curl_easy_setopt(h, CURLOPT_POST, 1L) == CURLE_OK;
-  if (!set) init_error_ = "curl setup failed (http/https support missing?)";
-}
-
-SendResult SparrowGateway::Send(const std::string& to, const std::string& text) {
-  if (!ok()) return Make(SendResult::Kind::kTransient, 0, init_error_);
-  CURL* h = curl_->get();
-  std::string body;
-  if (!AppendField(h, "token", token_, body) || !AppendField(h, "from", from_, body) ||
-      !AppendField(h, "to", to, body) || !AppendField(h, "text", text, body)) {
+SmsBackend::Prepared SparrowBackend::Prepare(const OutgoingSms& sms) {
+  HttpCall call;
+  call.url = url_;
+  call.headers = {"Accept: application/json", "Expect:"};
+  call.timeout_seconds = timeout_seconds_;
+  if (!AppendField("token", token_, call.body) || !AppendField("from", from_, call.body) ||
+      !AppendField("to", sms.to, call.body) || !AppendField("text", sms.text, call.body)) {
+    std::fill(call.body.begin(), call.body.end(), '\0');
     return Make(SendResult::Kind::kTransient, 0, "out of memory");
   }
-  reply_.clear();
-  if (curl_easy_setopt(h, CURLOPT_POSTFIELDS, body.c_str()) != CURLE_OK ||
-      curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size())) !=
-          CURLE_OK) {
-    return Make(SendResult::Kind::kTransient, 0, "curl setup failed");
-  }
-  const CURLcode rc = curl_easy_perform(h);
-  // The handle keeps the body pointer; point it away before `body` (holding the token) dies.
-  curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
-  std::fill(body.begin(), body.end(), '\0');
-  if (rc != CURLE_OK) return InterpretCurlFailure(rc);
-  long status = 0;
-  if (curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK) {
-    return Make(SendResult::Kind::kTransient, 0, "no http status");
-  }
-  SendResult result = InterpretSparrowReply(status, reply_);
+  return call;
+}
+
+SendResult SparrowBackend::Interpret(const OutgoingSms& sms, const HttpAnswer& answer) const {
+  if (answer.curl_code != CURLE_OK) return InterpretCurlFailure(answer.curl_code);
+  SendResult result = InterpretSparrowReply(answer.status, answer.body);
   // A gateway may echo what it got; the token and the text (holding the code) stay out.
   ReplaceAll(result.detail, token_, "***");
-  ReplaceAll(result.detail, text, "***");
-  ReplaceAll(result.detail, to, domain::MaskPhone(to).c_str());
+  ReplaceAll(result.detail, sms.text, "***");
+  ReplaceAll(result.detail, sms.to, domain::MaskPhone(sms.to).c_str());
   return result;
 }
 
