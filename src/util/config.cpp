@@ -11,6 +11,7 @@
 #include <cstring>
 #include <fstream>
 #include <functional>
+#include <initializer_list>
 #include <optional>
 #include <sstream>
 #include <thread>
@@ -18,6 +19,7 @@
 
 #include "util/crypto.h"
 #include "util/text.h"
+#include "util/webhook_signature.h"
 
 namespace phoneverify::util {
 namespace {
@@ -133,6 +135,31 @@ Binding List(std::vector<std::string> Config::*field, TextCheck item_check,
           [=](const Config& config) { return JoinList(config.*field); }};
 }
 
+// sms_backend: a comma list in failover order of distinct names from `choices`; the text
+// is kept as given, the names go to sms_backends.
+Binding BackendList(std::vector<std::string> choices) {
+  return {[=](const std::string& value, Config& config) -> std::string {
+            const std::string problem =
+                "must be a comma list of distinct backends from: " + JoinList(choices);
+            std::vector<std::string> names = SplitList(value);
+            // SplitList drops a trailing empty item; a backend list has none.
+            const auto commas = std::count(value.begin(), value.end(), ',');
+            if (names.empty() || names.size() != static_cast<size_t>(commas) + 1) {
+              return problem;
+            }
+            for (auto it = names.begin(); it != names.end(); ++it) {
+              if (std::find(choices.begin(), choices.end(), *it) == choices.end() ||
+                  std::find(names.begin(), it, *it) != it) {
+                return problem;
+              }
+            }
+            config.sms_backend = value;
+            config.sms_backends = std::move(names);
+            return "";
+          },
+          [](const Config& config) { return config.sms_backend; }};
+}
+
 // --- checks -------------------------------------------------------------------------
 
 std::string AnyText(const std::string&) { return ""; }
@@ -157,6 +184,12 @@ std::string SqlIdentifier(const std::string& value) {
               return std::isalnum(c) || c == '_';
             });
   return ok ? "" : "must be 1 to 64 letters, digits or underscores";
+}
+
+std::string WebhookSecret(const std::string& value) {
+  if (value.empty() || ParseWebhookSecret(value)) return "";
+  return "must be whsec_ followed by the base64 of at least " +
+         std::to_string(kMinWebhookKeyBytes) + " bytes";
 }
 
 std::string HexKey(const std::string& value) {
@@ -203,7 +236,7 @@ const std::vector<KeySpec>& Keys() {
       {"http_port", false, Int(&C::http_port, 1, 65535)},
       {"var_dir", false, Text(&C::var_dir, NonEmpty)},
       {"http_front", false, OneOf(&C::http_front, {"nginx", "apache", "apache-fcgid"})},
-      {"sms_backend", false, OneOf(&C::sms_backend, {"console", "sparrow"})},
+      {"sms_backend", false, BackendList({"console", "sparrow", "http"})},
       {"sparrow_url", false, Text(&C::sparrow_url, HttpUrl)},
       {"sparrow_token", true, Text(&C::sparrow_token, AnyText)},
       {"sparrow_from", false, Text(&C::sparrow_from, AnyText)},
@@ -254,6 +287,8 @@ const std::vector<KeySpec>& Keys() {
       {"max_body_bytes", false, Int(&C::max_body_bytes, 1, 16 * 1024 * 1024)},
       {"retention_days", false, Int(&C::retention_days, 1, 36500)},
       {"sparrow_credit_url", false, Text(&C::sparrow_credit_url, OptionalHttpUrl)},
+      {"sms_http_url", false, Text(&C::sms_http_url, OptionalHttpUrl)},
+      {"sms_http_secret", true, Text(&C::sms_http_secret, WebhookSecret)},
       {"www_dir", false, Text(&C::www_dir, NonEmpty)},
       {"session_idle_timeout", false, Int(&C::session_idle_timeout, 1, kBig)},
       {"session_max_age", false, Int(&C::session_max_age, 1, kBig)},
@@ -419,27 +454,42 @@ bool IsLoopbackHost(const std::string& host) {
 // Plain http only to this machine (the tests' fake gateway), unless the operator says so.
 Status CheckPlainHttp(const Config& config) {
   if (config.sparrow_allow_http) return Status::Ok();
-  for (const char* key : {"sparrow_url", "sparrow_credit_url"}) {
-    const std::string url = FindKey(key)->binding.get(config);
+  struct Endpoint {
+    const char* key;
+    const char* carries;
+  };
+  for (const Endpoint& endpoint : {Endpoint{"sparrow_url", "the Sparrow token"},
+                                   Endpoint{"sparrow_credit_url", "the Sparrow token"},
+                                   Endpoint{"sms_http_url", "the codes"}}) {
+    const std::string url = FindKey(endpoint.key)->binding.get(config);
     if (url.rfind("http://", 0) != 0 || IsLoopbackHost(UrlHost(url))) continue;
-    return ConfigError(key, std::string("configuration: ") + key + " " + url +
-                                " is plain http to another host: the Sparrow token would "
-                                "travel in clear (use https://, or set sparrow_allow_http = "
-                                "true)");
+    return ConfigError(endpoint.key, std::string("configuration: ") + endpoint.key + " " + url +
+                                         " is plain http to another host: " + endpoint.carries +
+                                         " would travel in clear (use https://, or set "
+                                         "sparrow_allow_http = true)");
+  }
+  return Status::Ok();
+}
+
+// The keys a listed backend cannot work without.
+Status CheckRequired(const Config& config, const char* backend,
+                     std::initializer_list<const char*> keys) {
+  if (!config.UsesBackend(backend)) return Status::Ok();
+  for (const char* key : keys) {
+    if (FindKey(key)->binding.get(config).empty()) {
+      return ConfigError(key, std::string("configuration: ") + key +
+                                  " is required when sms_backend lists " + backend);
+    }
   }
   return Status::Ok();
 }
 
 Status CheckCombination(const Config& config) {
   if (Status st = CheckPlainHttp(config); !st.ok()) return st;
-  if (config.sms_backend != "sparrow") return Status::Ok();
-  for (const char* key : {"sparrow_token", "sparrow_from"}) {
-    if (FindKey(key)->binding.get(config).empty()) {
-      return ConfigError(key, std::string("configuration: ") + key +
-                                  " is required when sms_backend = sparrow");
-    }
+  if (Status st = CheckRequired(config, "sparrow", {"sparrow_token", "sparrow_from"}); !st.ok()) {
+    return st;
   }
-  return Status::Ok();
+  return CheckRequired(config, "http", {"sms_http_url", "sms_http_secret"});
 }
 
 // Sparrow's credit endpoint lives beside its send endpoint: scheme://host[:port]/v2/credit/.
@@ -467,6 +517,8 @@ void ResolveDefaults(Config& config) {
   config.otp_hash_key_bytes = HexDecode(config.otp_hash_key).value_or("");
   config.outbox_key_bytes = HexDecode(config.outbox_key).value_or("");
   config.session_key_bytes = HexDecode(config.session_key).value_or("");
+  // Validation guarantees a parsable secret when one is set.
+  config.sms_http_key_bytes = ParseWebhookSecret(config.sms_http_secret).value_or("");
 }
 
 Status ApplyConfigFile(const std::string& path, bool path_required, Config& config) {
@@ -481,6 +533,10 @@ Status ApplyConfigFile(const std::string& path, bool path_required, Config& conf
 }
 
 }  // namespace
+
+bool Config::UsesBackend(std::string_view name) const {
+  return std::find(sms_backends.begin(), sms_backends.end(), name) != sms_backends.end();
+}
 
 Status ApplyConfigText(const std::string& text, const std::string& origin, Config& config) {
   return ApplyText(text, origin, /*secrets_only=*/false, config);

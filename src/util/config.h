@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "util/status.h"
@@ -21,6 +22,8 @@ struct Config {
   int http_port = 8080;
   std::string var_dir = "var";
   std::string http_front = "nginx";
+  // A comma list in failover order of distinct backends: console, sparrow, http (contract
+  // section 6), kept as given; sms_backends holds it parsed.
   std::string sms_backend = "console";
   std::string sparrow_url = "https://api.sparrowsms.com/v2/sms/";  // TLS verified
   std::string sparrow_token;
@@ -44,8 +47,9 @@ struct Config {
   int prefix_max_sends_per_hour = 30;
   int prefix_digits = 6;
   std::vector<std::string> trusted_proxies;
-  // A plain-http sparrow_url or sparrow_credit_url to a host other than the loopback
-  // would carry the token in clear: refused at start-up unless this is set.
+  // A plain-http sparrow_url, sparrow_credit_url or sms_http_url to a host other than the
+  // loopback would carry the token or the codes in clear: refused at start-up unless this
+  // is set.
   bool sparrow_allow_http = false;
   int ipv6_limit_prefix = 64;  // per-IP limits count an IPv6 client by this many bits
   // Secure on cookies: "auto" when the client is on https (the web server's TLS, or a
@@ -80,16 +84,26 @@ struct Config {
   int max_body_bytes = 16384;
   int retention_days = 30;         // finished outbox rows kept this long (admin purge)
   std::string sparrow_credit_url;  // default <scheme://host of sparrow_url>/v2/credit/
+  // The generic http backend (contract section 6); both required when it is listed.
+  std::string sms_http_url;
+  std::string sms_http_secret;     // secret, whsec_<base64 of at least 16 bytes>
   // HTML pages (contract section 5).
   std::string www_dir = "www";     // templates/ and static/ of the pages
   int session_idle_timeout = 3600;  // seconds without a request before a session ends
   int session_max_age = 86400;      // seconds after sign-in when a session ends regardless
   std::string session_key;          // secret, 64 hex chars (CSRF tokens)
 
-  // Resolved secrets as raw bytes (decoded from hex by Load).
+  // sms_backend parsed (set with it by the key's setter).
+  std::vector<std::string> sms_backends = {"console"};
+
+  // Resolved secrets as raw bytes (decoded from hex, or from whsec_ base64, by Load).
   std::string otp_hash_key_bytes;
   std::string outbox_key_bytes;
   std::string session_key_bytes;
+  std::string sms_http_key_bytes;
+
+  // Whether sms_backend lists `name` ("console", "sparrow", "http").
+  bool UsesBackend(std::string_view name) const;
 };
 
 struct LoadResult {

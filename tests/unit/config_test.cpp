@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <filesystem>
 #include <fstream>
@@ -12,6 +13,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "util/webhook_signature.h"
 
 namespace phoneverify::util {
 namespace {
@@ -87,6 +90,13 @@ BOOST_AUTO_TEST_CASE(defaults_match_the_contract) {
   BOOST_TEST(c.var_dir == "var");
   BOOST_TEST(c.http_front == "nginx");
   BOOST_TEST(c.sms_backend == "console");
+  BOOST_TEST(c.sms_backends == (std::vector<std::string>{"console"}));
+  BOOST_TEST(c.UsesBackend("console"));
+  BOOST_TEST(!c.UsesBackend("sparrow"));
+  BOOST_TEST(!c.UsesBackend("http"));
+  BOOST_TEST(c.sms_http_url.empty());
+  BOOST_TEST(c.sms_http_secret.empty());
+  BOOST_TEST(c.sms_http_key_bytes.empty());
   BOOST_TEST(c.sparrow_url == "https://api.sparrowsms.com/v2/sms/");
   BOOST_TEST(c.sparrow_credit_url == "https://api.sparrowsms.com/v2/credit/");
   BOOST_TEST(!c.sparrow_allow_http);
@@ -291,6 +301,8 @@ BOOST_AUTO_TEST_CASE(each_bad_value_names_its_key) {
       {"workers", "-1"},
       {"http_front", "lighttpd"},
       {"sms_backend", "smtp"},
+      {"sms_http_url", "ftp://bridge.example/"},
+      {"sms_http_secret", "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"},
       {"sparrow_url", "ftp://example.com/"},
       {"allowed_prefixes", "98"},
       {"allowed_prefixes", "984,98a"},
@@ -483,11 +495,137 @@ BOOST_AUTO_TEST_CASE(sparrow_backend_requires_token_and_sender) {
   BOOST_TEST(both.ok());
 }
 
+constexpr const char* kHttpSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+// Contract section 6, several gateways: a comma list in failover order.
+BOOST_AUTO_TEST_CASE(sms_backend_is_a_failover_list_kept_as_given) {
+  const std::vector<std::pair<std::string, std::vector<std::string>>> good = {
+      {"sparrow", {"sparrow"}},
+      {"http", {"http"}},
+      {"sparrow,http", {"sparrow", "http"}},
+      {"http , sparrow", {"http", "sparrow"}},
+      {"console,sparrow,http", {"console", "sparrow", "http"}},
+  };
+  for (const auto& [text, names] : good) {
+    BOOST_TEST_CONTEXT("sms_backend = " << text) {
+      Config c = Apply("sms_backend = " + text + "\n");
+      BOOST_TEST(c.sms_backend == text);
+      BOOST_TEST(c.sms_backends == names);
+      for (const char* name : {"console", "sparrow", "http"}) {
+        const bool listed = std::find(names.begin(), names.end(), name) != names.end();
+        BOOST_TEST(c.UsesBackend(name) == listed, name);
+      }
+      BOOST_TEST(!c.UsesBackend("spar"));
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(an_empty_unknown_or_repeated_backend_names_sms_backend) {
+  for (const char* text : {"", " ", ",", "smtp", "sparrow,smtp", "sparrow,sparrow",
+                           "http, sparrow ,http", "sparrow,,http", "sparrow,", ",http",
+                           "Sparrow", "sparrow http", "sparrow;http"}) {
+    BOOST_TEST_CONTEXT("sms_backend = '" << text << "'") {
+      CheckNamesKey(ApplyError(std::string("sms_backend = ") + text + "\n"), "sms_backend");
+      TempDir dir;
+      auto loaded = Load(dir, {std::string("PHONEVERIFY_SMS_BACKEND=") + text});
+      BOOST_REQUIRE(!loaded.ok());
+      CheckNamesKey(loaded.error(), "sms_backend");
+    }
+  }
+  // A refused value leaves the previous one whole, text and list alike.
+  Config c = Apply("sms_backend = http\n");
+  BOOST_TEST(!ApplyConfigText("sms_backend = sparrow,smtp\n", "test.conf", c).ok());
+  BOOST_TEST(c.sms_backend == "http");
+  BOOST_TEST(c.sms_backends == (std::vector<std::string>{"http"}));
+}
+
+BOOST_AUTO_TEST_CASE(a_listed_sparrow_needs_its_token_and_sender_wherever_it_stands) {
+  TempDir dir;
+  const std::vector<std::string> http = {"PHONEVERIFY_SMS_HTTP_URL=https://bridge.example/sms",
+                                         std::string("PHONEVERIFY_SMS_HTTP_SECRET=") + kHttpSecret};
+  auto env = http;
+  env.push_back("PHONEVERIFY_SMS_BACKEND=http,sparrow");
+  auto no_token = Load(dir, env);
+  BOOST_REQUIRE(!no_token.ok());
+  CheckNamesKey(no_token.error(), "sparrow_token");
+  env.push_back("PHONEVERIFY_SPARROW_TOKEN=t");
+  env.push_back("PHONEVERIFY_SPARROW_FROM=X");
+  BOOST_TEST(Load(dir, env).ok());
+}
+
+BOOST_AUTO_TEST_CASE(a_listed_http_backend_needs_its_url_and_secret) {
+  TempDir dir;
+  const std::string backend = "PHONEVERIFY_SMS_BACKEND=sparrow,http";
+  const std::string token = "PHONEVERIFY_SPARROW_TOKEN=t";
+  const std::string from = "PHONEVERIFY_SPARROW_FROM=X";
+  const std::string url = "PHONEVERIFY_SMS_HTTP_URL=https://bridge.example/sms";
+  const std::string secret = std::string("PHONEVERIFY_SMS_HTTP_SECRET=") + kHttpSecret;
+  auto no_url = Load(dir, {backend, token, from, secret});
+  BOOST_REQUIRE(!no_url.ok());
+  CheckNamesKey(no_url.error(), "sms_http_url");
+  auto no_secret = Load(dir, {backend, token, from, url});
+  BOOST_REQUIRE(!no_secret.ok());
+  CheckNamesKey(no_secret.error(), "sms_http_secret");
+  auto both = Load(dir, {backend, token, from, url, secret});
+  BOOST_REQUIRE(both.ok());
+  const Config& c = both.value().config;
+  BOOST_TEST(c.sms_http_url == "https://bridge.example/sms");
+  BOOST_TEST(c.sms_http_key_bytes.size() == 24u);
+  BOOST_TEST(c.sms_http_key_bytes == ParseWebhookSecret(kHttpSecret).value_or("-"));
+  // Not listed: neither is needed.
+  BOOST_TEST(Load(dir, {"PHONEVERIFY_SMS_BACKEND=console"}).ok());
+}
+
+BOOST_AUTO_TEST_CASE(a_bad_http_secret_names_its_key_and_is_not_echoed) {
+  for (const char* secret : {"MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "whsec_not*base64",
+                             "whsec_AAECAwQFBgcICQoLDA0O"}) {
+    BOOST_TEST_CONTEXT(secret) {
+      Error e = ApplyError(std::string("sms_http_secret = ") + secret + "\n");
+      CheckNamesKey(e, "sms_http_secret");
+      BOOST_TEST(e.details.find(secret) == std::string::npos, e.details);
+    }
+  }
+  TempDir dir;
+  auto loaded = Load(dir, {"PHONEVERIFY_SMS_HTTP_SECRET=whsec_short"});
+  BOOST_REQUIRE(!loaded.ok());
+  CheckNamesKey(loaded.error(), "sms_http_secret");
+  BOOST_TEST(loaded.error().details.find("whsec_short") == std::string::npos);
+}
+
+// The same rule as sparrow_url: the codes never travel in clear to another host by accident.
+BOOST_AUTO_TEST_CASE(plain_http_sms_http_url_to_another_host_is_refused_unless_allowed) {
+  TempDir dir;
+  const std::vector<std::string> http = {"PHONEVERIFY_SMS_BACKEND=http",
+                                         std::string("PHONEVERIFY_SMS_HTTP_SECRET=") + kHttpSecret};
+  for (const char* url : {"http://bridge.example/sms", "http://10.0.0.1:8080/",
+                          "http://[2001:db8::1]:80/"}) {
+    BOOST_TEST_CONTEXT(url) {
+      auto env = http;
+      env.push_back(std::string("PHONEVERIFY_SMS_HTTP_URL=") + url);
+      auto refused = Load(dir, env);
+      BOOST_REQUIRE(!refused.ok());
+      CheckNamesKey(refused.error(), "sms_http_url");
+      BOOST_TEST(refused.error().details.find("sparrow_allow_http") != std::string::npos);
+      env.push_back("PHONEVERIFY_SPARROW_ALLOW_HTTP=true");
+      BOOST_TEST(Load(dir, env).ok());
+    }
+  }
+  for (const char* url : {"http://127.0.0.1:9/sms", "http://localhost/", "http://[::1]:8080/",
+                          "https://bridge.example/sms"}) {
+    BOOST_TEST_CONTEXT(url) {
+      auto env = http;
+      env.push_back(std::string("PHONEVERIFY_SMS_HTTP_URL=") + url);
+      BOOST_TEST(Load(dir, env).ok());
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(describe_lists_every_key_and_hides_secrets) {
   Config c;
   c.otp_hash_key = kKeyA;
   c.db_password = "hunter22";
   c.sparrow_token = "tok-123";
+  c.sms_http_secret = kHttpSecret;
   c.trusted_proxies = {"10.0.0.0/8", "::1"};
   std::string text = DescribeConfig(c);
   BOOST_TEST(text.find("otp_hash_key = <set>\n") != std::string::npos);
@@ -496,6 +634,8 @@ BOOST_AUTO_TEST_CASE(describe_lists_every_key_and_hides_secrets) {
   BOOST_TEST(text.find("sparrow_token = <set>\n") != std::string::npos);
   BOOST_TEST(text.find("hunter22") == std::string::npos);
   BOOST_TEST(text.find("tok-123") == std::string::npos);
+  BOOST_TEST(text.find("sms_http_secret = <set>\n") != std::string::npos);
+  BOOST_TEST(text.find("MfKQ9r8") == std::string::npos);
   BOOST_TEST(text.find(kKeyA) == std::string::npos);
   BOOST_TEST(text.find("trusted_proxies = 10.0.0.0/8,::1\n") != std::string::npos);
   BOOST_TEST(text.find("allowed_prefixes = 984,985,986,974,975,976,980,981,982\n") !=
