@@ -44,6 +44,7 @@
 #include "sms/dispatcher.h"
 #include "sms/sparrow_credit.h"
 #include "sms/curl_multi_transport.h"
+#include "sms/http_backend.h"
 #include "sms/sms_backend.h"
 #include "sms/sparrow_backend.h"
 #include "sms/wake_board.h"
@@ -119,17 +120,9 @@ struct Backends {
   std::optional<size_t> sparrow;  // its place in `list`
 };
 
-std::vector<std::string> BackendNames(const util::Config& config) {
-  // TODO(merge): config.sms_backends
-  std::vector<std::string> names;
-  std::stringstream list(config.sms_backend);
-  for (std::string name; std::getline(list, name, ',');) names.push_back(name);
-  return names;
-}
-
 Backends MakeBackends(const util::Config& config) {
   Backends backends;
-  for (const std::string& name : BackendNames(config)) {
+  for (const std::string& name : config.sms_backends) {
     if (name == "console") {
       backends.gateways.push_back(std::make_unique<sms::ConsoleGateway>(config.sms_log));
       backends.owned.push_back(std::make_unique<sms::GatewayBackend>(*backends.gateways.back()));
@@ -137,6 +130,9 @@ Backends MakeBackends(const util::Config& config) {
       backends.sparrow = backends.owned.size();
       backends.owned.push_back(std::make_unique<sms::SparrowBackend>(
           config.sparrow_url, config.sparrow_token, config.sparrow_from, config.sparrow_timeout));
+    } else if (name == "http") {
+      backends.owned.push_back(std::make_unique<sms::HttpBackend>(
+          config.sms_http_url, config.sms_http_key_bytes, config.sparrow_timeout));
     }
     backends.list.push_back(backends.owned.back().get());
   }

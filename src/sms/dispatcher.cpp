@@ -117,8 +117,7 @@ DispatcherOptions DispatcherOptionsFrom(const util::Config& config) {
   constexpr int kMaxBatchSize = 100;
   DispatcherOptions options;
   options.outbox_key = config.outbox_key_bytes;
-  const bool http = config.sms_backend.find("sparrow") != std::string::npos ||
-                    config.sms_backend.find("http") != std::string::npos;  // TODO(merge): UsesBackend
+  const bool http = config.UsesBackend("sparrow") || config.UsesBackend("http");
   options.send_timeout_seconds = http ? config.sparrow_timeout : 1;
   // A claim must outlive at least two gateway calls: a message may fail over once.
   options.lease_seconds = std::max<int64_t>(options.lease_seconds,

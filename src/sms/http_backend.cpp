@@ -4,7 +4,7 @@
 
 #include <utility>
 
-#include "sms/sparrow_gateway.h"
+#include "sms/sparrow_http.h"
 #include "util/json_text.h"
 #include "util/webhook_signature.h"
 

@@ -14,7 +14,7 @@
 #include <string>
 #include <variant>
 
-#include "sms/sparrow_gateway.h"
+#include "sms/sparrow_http.h"
 #include "util/crypto.h"
 #include "util/webhook_signature.h"
 
