@@ -13,8 +13,20 @@
 #             (wrong guesses over BENCH_PAIRS pending codes, attempt limit raised), GET /me;
 #             send-paused is send-otp with the dispatcher stopped (SIGSTOP) for the run:
 #             the web path alone, without the SMS delivery competing for the machine
+#   delivery  "delivery at 200 ms": the dispatcher alone, restarted with its DEFAULT
+#             configuration (no PHONEVERIFY_DISPATCHER_* or other dispatcher knob) against
+#             a second fake Sparrow answering after BENCH_DELIVERY_DELAY_MS (the first one
+#             keeps its delay for the other scenarios: a delay is a start-up flag of the
+#             fake). With the dispatcher stopped (SIGSTOP) send-otp queues a burst of
+#             BENCH_DELIVERY_MESSAGES codes (tests/bench/burst.lua); then the dispatcher
+#             resumes and is measured until the outbox is empty: SMS/s, in flight at the
+#             gateway (peak and mean, from the fake's GET /stats), dispatcher CPU per SMS,
+#             its threads and its database connections. Afterwards the stack is restarted
+#             as the other scenarios had it.
 # and prints requests/s, p50/p99, non-2xx, CPU of each process group, RSS per worker, the
-# phoneverify/floor 2 ratios, the dispatcher's SMS/s and the outbox depth, plus idle CPU.
+# phoneverify/floor 2 ratios, the dispatcher's SMS/s and the outbox depth (in the send runs
+# sampled every 0.5 s, its peak also in seconds of sends: depth / send-otp req/s), plus idle
+# CPU; the delivery figures with their targets beside them.
 # The table is printed and written to <var>/bench-<time>.md (and <var>/bench-latest.md).
 # Nothing about time is asserted; durability stays on (innodb_flush_log_at_trx_commit=1).
 #
@@ -29,7 +41,11 @@
 #                           is still queued then is set aside (superseded) so that it does
 #                           not compete with the runs that follow
 #   BENCH_ONLY="..."        subset of scenarios (floor0 floor1 floor2-send send
-#                           send-paused floor2-verify verify me); default all
+#                           send-paused floor2-verify verify me delivery); default all
+#   BENCH_DELIVERY_MESSAGES=3000  codes queued for the delivery scenario
+#   BENCH_DELIVERY_DELAY_MS=200   its fake gateway's answer time
+#   BENCH_DELIVERY_DRAIN_SECONDS  longest wait for it to deliver them (default
+#                           messages / 10 + 60: today's ~19 SMS/s finish well within it)
 #   BENCH_VAR_DIR=var/bench
 #   BENCH_HOOK="cmd"        run in the background at the start of each run (e.g. a
 #                           profiler), with BENCH_SCENARIO, BENCH_CONNS, BENCH_FCGI_PID and
@@ -50,7 +66,10 @@ ACCOUNTS=${BENCH_ACCOUNTS:-48}
 PAIRS=${BENCH_PAIRS:-4096}
 SMS_DELAY_MS=${BENCH_SMS_DELAY_MS:-50}
 DRAIN_SECONDS=${BENCH_DRAIN_SECONDS:-120}
-ONLY=${BENCH_ONLY:-floor0 floor1 floor2-send send send-paused floor2-verify verify me}
+ONLY=${BENCH_ONLY:-floor0 floor1 floor2-send send send-paused floor2-verify verify me delivery}
+DELIVERY_MESSAGES=${BENCH_DELIVERY_MESSAGES:-3000}
+DELIVERY_DELAY_MS=${BENCH_DELIVERY_DELAY_MS:-200}
+DELIVERY_DRAIN_SECONDS=${BENCH_DELIVERY_DRAIN_SECONDS:-$((DELIVERY_MESSAGES / 10 + 60))}
 VAR_REL=${BENCH_VAR_DIR:-var/bench}
 if [[ $VAR_REL == /* ]]; then VAR=$VAR_REL; else VAR=$ROOT/$VAR_REL; fi
 TICK=$(getconf CLK_TCK)
@@ -77,6 +96,10 @@ free_port() {
 HTTP_PORT=$(free_port)
 SPARROW_PORT=$(free_port)
 ((SPARROW_PORT != HTTP_PORT)) || SPARROW_PORT=$((HTTP_PORT + 1))
+DELIVERY_PORT=$(free_port)
+while ((DELIVERY_PORT == HTTP_PORT || DELIVERY_PORT == SPARROW_PORT)); do
+  DELIVERY_PORT=$((DELIVERY_PORT + 1))
+done
 export PHONEVERIFY_VAR_DIR=$VAR
 export PHONEVERIFY_HTTP_PORT=$HTTP_PORT
 export PHONEVERIFY_SMS_BACKEND=sparrow
@@ -93,10 +116,12 @@ export PHONEVERIFY_SMS_DAILY_BUDGET=0 PHONEVERIFY_PREFIX_MAX_SENDS_PER_HOUR=0
 export PHONEVERIFY_OTP_MAX_ATTEMPTS=${PHONEVERIFY_OTP_MAX_ATTEMPTS:-1000000000}
 export PHONEVERIFY_OTP_TTL=${PHONEVERIFY_OTP_TTL:-3600}
 # Enough lanes to keep up with a fast send-otp against a 50 ms gateway (~20 SMS/s each).
+# The delivery scenario drops this and every other dispatcher knob: it measures defaults.
 export PHONEVERIFY_DISPATCHER_LANES=${PHONEVERIFY_DISPATCHER_LANES:-128}
 
 URL=http://127.0.0.1:$HTTP_PORT
 SPARROW_PID=""
+DELIVERY_PID=""
 FLOOR_PID=""
 SAMPLER_PID=""
 
@@ -119,6 +144,7 @@ cleanup() {
   [[ -n $FLOOR_PID ]] && kill -TERM -- "-$FLOOR_PID" 2>/dev/null
   src/ops/stack.sh stop >/dev/null 2>&1
   [[ -n $SPARROW_PID ]] && kill -TERM "$SPARROW_PID" 2>/dev/null
+  [[ -n $DELIVERY_PID ]] && kill -TERM "$DELIVERY_PID" 2>/dev/null
   wait 2>/dev/null
   rm -f "$VAR/nginx/http.d/bench.conf" "$VAR/nginx/server.d/bench.conf"
 }
@@ -269,9 +295,9 @@ db_counters() {
     awk '$1 == "Questions" { q = $2 } $1 == "Innodb_os_log_written" { r = $2 } END { print q + 0, r + 0 }'
 }
 
-# Outbox depth every second into $1 until killed (a COUNT over the queue: not more often).
+# Outbox depth every 0.5 s into $1 until killed (a COUNT over the queue: not more often).
 start_sampler() {
-  (while true; do outbox_depth; sleep 1; done) >"$1" 2>/dev/null &
+  (while true; do outbox_depth; sleep 0.5; done) >"$1" 2>/dev/null &
   SAMPLER_PID=$!
 }
 stop_sampler() {
@@ -339,6 +365,9 @@ run() {
   if [[ $scenario == send* ]]; then
     R[$key,depth]=$(awk '$1 ~ /^[0-9]+$/ { if ($1 > m) m = $1; last = $1 } END { printf "%d/%d", m, last }' \
       "$VAR/log/bench-depth-$scenario-c$conns.txt")
+    # The peak in seconds of sends: how far the dispatcher fell behind send-otp.
+    R[$key,depth_s]=$(awk -v d="${R[$key,depth]%/*}" -v r="${R[$key,rps]}" \
+      'BEGIN { printf "%.2f", (r > 0 ? d / r : 0) }')
   fi
   ROWS+=("$key")
   say "$(printf '%-14s c%-3s %7s req/s  p50 %6.1f ms  p99 %6.1f ms  non-2xx %s' "$scenario" "$conns" \
@@ -371,15 +400,203 @@ measure_drain() {
 }
 
 # Undelivered messages left after the drain wait: superseded (as a resend would), so the
-# dispatcher does not work through them during the next runs.
+# dispatcher does not work through them during the next runs. LEFT_ASIDE says how many.
+LEFT_ASIDE=0
 set_aside_leftovers() {
   local left
+  LEFT_ASIDE=0
   left=$(sql -e "SELECT COUNT(*) FROM outbox WHERE state IN ('queued', 'retry')")
   ((left > 0)) || return 0
   sql -e "UPDATE outbox SET state = 'superseded', sealed_text = NULL, claim_token = NULL
           WHERE state IN ('queued', 'retry')"
-  DRAIN+="; $left set aside unsent before the next runs"
+  LEFT_ASIDE=$left
   sleep 2  # messages already claimed finish
+}
+
+# --- delivery at 200 ms ----------------------------------------------------------------
+
+# "requests in_flight in_flight_max in_flight_us connections" of the fake gateway on port
+# $1 (GET /stats; zeros when it does not answer).
+gateway_stats() {
+  { curl -sf --max-time 2 "http://127.0.0.1:$1/stats" || true; } | tr -d '{}" ' | tr ',' '\n' |
+    awk -F: '{ v[$1] = $2 } END { print v["requests"] + 0, v["in_flight"] + 0,
+      v["in_flight_max"] + 0, v["in_flight_us"] + 0, v["connections"] + 0 }'
+}
+
+group_pids() { ps -e -o pid=,pgid= | awk -v g="$1" '$2 == g { print $1 }'; }
+
+# Threads of the dispatcher's processes $@ (one today: its Threads line).
+dispatcher_threads() {
+  local pid sum=0 n
+  for pid in "$@"; do
+    n=$(awk '/^Threads:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || true)
+    sum=$((sum + ${n:-0}))
+  done
+  echo "$sum"
+}
+
+# Database connections the dispatcher holds. MariaDB cannot tell them apart from the
+# workers' (same user, same host 'localhost' over the socket; PROCESSLIST has no client pid
+# and performance_schema, whose connect attributes have one, is off), so they are counted
+# from the client side: the sockets open in the dispatcher's processes (/proc/<pid>/fd)
+# whose peer is a connection accepted on MariaDB's socket (`ss -x`: the server end names
+# the socket path and its peer's inode), or, with db_host, TCP sockets to db_port.
+# $@: the dispatcher's processes.
+dispatcher_db_connections() {
+  local pid inodes=""
+  for pid in "$@"; do
+    inodes+=" $(find "/proc/$pid/fd" -lname 'socket:*' -printf '%l\n' 2>/dev/null |
+      sed -n 's/^socket:\[\([0-9]*\)\]$/\1/p' | tr '\n' ' ')"
+  done
+  if [[ -z ${CFG[db_host]:-} ]]; then
+    ss -xH 2>/dev/null | awk -v path="$DB_SOCKET" -v mine="$inodes" '
+      BEGIN { n = split(mine, m, " "); for (i = 1; i <= n; i++) own[m[i]] = 1 }
+      $5 == path && ($8 in own) { count++ } END { print count + 0 }'
+  else
+    local port_hex
+    port_hex=$(printf '%04X' "${CFG[db_port]:-3306}")
+    cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk -v port=":$port_hex" -v mine="$inodes" '
+      BEGIN { n = split(mine, m, " "); for (i = 1; i <= n; i++) own[m[i]] = 1 }
+      $4 == "01" && substr($3, length($3) - 4) == port && ($10 in own) { count++ }
+      END { print count + 0 }'
+  fi
+}
+
+# The second fake Sparrow, answering after DELIVERY_DELAY_MS; its /stats count only this
+# scenario.
+start_delivery_gateway() {
+  : >"$VAR/sparrow-delivery.log"
+  setsid "$BIN/fake-sparrow" --port "$DELIVERY_PORT" --delay-ms "$DELIVERY_DELAY_MS" \
+    --token bench-sparrow-token --log "$VAR/sparrow-delivery.log" \
+    >"$VAR/log/fake-sparrow-delivery.out" 2>&1 &
+  DELIVERY_PID=$!
+  local tries
+  for ((tries = 0; tries < 50; tries++)); do
+    curl -sf -o /dev/null "http://127.0.0.1:$DELIVERY_PORT/stats" && return 0
+    sleep 0.1
+  done
+  die "the delivery gateway does not answer (see $VAR/log/fake-sparrow-delivery.out)"
+}
+
+# `env` arguments that drop every dispatcher knob from the environment, so the dispatcher
+# runs on its defaults; the backend choice and the abuse limit on SMS per day stay.
+DEFAULT_DISPATCHER_ENV=()
+default_dispatcher_env() {
+  local name
+  DEFAULT_DISPATCHER_ENV=()
+  for name in $(compgen -e); do
+    case $name in
+      PHONEVERIFY_SMS_BACKEND | PHONEVERIFY_SMS_DAILY_BUDGET) ;;
+      PHONEVERIFY_DISPATCHER_* | PHONEVERIFY_SMS_*) DEFAULT_DISPATCHER_ENV+=(-u "$name") ;;
+    esac
+  done
+}
+
+# stack.sh restart-app (phoneverify-fcgi and the dispatcher) under `env "$@"`.
+restart_app() {
+  env "$@" src/ops/stack.sh restart-app >>"$VAR/log/bench-stack.out" 2>&1 ||
+    { tail -n 30 "$VAR/log/bench-stack.out" >&2; die "the stack did not restart"; }
+  find_groups
+}
+
+# Queues DELIVERY_MESSAGES codes with send-otp while the dispatcher is stopped. burst.lua
+# stops each wrk thread after its share, but wrk itself sleeps out -d: it is interrupted
+# (SIGINT ends it cleanly) once the outbox holds them all.
+queue_burst() {
+  local wrk_pid depth
+  env BENCH_LUA_DIR="$LUA_DIR" BENCH_TOKENS="$VAR/tokens.txt" BENCH_THREADS="$WRK_THREADS" \
+    BENCH_SEED=$((RANDOM * 300)) BENCH_COUNT="$DELIVERY_MESSAGES" \
+    wrk -t "$WRK_THREADS" -c 8 -d 600s --timeout 10s -s "$LUA_DIR/burst.lua" "$URL" \
+    >"$VAR/log/bench-burst.out" 2>&1 &
+  wrk_pid=$!
+  while kill -0 "$wrk_pid" 2>/dev/null; do
+    sleep 0.2
+    depth=$(outbox_depth)
+    if [[ $depth =~ ^[0-9]+$ ]] && ((depth >= DELIVERY_MESSAGES)); then break; fi
+  done
+  sleep 0.5  # the last answers of the burst
+  kill -INT "$wrk_pid" 2>/dev/null || true
+  wait "$wrk_pid" 2>/dev/null || true
+  grep -q '^BENCH_RESULT.* non2xx=0 ' "$VAR/log/bench-burst.out" ||
+    say "the burst had errors: $(grep '^BENCH_RESULT' "$VAR/log/bench-burst.out" || echo "no result")"
+}
+
+declare -A D=()  # delivery results
+run_delivery() {
+  say "delivery at ${DELIVERY_DELAY_MS} ms: the dispatcher on its defaults, ${DELIVERY_MESSAGES} codes"
+  start_delivery_gateway
+  default_dispatcher_env
+  D[lanes]=$(env "${DEFAULT_DISPATCHER_ENV[@]}" "$BIN/phoneverify-fcgi" --print-config 2>/dev/null |
+    sed -n 's/^dispatcher_lanes = //p')
+  restart_app "${DEFAULT_DISPATCHER_ENV[@]}" \
+    "PHONEVERIFY_SPARROW_URL=http://127.0.0.1:$DELIVERY_PORT/v2/sms/"
+  set_aside_leftovers  # what earlier scenarios left; none after their drain
+  kill -STOP -- "-${GROUP[dispatcher]}"
+  queue_burst
+  measure_delivery
+  kill -CONT -- "-${GROUP[dispatcher]}" 2>/dev/null || true
+  set_aside_leftovers
+  D[left_aside]=$LEFT_ASIDE
+  restart_app  # back to the environment of the other scenarios
+  kill -TERM "$DELIVERY_PID" 2>/dev/null || true
+  wait "$DELIVERY_PID" 2>/dev/null || true
+  DELIVERY_PID=""
+}
+
+# From SIGCONT until the outbox is empty, sampling every 0.5 s (plus the time the samples
+# take: a few ms each, on a quiet machine).
+measure_delivery() {
+  local ticks0 stats0 t0 now depth sample threads sockets stats report_at=10
+  local -a line pids
+  read -r -a pids <<<"$(group_pids "${GROUP[dispatcher]}" | tr '\n' ' ')"
+  D[queued]=$(outbox_depth)
+  D[threads]=$(dispatcher_threads "${pids[@]}")
+  D[db]=$(dispatcher_db_connections "${pids[@]}")
+  D[gw_conns]=0
+  ticks0=$(group_ticks "${GROUP[dispatcher]}")
+  stats0=$(gateway_stats "$DELIVERY_PORT")
+  t0=$(date +%s%3N)
+  kill -CONT -- "-${GROUP[dispatcher]}"
+  depth=${D[queued]}
+  now=$t0
+  while [[ $depth != 0 ]] && ((now - t0 < DELIVERY_DRAIN_SECONDS * 1000)); do
+    sleep 0.5
+    now=$(date +%s%3N)
+    sample=$(outbox_depth)
+    [[ $sample =~ ^[0-9]+$ ]] && depth=$sample  # "?": the query failed, keep the last
+    read -r -a pids <<<"$(group_pids "${GROUP[dispatcher]}" | tr '\n' ' ')"
+    threads=$(dispatcher_threads "${pids[@]}")
+    sockets=$(dispatcher_db_connections "${pids[@]}")
+    stats=$(gateway_stats "$DELIVERY_PORT")
+    ((threads > D[threads])) && D[threads]=$threads
+    ((sockets > D[db])) && D[db]=$sockets
+    read -r -a line <<<"$stats"
+    ((line[4] > D[gw_conns])) && D[gw_conns]=${line[4]}
+    if ((now - t0 >= report_at * 1000)); then
+      say "delivery: $depth queued after $(((now - t0) / 1000)) s"
+      report_at=$((report_at + 10))
+    fi
+  done
+  D[left]=$depth
+  local ticks1 stats1 last_ms before after
+  ticks1=$(group_ticks "${GROUP[dispatcher]}")
+  stats1=$(gateway_stats "$DELIVERY_PORT")
+  # The end: the last request's arrival (the fake's log) plus its answer time.
+  last_ms=$(awk -F'"ts_ms":' 'NF > 1 { split($2, f, /[,}]/); if (f[1] > m) m = f[1] } END { print m + 0 }' \
+    "$VAR/sparrow-delivery.log")
+  ((last_ms > t0)) || last_ms=$(date +%s%3N)
+  D[seconds]=$(awk -v a="$t0" -v b="$last_ms" -v d="$DELIVERY_DELAY_MS" 'BEGIN { printf "%.2f", (b + d - a) / 1000 }')
+  read -r -a before <<<"$stats0"
+  read -r -a after <<<"$stats1"
+  D[sent]=$((after[0] - before[0]))
+  D[peak]=${after[2]}
+  D[sms_s]=$(awk -v n="${D[sent]}" -v w="${D[seconds]}" 'BEGIN { printf "%.1f", (w > 0 ? n / w : 0) }')
+  D[mean]=$(awk -v a="${before[3]}" -v b="${after[3]}" -v w="${D[seconds]}" \
+    'BEGIN { printf "%.1f", (w > 0 ? (b - a) / 1e6 / w : 0) }')
+  D[cpu_us]=$(awk -v a="$ticks0" -v b="$ticks1" -v t="$TICK" -v n="${D[sent]}" \
+    'BEGIN { printf "%.0f", (n > 0 ? (b - a) / t * 1e6 / n : 0) }')
+  say "$(printf 'delivery: %s SMS in %s s = %s SMS/s; in flight peak %s mean %s; %s µs CPU/SMS; %s threads; %s DB connections' \
+    "${D[sent]}" "${D[seconds]}" "${D[sms_s]}" "${D[peak]}" "${D[mean]}" "${D[cpu_us]}" "${D[threads]}" "${D[db]}")"
 }
 
 # Idle: CPU of the whole stack over 5 s with no requests.
@@ -426,24 +643,25 @@ report() {
   echo "innodb_flush_log_at_trx_commit=1. CPU in % of one core over the run (fcgi = phoneverify-fcgi or"
   echo "the floor responder; gateway = the fake Sparrow); µs/req = server-side CPU (all but wrk) per request."
   echo
-  echo "| scenario | -c | req/s | p50 ms | p99 ms | non-2xx | CPU wrk | nginx | fcgi | dispatcher | mysqld | gateway | µs/req | SMS/s | outbox max/end | stmts / redo B per req |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+  echo "| scenario | -c | req/s | p50 ms | p99 ms | non-2xx | CPU wrk | nginx | fcgi | dispatcher | mysqld | gateway | µs/req | SMS/s | outbox max/end | outbox max, s of sends | stmts / redo B per req |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
   for key in "${ROWS[@]}"; do
     label=${key%,*}
     conns=${key#*,}
     local fcgi_cpu=${R[$key,cpu_fcgi]}
     [[ $label == floor* ]] && fcgi_cpu=${R[$key,cpu_floor]}
-    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' \
+    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' \
       "$label" "$conns" "${R[$key,rps]}" "$(ms "${R[$key,p50_us]}")" "$(ms "${R[$key,p99_us]}")" \
       "${R[$key,non2xx]}$( ((R[$key,connect] + R[$key,read] + R[$key,write] + R[$key,timeout] > 0)) && echo " (+sock ${R[$key,connect]}/${R[$key,read]}/${R[$key,write]}/${R[$key,timeout]})")" \
       "${R[$key,cpu_wrk]}" "${R[$key,cpu_nginx]}" "$fcgi_cpu" "${R[$key,cpu_dispatcher]}" \
       "${R[$key,cpu_mysqld]}" "${R[$key,cpu_gateway]}" "${R[$key,us_per_req]}" "${R[$key,sms]}" \
-      "${R[$key,depth]:--}" "${R[$key,db_per_req]:--}"
+      "${R[$key,depth]:--}" "$(depth_seconds "$key")" "${R[$key,db_per_req]:--}"
   done
   echo
   echo "verify non-2xx are the intended 400 otp_invalid (wrong guesses). send-paused: the dispatcher"
   echo "stopped (SIGSTOP) during the run, so the SMS delivery does not compete; outbox max/end = depth"
-  echo "sampled each second during the run."
+  echo "sampled every 0.5 s during the run; in the send rows its peak also in seconds of sends"
+  echo "(depth / req/s; target at -c 32 with the dispatcher running: < 1 s)."
   echo
   echo "| ratio phoneverify / floor 2 | -c | req/s | p99 |"
   echo "|---|---|---|---|"
@@ -457,6 +675,44 @@ report() {
   echo "- dispatcher after the send runs (${CFG[dispatcher_lanes]:-?} lanes, fake gateway ${SMS_DELAY_MS} ms): outbox ${DRAIN:-not measured}"
   echo "- idle stack (nginx + fcgi + dispatcher + mysqld, 5 s, no requests): ${IDLE:-not measured}"
   echo "- load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (the machine may be shared: repeat runs)"
+  wanted delivery && report_delivery
+  return 0
+}
+
+# The send rows' peak outbox in seconds of sends ("-" for the other rows).
+depth_seconds() {
+  [[ $1 == send,* && -n ${R[$1,depth_s]:-} ]] || { echo "-"; return; }
+  echo "${R[$1,depth_s]}"
+}
+
+report_delivery() {
+  local need conns
+  need=$(awk -v d="$DELIVERY_DELAY_MS" 'BEGIN { printf "%.0f", 250 * d / 1000 }')
+  echo
+  echo "### delivery at ${DELIVERY_DELAY_MS} ms"
+  echo
+  echo "The dispatcher on its default configuration (dispatcher_lanes = ${D[lanes]:-?}), alone: ${D[queued]:-?}"
+  echo "codes queued while it was stopped, then delivered to a fake Sparrow answering after"
+  echo "${DELIVERY_DELAY_MS} ms, from SIGCONT to the last answer (${D[seconds]:-?} s, ${D[sent]:-?} SMS answered$(
+    ((${D[left]:-0} == 0)) || echo "; ${D[left]} still queued at the end of the wait, ${D[left_aside]:-0} set aside"))."
+  echo "Targets: the coming event-loop dispatcher."
+  echo
+  echo "| figure | measured | target |"
+  echo "|---|---|---|"
+  echo "| SMS/s | ${D[sms_s]:-?} | ≥ 250 |"
+  echo "| in flight at the gateway, peak / mean | ${D[peak]:-?} / ${D[mean]:-?} | mean ≥ $need (250 SMS/s × ${DELIVERY_DELAY_MS} ms) |"
+  echo "| dispatcher CPU per SMS | ${D[cpu_us]:-?} µs | ≤ 100 µs (half of today's ~200) |"
+  echo "| dispatcher threads (peak) | ${D[threads]:-?} | ≤ 4 |"
+  echo "| dispatcher DB connections (peak) | ${D[db]:-?} | ≤ 4 |"
+  echo "| connections to the gateway (peak) | ${D[gw_conns]:-?} | - |"
+  for conns in "${CONNECTIONS[@]}"; do
+    [[ -n ${R[send,$conns,depth_s]:-} ]] || continue
+    echo "| outbox peak during send -c $conns (${CFG[dispatcher_lanes]:-?} lanes, ${SMS_DELAY_MS} ms) | ${R[send,$conns,depth]%/*} = ${R[send,$conns,depth_s]} s of sends | $( ((conns >= 32)) && echo "< 1 s" || echo "-") |"
+  done
+  echo
+  echo "Mean in flight = time the gateway spent on requests / the delivery's duration; CPU = utime +"
+  echo "stime of the dispatcher's process group (/proc, ${TICK} ticks/s); threads from /proc/<pid>/status,"
+  echo "DB connections from the dispatcher's sockets whose peer is MariaDB's, both sampled every 0.5 s."
 }
 
 main() {
@@ -472,8 +728,12 @@ main() {
     seed_codes
   fi
   local conns
-  for scenario in floor0 floor1 floor2-send send send-paused floor2-verify verify me; do
+  for scenario in floor0 floor1 floor2-send send send-paused floor2-verify verify me delivery; do
     wanted "$scenario" || continue
+    if [[ $scenario == delivery ]]; then
+      run_delivery
+      continue
+    fi
     for conns in "${CONNECTIONS[@]}"; do
       case $scenario in
         floor0) run floor0 send.lua /bench/floor0 "$conns" ;;
@@ -490,6 +750,7 @@ main() {
       say "waiting for the dispatcher to empty the outbox (at most ${DRAIN_SECONDS} s)"
       measure_drain
       set_aside_leftovers
+      ((LEFT_ASIDE == 0)) || DRAIN+="; $LEFT_ASIDE set aside unsent before the next runs"
     fi
   done
   RSS_FCGI=$(worker_rss "${GROUP[fcgi]}")

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <json/reader.h>
 #include <json/value.h>
 #include <json/writer.h>
 #include <netinet/in.h>
@@ -9,27 +10,42 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <map>
 #include <optional>
+#include <sstream>
 
 namespace phoneverify::fakes {
-namespace {
 
-constexpr size_t kMaxRequestBytes = 1 << 20;
-constexpr int kReadTimeoutMs = 5000;
-constexpr const char* kSmsPath = "/v2/sms/";
-constexpr const char* kCreditPath = "/v2/credit/";
-
-struct HttpRequest {
+struct FakeHttpRequest {
   std::string method;
-  std::string path;
+  std::string path;   // without the query, as received
+  std::string route;  // path without a trailing '/' ("/v2/sms"): what routes match
   std::string query;  // after '?', "" when none
   std::map<std::string, std::string> headers;  // names lower-cased
   std::string body;
+
+  std::string Header(const std::string& lower_name) const {
+    const auto it = headers.find(lower_name);
+    return it == headers.end() ? "" : it->second;
+  }
 };
+
+namespace {
+
+using HttpRequest = FakeHttpRequest;
+
+constexpr size_t kMaxRequestBytes = 1 << 20;
+constexpr int kReadTimeoutMs = 5000;
+// Room for a few hundred clients connecting at once (the kernel caps it at somaxconn).
+constexpr int kListenBacklog = 1024;
+constexpr const char* kSmsPath = "/v2/sms/";
+constexpr const char* kCreditPath = "/v2/credit/";
+constexpr const char* kHttpSmsPath = "/http-sms/";
+constexpr const char* kStatsPath = "/stats";
 
 const char* ReplyName(FakeSparrow::Mode mode) {
   switch (mode) {
@@ -124,6 +140,8 @@ bool ParseHead(const std::string& head, HttpRequest& request) {
   const size_t question = request.path.find('?');
   if (question != std::string::npos) request.query = request.path.substr(question + 1);
   request.path = request.path.substr(0, question);
+  request.route = request.path;
+  if (request.route.size() > 1 && request.route.back() == '/') request.route.pop_back();
   while (line_end != std::string::npos && line_end + 2 < head.size()) {
     const size_t next = head.find("\r\n", line_end + 2);
     const std::string line = head.substr(line_end + 2, next - line_end - 2);
@@ -182,10 +200,11 @@ void SendAll(int fd, const std::string& data) {
   }
 }
 
+// `extra_headers`: more header lines, each ending in CRLF.
 void Respond(int fd, int status, const char* reason, const std::string& body,
-             const char* type = "application/json") {
+             const char* type = "application/json", const std::string& extra_headers = "") {
   std::string out = "HTTP/1.1 " + std::to_string(status) + " " + reason + "\r\n";
-  out += std::string("Content-Type: ") + type + "\r\n";
+  out += std::string("Content-Type: ") + type + "\r\n" + extra_headers;
   out += "Content-Length: " + std::to_string(body.size()) + "\r\n";
   out += "\r\n" + body;  // HTTP/1.1: the connection stays open for the next request
   SendAll(fd, out);
@@ -240,7 +259,48 @@ void RespondCredit(int fd) {
   Respond(fd, 200, "OK", JsonText(body));
 }
 
+void RespondHttpSms(int fd, int status, const char* reason, const std::string& error) {
+  Json::Value body(Json::objectValue);
+  body["ok"] = error.empty();
+  if (!error.empty()) body["error"] = error;
+  Respond(fd, status, reason, JsonText(body));
+}
+
+// The JSON object of an http-backend request, or null when the body is not one.
+Json::Value ParseJsonObject(const std::string& text) {
+  Json::CharReaderBuilder builder;
+  builder["stackLimit"] = 20;
+  Json::Value value;
+  std::string errors;
+  std::istringstream in(text);
+  if (!Json::parseFromStream(builder, in, &value, &errors) || !value.isObject()) {
+    return Json::Value();
+  }
+  return value;
+}
+
+std::string StringField(const Json::Value& object, const char* name) {
+  if (!object.isObject()) return "";
+  const Json::Value& field = object[name];
+  return field.isString() ? field.asString() : "";
+}
+
 }  // namespace
+
+// The route table: a path with another method is 405, an unknown path 404.
+struct FakeSparrow::Route {
+  const char* method;
+  const char* route;  // FakeHttpRequest::route (no trailing '/')
+  bool (FakeSparrow::*serve)(int fd, const FakeHttpRequest& request);
+};
+
+const FakeSparrow::Route FakeSparrow::kRoutes[] = {
+    {"POST", "/v2/sms", &FakeSparrow::ServeSparrow},
+    {"POST", "/http-sms", &FakeSparrow::ServeHttpSms},
+    {"GET", "/v2/credit", &FakeSparrow::ServeCredit},
+    {"GET", kStatsPath, &FakeSparrow::ServeStats},
+    {nullptr, nullptr, nullptr},
+};
 
 FakeSparrow::FakeSparrow() : FakeSparrow(Options{}) {}
 
@@ -284,7 +344,7 @@ bool FakeSparrow::Listen(int port) {
   addr.sin_port = htons(static_cast<uint16_t>(port));
   socklen_t len = sizeof addr;
   if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::listen(listen_fd_, 128) != 0 ||
+      ::listen(listen_fd_, kListenBacklog) != 0 ||
       ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
     error_ = "listen on 127.0.0.1:" + std::to_string(port) + ": " + std::strerror(errno);
     return false;
@@ -303,9 +363,11 @@ void FakeSparrow::AcceptLoop() {
     if (fd < 0) continue;
     ReapFinished();
     auto done = std::make_shared<std::atomic<bool>>(false);
+    ConnectionOpened(1);
     connections_.push_back({std::thread([this, fd, done] {
                               Serve(fd);
                               ::close(fd);
+                              ConnectionOpened(-1);
                               *done = true;
                             }),
                             done});
@@ -335,44 +397,93 @@ void FakeSparrow::Serve(int fd) {
 bool FakeSparrow::ServeOne(int fd) {
   const auto request = ReadRequest(fd, wake_read_);
   if (!request) return false;
-  const auto connection = request->headers.find("connection");
-  const bool keep =
-      connection == request->headers.end() || Lower(connection->second) != "close";
-  const bool sms_path = request->path == kSmsPath || request->path == "/v2/sms";
-  if (request->method == "GET" && (request->path == kCreditPath || request->path == "/v2/credit")) {
-    const std::string token = ParseForm(request->query)["token"];
-    if (token.empty()) {
-      RespondSparrowError(fd, 1000);
-    } else if (!options_.expected_token.empty() && token != options_.expected_token) {
-      RespondSparrowError(fd, 1002);
-    } else {
-      RespondCredit(fd);
-    }
-  } else if (sms_path && request->method == "POST") {
-    SparrowRequest sms;
-    sms.method = request->method;
-    sms.path = request->path;
-    sms.body = request->body;
-    return ServeSms(fd, std::move(sms)) && keep;
-  } else if (sms_path) {
-    Respond(fd, 405, "Method Not Allowed", "{\"response_code\":405}");
-  } else {
+  const bool keep = Lower(request->Header("connection")) != "close";
+  std::string allow;
+  for (const Route* route = kRoutes; route->method != nullptr; ++route) {
+    if (request->route != route->route) continue;
+    if (request->method == route->method) return (this->*route->serve)(fd, *request) && keep;
+    allow += (allow.empty() ? "" : ", ") + std::string(route->method);
+  }
+  if (allow.empty()) {
     Respond(fd, 404, "Not Found", "{\"response_code\":404}");
+  } else {
+    Respond(fd, 405, "Method Not Allowed", "{\"response_code\":405}", "application/json",
+            "Allow: " + allow + "\r\n");
   }
   return keep;
 }
 
-// False when the connection is to be closed (a dropped reply, or a stop during a delay).
-bool FakeSparrow::ServeSms(int fd, SparrowRequest request) {
-  auto fields = ParseForm(request.body);
+bool FakeSparrow::ServeSparrow(int fd, const FakeHttpRequest& http) {
+  auto fields = ParseForm(http.body);
+  SparrowRequest request;
+  request.kind = "sparrow";
+  request.method = http.method;
+  request.path = http.path;
+  request.body = http.body;
   request.token = fields["token"];
   request.from = fields["from"];
   request.to = fields["to"];
   request.text = fields["text"];
+  return ServeSms(fd, std::move(request));
+}
+
+bool FakeSparrow::ServeHttpSms(int fd, const FakeHttpRequest& http) {
+  const Json::Value json = ParseJsonObject(http.body);
+  SparrowRequest request;
+  request.kind = "http";
+  request.method = http.method;
+  request.path = http.path;
+  request.body = http.body;
+  request.id = StringField(json, "id");
+  request.to = StringField(json, "to");
+  request.text = StringField(json, "text");
+  request.webhook_id = http.Header("webhook-id");
+  request.webhook_timestamp = http.Header("webhook-timestamp");
+  request.webhook_signature = http.Header("webhook-signature");
+  return ServeSms(fd, std::move(request));
+}
+
+bool FakeSparrow::ServeCredit(int fd, const FakeHttpRequest& http) {
+  const std::string token = ParseForm(http.query)["token"];
+  if (token.empty()) {
+    RespondSparrowError(fd, 1000);
+  } else if (!options_.expected_token.empty() && token != options_.expected_token) {
+    RespondSparrowError(fd, 1002);
+  } else {
+    RespondCredit(fd);
+  }
+  return true;
+}
+
+bool FakeSparrow::ServeStats(int fd, const FakeHttpRequest&) {
+  const Stats stats = GetStats();
+  Json::Value body(Json::objectValue);
+  body["requests"] = static_cast<Json::UInt64>(stats.requests);
+  body["in_flight"] = stats.in_flight;
+  body["in_flight_max"] = stats.in_flight_max;
+  body["in_flight_us"] = static_cast<Json::UInt64>(stats.in_flight_us);
+  body["connections"] = stats.connections;
+  Respond(fd, 200, "OK", JsonText(body));
+  return true;
+}
+
+// Records an SMS request and answers it per the reply mode; false when the connection is
+// to be closed (a dropped reply, or a stop during a delay).
+bool FakeSparrow::ServeSms(int fd, SparrowRequest request) {
+  const auto began = std::chrono::steady_clock::now();
+  SmsBegan();
   request.at_ms = NowMs();
   const Reply reply = NextReply();
   request.reply = ReplyName(reply.mode);
   Record(request);
+  const bool answered = Answer(fd, request, reply);
+  SmsEnded(began, answered);
+  return answered;
+}
+
+// False when nothing was answered (a dropped reply, or a stop during a delay).
+bool FakeSparrow::Answer(int fd, const SparrowRequest& request, Reply reply) const {
+  const bool http = request.kind == "http";
   switch (reply.mode) {
     case Mode::kDropConnection:
       return false;
@@ -380,7 +491,11 @@ bool FakeSparrow::ServeSms(int fd, SparrowRequest request) {
       Respond(fd, 500, "Internal Server Error", "Internal Server Error", "text/plain");
       return true;
     case Mode::kError403:
-      RespondSparrowError(fd, reply.code);
+      if (http) {
+        RespondHttpSms(fd, 400, "Bad Request", "rejected (" + std::to_string(reply.code) + ")");
+      } else {
+        RespondSparrowError(fd, reply.code);
+      }
       return true;
     case Mode::kDelay:
       if (!SleepMs(reply.delay_ms)) return false;
@@ -388,7 +503,14 @@ bool FakeSparrow::ServeSms(int fd, SparrowRequest request) {
     case Mode::kOk:
       break;
   }
-  if (request.token.empty() || request.to.empty() || request.text.empty()) {
+  if (http) {
+    const bool complete = !request.id.empty() && !request.to.empty() && !request.text.empty();
+    if (complete) {
+      RespondHttpSms(fd, 200, "OK", "");
+    } else {
+      RespondHttpSms(fd, 400, "Bad Request", "id, to and text are required");
+    }
+  } else if (request.token.empty() || request.to.empty() || request.text.empty()) {
     RespondSparrowError(fd, 1000);
   } else if (!options_.expected_token.empty() && request.token != options_.expected_token) {
     RespondSparrowError(fd, 1002);
@@ -415,12 +537,37 @@ void FakeSparrow::Record(const SparrowRequest& request) {
   arrived_.notify_all();
 }
 
+void FakeSparrow::ConnectionOpened(int delta) {
+  std::lock_guard<std::mutex> lock(mu_);
+  stats_.connections += delta;
+}
+
+void FakeSparrow::SmsBegan() {
+  std::lock_guard<std::mutex> lock(mu_);
+  stats_.in_flight_max = std::max(stats_.in_flight_max, ++stats_.in_flight);
+}
+
+void FakeSparrow::SmsEnded(std::chrono::steady_clock::time_point began, bool answered) {
+  const auto spent = std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::steady_clock::now() - began);
+  std::lock_guard<std::mutex> lock(mu_);
+  --stats_.in_flight;
+  stats_.in_flight_us += static_cast<uint64_t>(spent.count());
+  if (answered) ++stats_.requests;
+}
+
+FakeSparrow::Stats FakeSparrow::GetStats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stats_;
+}
+
 bool FakeSparrow::SleepMs(int ms) const {
   pollfd fd = {wake_read_, POLLIN, 0};
   const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
   while (true) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        until - std::chrono::steady_clock::now());
+    // Rounded up: a delay is never cut short (stats count the time in flight).
+    const auto left =
+        std::chrono::ceil<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
     if (left.count() <= 0) return true;
     const int rc = ::poll(&fd, 1, static_cast<int>(left.count()));
     if (rc > 0) return false;
@@ -433,6 +580,14 @@ std::string FakeSparrow::Url() const {
 
 std::string FakeSparrow::CreditUrl() const {
   return "http://127.0.0.1:" + std::to_string(port_) + kCreditPath;
+}
+
+std::string FakeSparrow::HttpUrl() const {
+  return "http://127.0.0.1:" + std::to_string(port_) + kHttpSmsPath;
+}
+
+std::string FakeSparrow::StatsUrl() const {
+  return "http://127.0.0.1:" + std::to_string(port_) + kStatsPath;
 }
 
 std::vector<SparrowRequest> FakeSparrow::Requests() const {

@@ -1,12 +1,15 @@
-// fake-sparrow: the fake Sparrow server as a foreground process, for `make run` demos and
-// benchmarks. Listens on 127.0.0.1 only.
+// fake-sparrow: the fake SMS gateway (Sparrow's /v2/sms/ and the http backend's /http-sms/,
+// tests/fakes/fake_sparrow.h) as a foreground process, for `make run` demos and benchmarks.
+// Listens on 127.0.0.1 only.
 //
 //   fake-sparrow --port N [--delay-ms M] [--mode ok|500|drop|403:CODE] [--token T]
 //                [--log FILE]
 //
-// Each SMS request is appended to FILE as one JSON line {"ts_ms","to","from","text",
-// "token_ok"} (the token itself is not written). Prints the URL on stdout once listening;
-// SIGINT/SIGTERM stop it cleanly.
+// --mode applies to both SMS routes (403:CODE is a 400 on /http-sms/). Each SMS request is
+// appended to FILE as one JSON line {"ts_ms","kind","to","from","text"}, plus "token_ok"
+// for kind "sparrow" (the token itself is not written) and "id" for kind "http".
+// GET /stats gives the load figures (requests answered, in flight now and at most,
+// connections). Prints the URL on stdout once listening; SIGINT/SIGTERM stop it cleanly.
 #include <fcntl.h>
 #include <json/value.h>
 #include <json/writer.h>
@@ -92,11 +95,15 @@ std::optional<FakeSparrow::Reply> ParseMode(const Args& args) {
 void AppendLine(int fd, const SparrowRequest& request, const std::string& expected_token) {
   Json::Value line(Json::objectValue);
   line["ts_ms"] = static_cast<Json::Int64>(request.at_ms);
+  line["kind"] = request.kind;
+  if (request.kind == "http") line["id"] = request.id;
   line["to"] = request.to;
   line["from"] = request.from;
   line["text"] = request.text;
-  line["token_ok"] =
-      expected_token.empty() ? !request.token.empty() : request.token == expected_token;
+  if (request.kind == "sparrow") {
+    line["token_ok"] =
+        expected_token.empty() ? !request.token.empty() : request.token == expected_token;
+  }
   Json::StreamWriterBuilder builder;
   builder["indentation"] = "";
   builder["emitUTF8"] = true;
