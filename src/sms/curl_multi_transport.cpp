@@ -23,7 +23,8 @@ struct CurlMultiTransport::Call {
 
 CurlMultiTransport::CurlMultiTransport() {
   if (!multi_) return;
-  // Wait for a connection that may multiplex (HTTP/2) rather than open one per call.
+  // Calls share an HTTP/2 connection once one is up. No CURLOPT_PIPEWAIT: against an
+  // HTTP/1.1 gateway it would hold a burst back for the first answer.
   curl_multi_setopt(multi_.get(), CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
 }
 
@@ -55,7 +56,6 @@ void CurlMultiTransport::Start(uint64_t tag, HttpCall request) {
   set = set && ConfigureGatewayCall(h, request.url.c_str(), request.timeout_seconds, &call->reply) &&
         curl_easy_setopt(h, CURLOPT_HTTPHEADER, call->headers.get()) == CURLE_OK &&
         curl_easy_setopt(h, CURLOPT_POST, 1L) == CURLE_OK &&
-        curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L) == CURLE_OK &&
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
                          static_cast<curl_off_t>(call->body.size())) == CURLE_OK &&
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, call->body.c_str()) == CURLE_OK &&

@@ -119,9 +119,9 @@ DispatcherOptions DispatcherOptionsFrom(const util::Config& config) {
   options.outbox_key = config.outbox_key_bytes;
   const bool http = config.UsesBackend("sparrow") || config.UsesBackend("http");
   options.send_timeout_seconds = http ? config.sparrow_timeout : 1;
-  // A claim must outlive at least two gateway calls: a message may fail over once.
-  options.lease_seconds = std::max<int64_t>(options.lease_seconds,
-                                            2 * options.send_timeout_seconds + 5);
+  // A claim must outlive two gateway calls (a message may fail over once), and no more:
+  // the messages of a dispatcher that died are sent again once it has run out.
+  options.lease_seconds = 2 * options.send_timeout_seconds + 5;
   options.max_batch_size = kMaxBatchSize;
   options.max_in_flight = config.dispatcher_in_flight;
   options.max_tries = config.sms_max_tries;

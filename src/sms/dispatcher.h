@@ -74,7 +74,7 @@ namespace phoneverify::sms {
 // their own (util::Config's initialisers are their one home).
 struct DispatcherOptions {
   std::string outbox_key;          // raw key bytes (Config::outbox_key_bytes)
-  int64_t lease_seconds = 30;      // how long a claim keeps others away (the least one)
+  int64_t lease_seconds = 30;      // how long a claim keeps others away
   int batch_size = 10;             // messages claimed per turn, at first
   int max_batch_size = 0;          // largest claim under a backlog (< batch_size: batch_size)
   int max_in_flight = 0;           // messages at the gateways at once (Config::dispatcher_in_flight)
