@@ -1,6 +1,12 @@
 #include "sms/curl_multi_transport.h"
 
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <chrono>
 #include <string>
 #include <utility>
 
@@ -10,6 +16,23 @@ namespace phoneverify::sms {
 namespace {
 
 constexpr size_t kMaxIdleHandles = 512;
+constexpr int kMaxEvents = 128;
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+uint32_t EpollEvents(int what) {
+  return ((what & CURL_POLL_IN) != 0 ? EPOLLIN : 0u) | ((what & CURL_POLL_OUT) != 0 ? EPOLLOUT : 0u);
+}
+
+int CurlEvents(uint32_t events) {
+  return ((events & EPOLLIN) != 0 ? CURL_CSELECT_IN : 0) |
+         ((events & EPOLLOUT) != 0 ? CURL_CSELECT_OUT : 0) |
+         ((events & (EPOLLERR | EPOLLHUP)) != 0 ? CURL_CSELECT_ERR : 0);
+}
 
 }  // namespace
 
@@ -21,11 +44,21 @@ struct CurlMultiTransport::Call {
   std::string reply;  // written by libcurl
 };
 
-CurlMultiTransport::CurlMultiTransport() {
-  if (!multi_) return;
+CurlMultiTransport::CurlMultiTransport()
+    : epoll_(::epoll_create1(EPOLL_CLOEXEC)), wake_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+  if (!ok()) return;
+  epoll_event wake{};
+  wake.events = EPOLLIN;
+  wake.data.fd = wake_.get();
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, wake_.get(), &wake) != 0) wake_.reset();
+  CURLM* m = multi_.get();
+  curl_multi_setopt(m, CURLMOPT_SOCKETFUNCTION, &CurlMultiTransport::OnSocket);
+  curl_multi_setopt(m, CURLMOPT_SOCKETDATA, this);
+  curl_multi_setopt(m, CURLMOPT_TIMERFUNCTION, &CurlMultiTransport::OnTimer);
+  curl_multi_setopt(m, CURLMOPT_TIMERDATA, this);
   // Calls share an HTTP/2 connection once one is up. No CURLOPT_PIPEWAIT: against an
   // HTTP/1.1 gateway it would hold a burst back for the first answer.
-  curl_multi_setopt(multi_.get(), CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
+  curl_multi_setopt(m, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
 }
 
 CurlMultiTransport::~CurlMultiTransport() {
@@ -33,6 +66,46 @@ CurlMultiTransport::~CurlMultiTransport() {
     curl_multi_remove_handle(multi_.get(), easy);
     std::fill(call->body.begin(), call->body.end(), '\0');
   }
+  if (multi_) {
+    // The cache's connections close with the multi handle, after our members are gone.
+    curl_multi_setopt(multi_.get(), CURLMOPT_SOCKETFUNCTION, nullptr);
+    curl_multi_setopt(multi_.get(), CURLMOPT_TIMERFUNCTION, nullptr);
+  }
+}
+
+// libcurl: watch `socket` for `what` (CURL_POLL_IN/OUT/INOUT), or no more (REMOVE).
+// `socket_data` is non-null once the socket is in the epoll set (curl_multi_assign).
+int CurlMultiTransport::OnSocket(CURL* /*easy*/, curl_socket_t socket, int what, void* self,
+                                 void* socket_data) {
+  auto* transport = static_cast<CurlMultiTransport*>(self);
+  const int epoll = transport->epoll_.get();
+  if (what == CURL_POLL_REMOVE) {
+    ::epoll_ctl(epoll, EPOLL_CTL_DEL, socket, nullptr);
+    curl_multi_assign(transport->multi_.get(), socket, nullptr);
+    return 0;
+  }
+  epoll_event event{};
+  event.events = EpollEvents(what);
+  event.data.fd = socket;
+  const int op = socket_data == nullptr ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
+  if (::epoll_ctl(epoll, op, socket, &event) != 0) {
+    // A socket number reused after a close that epoll saw first, or the other way round.
+    ::epoll_ctl(epoll, op == EPOLL_CTL_ADD ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, socket, &event);
+  }
+  curl_multi_assign(transport->multi_.get(), socket, transport);
+  return 0;
+}
+
+// libcurl: call socket_action(CURL_SOCKET_TIMEOUT) in `timeout_ms` (-1: no timer).
+int CurlMultiTransport::OnTimer(CURLM* /*multi*/, long timeout_ms, void* self) {
+  auto* transport = static_cast<CurlMultiTransport*>(self);
+  transport->timer_due_ms_ = timeout_ms < 0 ? -1 : NowMs() + timeout_ms;
+  return 0;
+}
+
+void CurlMultiTransport::Act(curl_socket_t socket, int events) {
+  int running = 0;
+  curl_multi_socket_action(multi_.get(), socket, events, &running);
 }
 
 CurlEasy CurlMultiTransport::TakeHandle() {
@@ -71,18 +144,36 @@ void CurlMultiTransport::Start(uint64_t tag, HttpCall request) {
 std::vector<Transport::Finished> CurlMultiTransport::Wait(int max_ms) {
   std::vector<Finished> finished = std::move(failed_to_start_);
   failed_to_start_.clear();
-  if (!multi_) return finished;
-  int running = 0;
-  curl_multi_perform(multi_.get(), &running);
-  Collect(finished);
-  if (finished.empty() && max_ms > 0) {
-    // Returns on activity on a transfer's socket, on a wake-up, or after max_ms (libcurl
-    // may end it sooner for its own timers; the caller just waits again).
-    curl_multi_poll(multi_.get(), nullptr, 0, max_ms, nullptr);
-    curl_multi_perform(multi_.get(), &running);
+  if (!ok()) return finished;
+  const int64_t deadline = NowMs() + std::max(0, max_ms);
+  for (bool first = true;; first = false) {
+    int64_t now = NowMs();
+    if (timer_due_ms_ >= 0 && timer_due_ms_ <= now) {
+      timer_due_ms_ = -1;
+      Act(CURL_SOCKET_TIMEOUT, 0);
+    }
     Collect(finished);
+    if (!finished.empty() || (!first && now >= deadline)) return finished;
+    int64_t wait = std::max<int64_t>(0, deadline - now);
+    if (timer_due_ms_ >= 0) wait = std::min(wait, std::max<int64_t>(0, timer_due_ms_ - now));
+    epoll_event events[kMaxEvents];
+    const int ready = ::epoll_wait(epoll_.get(), events, kMaxEvents, static_cast<int>(wait));
+    bool woken = false;
+    for (int i = 0; i < ready; ++i) {
+      if (events[i].data.fd == wake_.get()) {
+        uint64_t count = 0;
+        while (::read(wake_.get(), &count, sizeof count) > 0) {
+        }
+        woken = true;
+        continue;
+      }
+      Act(events[i].data.fd, CurlEvents(events[i].events));
+    }
+    if (woken) {
+      Collect(finished);
+      return finished;
+    }
   }
-  return finished;
 }
 
 void CurlMultiTransport::Collect(std::vector<Finished>& finished) {
@@ -112,7 +203,10 @@ void CurlMultiTransport::Finish(CURL* easy, int curl_code, std::vector<Finished>
 }
 
 void CurlMultiTransport::Wake() {
-  if (multi_) curl_multi_wakeup(multi_.get());
+  if (!wake_.valid()) return;
+  const uint64_t one = 1;
+  // Nothing to do when it fails: the counter is full, so a wake-up is pending anyway.
+  [[maybe_unused]] const ssize_t written = ::write(wake_.get(), &one, sizeof one);
 }
 
 }  // namespace phoneverify::sms
