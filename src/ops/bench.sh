@@ -44,6 +44,8 @@
 #                           send-paused floor2-verify verify me delivery); default all
 #   BENCH_DELIVERY_MESSAGES=3000  codes queued for the delivery scenario
 #   BENCH_DELIVERY_DELAY_MS=200   its fake gateway's answer time
+#   BENCH_DELIVERY_IN_FLIGHT      dispatcher_in_flight for it (default: the default; for
+#                                 trying other values)
 #   BENCH_DELIVERY_DRAIN_SECONDS  longest wait for it to deliver them (default
 #                           messages / 10 + 60: today's ~19 SMS/s finish well within it)
 #   BENCH_VAR_DIR=var/bench
@@ -69,6 +71,7 @@ DRAIN_SECONDS=${BENCH_DRAIN_SECONDS:-120}
 ONLY=${BENCH_ONLY:-floor0 floor1 floor2-send send send-paused floor2-verify verify me delivery}
 DELIVERY_MESSAGES=${BENCH_DELIVERY_MESSAGES:-3000}
 DELIVERY_DELAY_MS=${BENCH_DELIVERY_DELAY_MS:-200}
+DELIVERY_IN_FLIGHT=${BENCH_DELIVERY_IN_FLIGHT:-}
 DELIVERY_DRAIN_SECONDS=${BENCH_DELIVERY_DRAIN_SECONDS:-$((DELIVERY_MESSAGES / 10 + 60))}
 VAR_REL=${BENCH_VAR_DIR:-var/bench}
 if [[ $VAR_REL == /* ]]; then VAR=$VAR_REL; else VAR=$ROOT/$VAR_REL; fi
@@ -489,6 +492,8 @@ default_dispatcher_env() {
       PHONEVERIFY_DISPATCHER_* | PHONEVERIFY_SMS_*) DEFAULT_DISPATCHER_ENV+=(-u "$name") ;;
     esac
   done
+  [[ -z $DELIVERY_IN_FLIGHT ]] ||
+    DEFAULT_DISPATCHER_ENV+=("PHONEVERIFY_DISPATCHER_IN_FLIGHT=$DELIVERY_IN_FLIGHT")
 }
 
 # stack.sh restart-app (phoneverify-fcgi and the dispatcher) under `env "$@"`.

@@ -18,6 +18,8 @@ constexpr int kSleepSliceMs = 50;
 constexpr size_t kClaimTokenBytes = 16;
 constexpr int64_t kExpireEveryMs = 1000;
 constexpr int kMaxClaimsPerTurn = 8;
+constexpr size_t kMarkBatch = 100;
+constexpr int64_t kMarkDelayMs = 20;
 // Longest wait on the Transport while calls are in flight: it ends at once when one
 // finishes or on Wake, so this only bounds how late a retry that came due is claimed.
 constexpr int kBusyWaitMs = 200;
@@ -139,13 +141,13 @@ int Dispatcher::RunOnce() { return RunOnce(0); }
 int Dispatcher::RunOnce(int max_ms) {
   handled_ = 0;
   tally_.Flush(clock_.MonotonicMillis(), clock_.NowSeconds(), /*force=*/false);
-  Collect(max_ms);
-  WriteMarks();  // what the gateways answered, before anything new is claimed
+  Collect(WaitMs(max_ms));
+  if (MarksDue()) WriteMarks();  // what the gateways answered, before claiming more
   if (WriteOwed() && !Stopping()) {
     const int64_t now = clock_.NowSeconds();
     if (ExpireStale(now) && ShouldClaim()) ClaimWhileFull(now);
   }
-  WriteMarks();  // what synchronous backends answered, and releases
+  if (MarksDue()) WriteMarks();  // what synchronous backends answered, and releases
   return handled_;
 }
 
@@ -163,9 +165,26 @@ void Dispatcher::Run(const std::atomic<bool>& stop) {
   }
   // The calls in flight end within their timeout; their outcomes are written.
   while (!in_flight_.empty()) RunOnce(kBusyWaitMs);
+  WriteMarks();
   WriteOwed();  // best effort: what stays owed is reclaimed after its lease
   tally_.Flush(clock_.MonotonicMillis(), clock_.NowSeconds(), /*force=*/true);
   stop_ = nullptr;
+}
+
+// Outcomes wait up to kMarkDelayMs for others to share their transaction, while calls
+// are in flight (more answers are coming); at once when nothing is in flight (a
+// synchronous backend, the last answers of a burst) or the batch is full.
+bool Dispatcher::MarksDue() const {
+  if (marks_.empty()) return false;
+  return in_flight_.empty() || Stopping() || marks_.size() >= kMarkBatch ||
+         clock_.MonotonicMillis() - marks_since_ms_ >= kMarkDelayMs;
+}
+
+// A wait on calls in flight ends in time to write the outcomes already in.
+int Dispatcher::WaitMs(int max_ms) const {
+  if (marks_.empty()) return max_ms;
+  const int64_t left = marks_since_ms_ + kMarkDelayMs - clock_.MonotonicMillis();
+  return static_cast<int>(std::clamp<int64_t>(left, 0, max_ms));
 }
 
 void Dispatcher::Wake() {
@@ -467,6 +486,7 @@ void Dispatcher::Record(const domain::OutboxMessage& message, const std::string&
       break;
   }
   if (applied.outcome != Outcome::kReleased) ++handled_;
+  if (marks_.empty()) marks_since_ms_ = clock_.MonotonicMillis();
   marks_.emplace_back(std::move(mark), message.request_id);
 }
 

@@ -144,6 +144,35 @@ BOOST_AUTO_TEST_CASE(calls_that_finish_together_are_written_in_one_transaction) 
   BOOST_TEST(Sent() == 40);
 }
 
+// While calls are in flight, an outcome waits up to 20 ms for others to share its
+// transaction; a wait on the transport ends in time for that.
+BOOST_AUTO_TEST_CASE(outcomes_a_few_ms_apart_share_one_write) {
+  Queue(1);
+  auto dispatcher = Make();
+  dispatcher.RunOnce();              // the first call starts at 0 ms
+  clock.AdvanceMs(10);
+  Queue(1);
+  dispatcher.Wake();
+  dispatcher.RunOnce();              // the second at 10 ms
+  BOOST_REQUIRE(dispatcher.in_flight() == 2u);
+  BOOST_TEST(dispatcher.RunOnce(1000) == 1);  // the first answer (200 ms): held
+  BOOST_TEST(outbox.sizes.empty());
+  BOOST_TEST(dispatcher.RunOnce(1000) == 1);  // the second (210 ms): both written
+  BOOST_TEST(outbox.sizes == std::vector<size_t>{2}, boost::test_tools::per_element());
+  BOOST_TEST(clock.MonotonicMillis() % 1000 == 210);  // waited for the answer, no longer
+  clock.AdvanceMs(10);
+  Queue(2);
+  dispatcher.Wake();
+  dispatcher.RunOnce();  // two calls start together
+  clock.AdvanceMs(10);
+  Queue(1);
+  dispatcher.Wake();
+  dispatcher.RunOnce();  // and a third, 10 ms later
+  dispatcher.RunOnce(1000);  // the two answers are held; the third is 10 ms off
+  BOOST_TEST(dispatcher.RunOnce(15) == 1);
+  BOOST_TEST(outbox.sizes.back() == 3u);
+}
+
 BOOST_AUTO_TEST_CASE(answers_are_interpreted_per_call) {
   Queue(3);
   transport.Push({0, 200, kSparrowOk});
