@@ -1,5 +1,12 @@
 #include "storage/outbox_repository.h"
 
+#include <algorithm>
+#include <iterator>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "domain/otp_policy.h"
 #include "storage/common_sql.h"
 #include "storage/connection.h"
@@ -117,6 +124,65 @@ util::Result<bool> WriteMark(Connection& conn, const domain::OutboxMark& mark) {
   return util::Error::Internal();
 }
 
+// "UPDATE ... sent ... WHERE claim_token = ? AND state = 'sending' AND id IN (n ?s)" for
+// the n of kSentTogetherSizes: a few fixed texts, so the connection's statement cache
+// keeps a few prepared statements (it is keyed by the text's address).
+constexpr size_t kSentTogetherSizes[] = {1, 2, 4, 8, 16, 32, 64, 128};
+
+// The smallest of kSentTogetherSizes that holds `ids`, and its statement.
+size_t SentTogetherSize(size_t ids) {
+  for (size_t n : kSentTogetherSizes) {
+    if (ids <= n) return n;
+  }
+  return kSentTogetherSizes[std::size(kSentTogetherSizes) - 1];
+}
+
+const char* SentTogetherSql(size_t size) {
+  static const std::map<size_t, std::string> texts = [] {
+    std::map<size_t, std::string> built;
+    for (size_t n : kSentTogetherSizes) {
+      std::string sql =
+          "UPDATE outbox SET state = 'sent', sent_at = ?, sealed_text = NULL, lease_until = 0, "
+          "last_error = '' WHERE claim_token = ? AND state = 'sending' AND id IN (?";
+      for (size_t i = 1; i < n; ++i) sql += ", ?";
+      built[n] = sql + ")";
+    }
+    return built;
+  }();
+  return texts.at(size).c_str();
+}
+
+// Marks sent, in statements of up to 128, the marks at `indexes` (one claim, one time);
+// sets `held` for each. The id list is padded with its last id to the statement's size.
+// When fewer rows changed than ids were given, some claims were lost: the rows still
+// under this claim and now sent are the ones held (a sent row keeps its claim token).
+util::Status WriteSentTogether(Connection& conn, const std::vector<domain::OutboxMark>& marks,
+                               const std::vector<size_t>& indexes, std::vector<bool>& held) {
+  constexpr size_t kMost = kSentTogetherSizes[std::size(kSentTogetherSizes) - 1];
+  const domain::OutboxMark& first = marks[indexes.front()];
+  for (size_t from = 0; from < indexes.size(); from += kMost) {
+    const size_t count = std::min(kMost, indexes.size() - from);
+    const size_t size = SentTogetherSize(count);
+    std::vector<Param> params = {Param::Int(first.at), Param::Bytes(first.claim_token)};
+    for (size_t i = 0; i < size; ++i) {
+      params.push_back(Param::Int(marks[indexes[from + std::min(i, count - 1)]].id));
+    }
+    auto done = conn.Exec(SentTogetherSql(size), params);
+    if (!done.ok()) return done.error();
+    const bool all = done.value().affected_rows >= count;
+    for (size_t i = 0; i < count; ++i) held[indexes[from + i]] = all;
+    if (all) continue;
+    for (size_t i = 0; i < count; ++i) {
+      auto still = conn.Query(
+          "SELECT 1 FROM outbox WHERE id = ? AND claim_token = ? AND state = 'sent'",
+          {Param::Int(marks[indexes[from + i]].id), Param::Bytes(first.claim_token)});
+      if (!still.ok()) return still.error();
+      held[indexes[from + i]] = !still.value().empty();
+    }
+  }
+  return util::Status::Ok();
+}
+
 }  // namespace
 
 util::Result<std::vector<domain::OutboxMessage>> MysqlOutboxRepository::Claim(
@@ -171,18 +237,35 @@ util::Result<bool> MysqlOutboxRepository::WriteOne(const domain::OutboxMark& mar
 
 util::Result<std::vector<bool>> MysqlOutboxRepository::MarkMany(
     const std::vector<domain::OutboxMark>& marks) {
-  // One commit for the lot. Re-runnable: a deadlock rolls every mark back and the whole
-  // list runs again; each mark applies only while its row still carries the claim.
-  return db_.Transact([&](Connection& conn) -> util::Result<std::vector<bool>> {
-    std::vector<bool> held;
-    held.reserve(marks.size());
-    for (const domain::OutboxMark& mark : marks) {
-      util::Result<bool> one = WriteMark(conn, mark);
+  // The sent marks of one claim (most of them, under load) go in one statement; the rest
+  // one by one. One statement in all commits on its own; more share one transaction.
+  // Re-runnable: a deadlock rolls every mark back and the whole list runs again; each
+  // mark applies only while its row still carries the claim.
+  std::map<std::pair<std::string, int64_t>, std::vector<size_t>> sent;  // (claim, at) -> marks
+  std::vector<size_t> others;
+  for (size_t i = 0; i < marks.size(); ++i) {
+    if (marks[i].kind == domain::OutboxMark::Kind::kSent) {
+      sent[{marks[i].claim_token, marks[i].at}].push_back(i);
+    } else {
+      others.push_back(i);
+    }
+  }
+  auto work = [&](Connection& conn) -> util::Result<std::vector<bool>> {
+    std::vector<bool> held(marks.size(), false);
+    for (const auto& [claim, indexes] : sent) {
+      if (util::Status st = WriteSentTogether(conn, marks, indexes, held); !st.ok()) {
+        return st.error();
+      }
+    }
+    for (size_t i : others) {
+      util::Result<bool> one = WriteMark(conn, marks[i]);
       if (!one.ok()) return one.error();
-      held.push_back(one.value());
+      held[i] = one.value();
     }
     return held;
-  });
+  };
+  if (sent.size() + others.size() <= 1) return db_.Run(work);
+  return db_.Transact(work);
 }
 
 util::Result<int> MysqlOutboxRepository::ExpireStale(int64_t now) {

@@ -596,6 +596,46 @@ BOOST_AUTO_TEST_CASE(expired_lease_is_reclaimed_and_old_claim_is_lost) {
   BOOST_TEST(ReadOutboxRow(db, id.value()).tries == 2);
 }
 
+// MarkMany writes the sent marks of one claim in one statement; when some of those rows
+// were taken over meanwhile it still says which marks held, and the other marks (a retry
+// under another claim) go in the same transaction.
+BOOST_AUTO_TEST_CASE(mark_many_writes_a_claims_sent_marks_together_and_finds_lost_ones) {
+  const int64_t now = FutureNow();
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 5; ++i) {
+    auto id = Send(otps, SyntheticAccountId(), RandomPhone(), now);
+    BOOST_REQUIRE(id.ok());
+    ids.push_back(id.value());
+  }
+  const std::string token_a = "many-a-" + RandomDigits(8);
+  auto a = outbox.Claim(token_a, now, 30, 1000);
+  BOOST_REQUIRE(a.ok());
+  for (int64_t id : ids) BOOST_REQUIRE(Contains(a.value(), id));
+  // Rows 1 and 3 went to another dispatcher (its claim token) after our lease ran out.
+  const std::string token_b = "many-b-" + RandomDigits(8);
+  auto stolen = db.Run([&](Connection& conn) {
+    return conn.Exec("UPDATE outbox SET claim_token = ? WHERE id IN (?, ?)",
+                     {Param::Bytes(token_b), Param::Int(ids[1]), Param::Int(ids[3])});
+  });
+  BOOST_REQUIRE(stolen.ok());
+  using Kind = domain::OutboxMark::Kind;
+  std::vector<domain::OutboxMark> marks;
+  for (int64_t id : ids) marks.push_back({Kind::kSent, id, token_a, now + 1, ""});
+  marks.push_back({Kind::kRetry, ids[3], token_b, now + 60, "http 502"});
+  auto held = outbox.MarkMany(marks);
+  BOOST_REQUIRE(held.ok());
+  const std::vector<bool> expected = {true, false, true, false, true, true};
+  BOOST_TEST(held.value() == expected, boost::test_tools::per_element());
+  for (int i : {0, 2, 4}) {
+    const OutboxRow row = ReadOutboxRow(db, ids[static_cast<size_t>(i)]);
+    BOOST_TEST(row.state == "sent");
+    BOOST_TEST(row.sealed_null);
+  }
+  BOOST_TEST(ReadOutboxRow(db, ids[1]).state == "sending");  // the other claim's, untouched
+  BOOST_TEST(ReadOutboxRow(db, ids[3]).state == "retry");
+  BOOST_TEST(ReadOutboxRow(db, ids[3]).last_error == "http 502");
+}
+
 BOOST_AUTO_TEST_CASE(mark_calls_need_the_current_claim_and_erase_text) {
   const int64_t now = FutureNow();
   auto id = Send(otps, SyntheticAccountId(), RandomPhone(), now);
