@@ -108,8 +108,8 @@ std::vector<Command> BuildCommands() {
        Purge},
       {"stats", "[--date YYYY-MM-DD]", "Print a day's figures",
        "For one local calendar day (default today): sign-ups; code sends accepted and\n"
-       "what became of them (delivered, failed, superseded by a newer code, still\n"
-       "pending); extra gateway attempts after transient failures; phones verified; and\n"
+       "what became of them (delivered, and by which backend of sms_backend; failed,\n"
+       "superseded by a newer code, still pending); extra gateway attempts after transient failures; phones verified; and\n"
        "the failed messages by gateway code (e.g. \"sparrow 1007\", \"http 500\", \"expired\").\n"
        "Sends are counted on the day they were requested. Days older than retention_days\n"
        "have lost their SMS rows to purging.\n",

@@ -13,8 +13,11 @@ void PrintFigures(Context& ctx, const storage::DayFigures& f) {
   std::ostream& out = ctx.out;
   out << "signups: " << f.signups << "\n"
       << "sends: " << f.sends << "\n"
-      << "  delivered: " << f.sent << "\n"
-      << "  failed: " << f.failed << "\n"
+      << "  delivered: " << f.sent << "\n";
+  for (const auto& [backend, count] : f.sent_by) {
+    out << "    by " << (backend.empty() ? "(not recorded)" : backend) << ": " << count << "\n";
+  }
+  out << "  failed: " << f.failed << "\n"
       << "  superseded: " << f.superseded << "\n"
       << "  pending: " << f.pending << "\n"
       << "gateway retries: " << f.gateway_retries << "\n"

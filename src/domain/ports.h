@@ -284,6 +284,7 @@ struct OutboxMark {
   std::string claim_token;
   int64_t at = 0;     // kSent, kFailed: when; kRetry: the next attempt
   std::string error;  // kRetry, kFailed
+  std::string backend;  // kSent: the backend that delivered it ("sparrow", "http", ...)
 };
 
 class OutboxRepository {

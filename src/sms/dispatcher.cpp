@@ -353,7 +353,7 @@ void Dispatcher::Finished(std::unique_ptr<Flight> flight, const SendResult& resu
   const bool may_move = result.kind == SendResult::Kind::kTransient || result.whole_gateway;
   if (may_move && FailOver(flight, result)) return;
   const Applied applied = Decide(flight->message, result);
-  Record(flight->message, flight->claim_token, applied);
+  Record(flight->message, flight->claim_token, applied, gateway);
   LogAttempt(*flight, result, applied, latency_ms);
 }
 
@@ -462,13 +462,14 @@ void Dispatcher::LogCircuit(size_t backend, const char* msg, bool error) {
 }
 
 void Dispatcher::Record(const domain::OutboxMessage& message, const std::string& claim_token,
-                        const Applied& applied) {
+                        const Applied& applied, const char* backend) {
   using Kind = domain::OutboxMark::Kind;
-  domain::OutboxMark mark{Kind::kReleased, message.id, claim_token, clock_.NowSeconds(), ""};
+  domain::OutboxMark mark{Kind::kReleased, message.id, claim_token, clock_.NowSeconds(), "", ""};
   switch (applied.outcome) {
     case Outcome::kDelivered:
       ++stats_.delivered;
       mark.kind = Kind::kSent;
+      mark.backend = backend;
       break;
     case Outcome::kFailed:
       ++stats_.failed;

@@ -172,7 +172,7 @@ class Dispatcher {
   Applied Decide(const domain::OutboxMessage& message, const SendResult& result);
   void ObserveGateway(size_t backend, const SendResult& result, const SharedCircuit::Pass& pass);
   void Record(const domain::OutboxMessage& message, const std::string& claim_token,
-              const Applied& applied);
+              const Applied& applied, const char* backend = "");
   void Release(const domain::OutboxMessage& message, const std::string& claim_token);
   void FailUnsent(const domain::OutboxMessage& message, const std::string& claim_token,
                   const std::string& reason);

@@ -209,6 +209,16 @@ util::Status OutboxFigures(Connection& conn, int64_t from, int64_t to, DayFigure
   return util::Status::Ok();
 }
 
+util::Status SentByFigures(Connection& conn, int64_t from, int64_t to, DayFigures& out) {
+  auto rows = conn.Query(
+      "SELECT sent_by, COUNT(*) FROM outbox WHERE created_at >= ? AND created_at < ? "
+      "AND state = 'sent' GROUP BY sent_by ORDER BY COUNT(*) DESC, sent_by",
+      {Param::Int(from), Param::Int(to)});
+  if (!rows.ok()) return rows.error();
+  for (const Row& row : rows.value()) out.sent_by.emplace_back(row.Text(0), row.Int(1));
+  return util::Status::Ok();
+}
+
 util::Status FailureFigures(Connection& conn, int64_t from, int64_t to, DayFigures& out) {
   auto rows = conn.Query(
       "SELECT last_error, COUNT(*) FROM outbox "
@@ -418,6 +428,7 @@ util::Result<DayFigures> AdminRepository::Figures(int64_t from, int64_t to) {
     if (!verified.ok()) return verified.error();
     out.verifications = verified.value();
     if (util::Status st = OutboxFigures(conn, from, to, out); !st.ok()) return st.error();
+    if (util::Status st = SentByFigures(conn, from, to, out); !st.ok()) return st.error();
     if (util::Status st = FailureFigures(conn, from, to, out); !st.ok()) return st.error();
     return out;
   });

@@ -103,6 +103,9 @@ struct DayFigures {
   int64_t signups = 0;
   int64_t sends = 0;  // accepted code sends (outbox rows created)
   int64_t sent = 0;
+  // Delivered messages by the backend that sent them ("" for those sent before the
+  // backend was recorded), most first.
+  std::vector<std::pair<std::string, int64_t>> sent_by;
   int64_t failed = 0;
   int64_t superseded = 0;
   int64_t pending = 0;          // queued, retry or sending

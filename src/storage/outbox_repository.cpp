@@ -4,6 +4,7 @@
 #include <iterator>
 #include <map>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -97,10 +98,10 @@ util::Result<bool> WriteMark(Connection& conn, const domain::OutboxMark& mark) {
   switch (mark.kind) {
     case Kind::kSent:
       return Applied(
-          conn.Exec("UPDATE outbox SET state = 'sent', sent_at = ?, sealed_text = NULL, "
-                    "lease_until = 0, last_error = '' "
+          conn.Exec("UPDATE outbox SET state = 'sent', sent_at = ?, sent_by = ?, "
+                    "sealed_text = NULL, lease_until = 0, last_error = '' "
                     "WHERE id = ? AND claim_token = ? AND state = 'sending'",
-                    {Param::Int(mark.at), id, token}));
+                    {Param::Int(mark.at), Param::Text(mark.backend), id, token}));
     case Kind::kRetry:
       return Applied(
           conn.Exec("UPDATE outbox SET state = 'retry', next_attempt_at = ?, last_error = ?, "
@@ -142,8 +143,9 @@ const char* SentTogetherSql(size_t size) {
     std::map<size_t, std::string> built;
     for (size_t n : kSentTogetherSizes) {
       std::string sql =
-          "UPDATE outbox SET state = 'sent', sent_at = ?, sealed_text = NULL, lease_until = 0, "
-          "last_error = '' WHERE claim_token = ? AND state = 'sending' AND id IN (?";
+          "UPDATE outbox SET state = 'sent', sent_at = ?, sent_by = ?, sealed_text = NULL, "
+          "lease_until = 0, last_error = '' "
+          "WHERE claim_token = ? AND state = 'sending' AND id IN (?";
       for (size_t i = 1; i < n; ++i) sql += ", ?";
       built[n] = sql + ")";
     }
@@ -152,7 +154,8 @@ const char* SentTogetherSql(size_t size) {
   return texts.at(size).c_str();
 }
 
-// Marks sent, in statements of up to 128, the marks at `indexes` (one claim, one time);
+// Marks sent, in statements of up to 128, the marks at `indexes` (one claim, one time,
+// one backend);
 // sets `held` for each. The id list is padded with its last id to the statement's size.
 // When fewer rows changed than ids were given, some claims were lost: the rows still
 // under this claim and now sent are the ones held (a sent row keeps its claim token).
@@ -163,7 +166,8 @@ util::Status WriteSentTogether(Connection& conn, const std::vector<domain::Outbo
   for (size_t from = 0; from < indexes.size(); from += kMost) {
     const size_t count = std::min(kMost, indexes.size() - from);
     const size_t size = SentTogetherSize(count);
-    std::vector<Param> params = {Param::Int(first.at), Param::Bytes(first.claim_token)};
+    std::vector<Param> params = {Param::Int(first.at), Param::Text(first.backend),
+                                 Param::Bytes(first.claim_token)};
     for (size_t i = 0; i < size; ++i) {
       params.push_back(Param::Int(marks[indexes[from + std::min(i, count - 1)]].id));
     }
@@ -213,22 +217,22 @@ util::Result<std::vector<domain::OutboxMessage>> MysqlOutboxRepository::Claim(
 
 util::Result<bool> MysqlOutboxRepository::MarkSent(int64_t id, const std::string& claim_token,
                                                    int64_t now) {
-  return WriteOne({domain::OutboxMark::Kind::kSent, id, claim_token, now, ""});
+  return WriteOne({domain::OutboxMark::Kind::kSent, id, claim_token, now, "", ""});
 }
 
 util::Result<bool> MysqlOutboxRepository::MarkRetry(int64_t id, const std::string& claim_token,
                                                     int64_t next_attempt_at,
                                                     const std::string& error) {
-  return WriteOne({domain::OutboxMark::Kind::kRetry, id, claim_token, next_attempt_at, error});
+  return WriteOne({domain::OutboxMark::Kind::kRetry, id, claim_token, next_attempt_at, error, ""});
 }
 
 util::Result<bool> MysqlOutboxRepository::MarkFailed(int64_t id, const std::string& claim_token,
                                                      int64_t now, const std::string& error) {
-  return WriteOne({domain::OutboxMark::Kind::kFailed, id, claim_token, now, error});
+  return WriteOne({domain::OutboxMark::Kind::kFailed, id, claim_token, now, error, ""});
 }
 
 util::Result<bool> MysqlOutboxRepository::Release(int64_t id, const std::string& claim_token) {
-  return WriteOne({domain::OutboxMark::Kind::kReleased, id, claim_token, 0, ""});
+  return WriteOne({domain::OutboxMark::Kind::kReleased, id, claim_token, 0, "", ""});
 }
 
 util::Result<bool> MysqlOutboxRepository::WriteOne(const domain::OutboxMark& mark) {
@@ -241,11 +245,12 @@ util::Result<std::vector<bool>> MysqlOutboxRepository::MarkMany(
   // one by one. One statement in all commits on its own; more share one transaction.
   // Re-runnable: a deadlock rolls every mark back and the whole list runs again; each
   // mark applies only while its row still carries the claim.
-  std::map<std::pair<std::string, int64_t>, std::vector<size_t>> sent;  // (claim, at) -> marks
+  // (claim, at, backend) -> the marks
+  std::map<std::tuple<std::string, int64_t, std::string>, std::vector<size_t>> sent;
   std::vector<size_t> others;
   for (size_t i = 0; i < marks.size(); ++i) {
     if (marks[i].kind == domain::OutboxMark::Kind::kSent) {
-      sent[{marks[i].claim_token, marks[i].at}].push_back(i);
+      sent[{marks[i].claim_token, marks[i].at, marks[i].backend}].push_back(i);
     } else {
       others.push_back(i);
     }

@@ -284,6 +284,9 @@ BOOST_AUTO_TEST_CASE(stats_count_the_days_signups_sends_verifications_and_failur
   BOOST_TEST(Figure(after.out, "sends") == Figure(before.out, "sends") + 2);
   BOOST_TEST(Figure(after.out, "verifications") == Figure(before.out, "verifications") + 1);
   BOOST_TEST(Figure(after.out, "delivered") >= Figure(before.out, "delivered") + 1);
+  // Delivered by which backend of sms_backend (contract section 6).
+  BOOST_TEST(Figure(after.out, "by sparrow") >=
+             std::max<int64_t>(Figure(before.out, "by sparrow"), 0) + 1);
   BOOST_TEST(Figure(after.out, "failed") >= Figure(before.out, "failed") + 1);
   BOOST_TEST(Figure(after.out, "sparrow 1007 \\(Invalid Receiver\\)") ==
              std::max<int64_t>(invalid_receiver_before, 0) + 1);

@@ -620,8 +620,8 @@ BOOST_AUTO_TEST_CASE(mark_many_writes_a_claims_sent_marks_together_and_finds_los
   BOOST_REQUIRE(stolen.ok());
   using Kind = domain::OutboxMark::Kind;
   std::vector<domain::OutboxMark> marks;
-  for (int64_t id : ids) marks.push_back({Kind::kSent, id, token_a, now + 1, ""});
-  marks.push_back({Kind::kRetry, ids[3], token_b, now + 60, "http 502"});
+  for (int64_t id : ids) marks.push_back({Kind::kSent, id, token_a, now + 1, "", "sparrow"});
+  marks.push_back({Kind::kRetry, ids[3], token_b, now + 60, "http 502", ""});
   auto held = outbox.MarkMany(marks);
   BOOST_REQUIRE(held.ok());
   const std::vector<bool> expected = {true, false, true, false, true, true};
