@@ -78,6 +78,21 @@ void SendOrFail(const HttpClient& client, const TestUser& user, const std::strin
   BOOST_REQUIRE_MESSAGE(sent.status == 202, "body: " << sent.body);
 }
 
+// Sends codes to `n` fresh phones while the gateway answers after `delay_ms`, and waits
+// until at least half of them are at the gateway at once.
+std::vector<std::string> SendIntoSlowGateway(const HttpClient& client, const TestUser& user, int n,
+                                             const std::string& prefix, int delay_ms) {
+  Stack::Get().Sparrow().SetMode(FakeSparrow::Delay(delay_ms));
+  std::vector<std::string> phones;
+  for (int i = 0; i < n; ++i) {
+    phones.push_back(UniquePhone(prefix));
+    SendOrFail(client, user, phones.back());
+  }
+  BOOST_REQUIRE(
+      WaitUntil([&] { return Stack::Get().Sparrow().GetStats().in_flight >= n / 2; }, 10s));
+  return phones;
+}
+
 // The first run of ASCII digits in a message text: the code.
 std::string CodeIn(const std::string& text) {
   const size_t at = text.find_first_of("0123456789");
@@ -179,14 +194,7 @@ BOOST_AUTO_TEST_CASE(a_stopped_dispatcher_finishes_its_calls_nothing_lost_nothin
   GatewayResetOnExit reset;
   auto client = Stack::Get().Client();
   TestUser user = NewUser(client);
-  Stack::Get().Sparrow().SetMode(FakeSparrow::Delay(1500));
-  std::vector<std::string> phones;
-  for (int i = 0; i < kMessages; ++i) {
-    phones.push_back(UniquePhone("976"));
-    SendOrFail(client, user, phones.back());
-  }
-  BOOST_REQUIRE(WaitUntil(
-      [&] { return Stack::Get().Sparrow().GetStats().in_flight >= kMessages / 2; }, 10s));
+  const auto phones = SendIntoSlowGateway(client, user, kMessages, "976", 1500);
   Stack::Get().RestartApp(Unlimited());  // SIGTERM, then a new dispatcher
   Stack::Get().Sparrow().SetMode(FakeSparrow::Ok());
   for (const auto& phone : phones) BOOST_TEST(WaitSent(client, user, phone), phone);
@@ -208,14 +216,7 @@ BOOST_AUTO_TEST_CASE(a_killed_dispatcher_loses_nothing_and_sends_each_message_on
   GatewayResetOnExit reset;
   auto client = Stack::Get().Client();
   TestUser user = NewUser(client);
-  Stack::Get().Sparrow().SetMode(FakeSparrow::Delay(1800));
-  std::vector<std::string> phones;
-  for (int i = 0; i < kMessages; ++i) {
-    phones.push_back(UniquePhone("980"));
-    SendOrFail(client, user, phones.back());
-  }
-  BOOST_REQUIRE(WaitUntil(
-      [&] { return Stack::Get().Sparrow().GetStats().in_flight >= kMessages / 2; }, 10s));
+  const auto phones = SendIntoSlowGateway(client, user, kMessages, "980", 1800);
   const pid_t dispatcher = StackPid("dispatcher");
   BOOST_REQUIRE(dispatcher > 0);
   BOOST_REQUIRE_EQUAL(::kill(dispatcher, SIGKILL), 0);

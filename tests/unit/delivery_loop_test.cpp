@@ -14,6 +14,7 @@
 #include "fakes/counting_outbox.h"
 #include "fakes/fake_transport.h"
 #include "fakes/memory_outbox.h"
+#include "fakes/temp_files.h"
 #include "sms/dispatcher.h"
 #include "sms/sparrow_backend.h"
 #include "util/crypto.h"
@@ -26,15 +27,9 @@ namespace {
 constexpr int64_t kLatencyMs = 200;
 constexpr const char* kSparrowOk = R"({"count":1,"response_code":200,"response":"queued"})";
 
-std::string TempDir() {
-  char pattern[] = "/tmp/delivery_loop_test.XXXXXX";
-  const char* dir = ::mkdtemp(pattern);
-  BOOST_REQUIRE(dir != nullptr);
-  return dir;
-}
 
 struct Loop {
-  std::string dir = TempDir();
+  std::string dir = fakes::MakeTempDir("delivery_loop_test");
   fakes::MillisClock clock;
   util::SeededRandom random{11};
   fakes::MemoryOutbox memory;
@@ -70,12 +65,7 @@ struct Loop {
     for (const auto& row : memory.Rows()) sent += row.state == "sent";
     return sent;
   }
-  std::string Log() {
-    std::ifstream in(dir + "/log");
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-  }
+  std::string Log() { return fakes::ReadWholeFile(dir + "/log"); }
 };
 
 }  // namespace

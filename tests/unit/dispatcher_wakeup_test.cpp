@@ -16,6 +16,7 @@
 
 #include "fakes/fake_gateway.h"
 #include "fakes/memory_outbox.h"
+#include "fakes/temp_files.h"
 #include "sms/dispatcher.h"
 #include "sms/wake_board.h"
 #include "util/clock.h"
@@ -29,12 +30,6 @@ namespace {
 
 constexpr int kForever = 600'000;  // a wait that would hang the test if a wake-up were lost
 
-std::string TempDir() {
-  char pattern[] = "/tmp/wakeup_test.XXXXXX";
-  const char* dir = ::mkdtemp(pattern);
-  BOOST_REQUIRE(dir != nullptr);
-  return dir;
-}
 
 bool Readable(int fd) {
   pollfd p{fd, POLLIN, 0};
@@ -42,7 +37,7 @@ bool Readable(int fd) {
 }
 
 struct DispatcherFixture {
-  std::string dir = TempDir();
+  std::string dir = fakes::MakeTempDir("wakeup_test");
   util::FakeClock clock;
   util::SeededRandom random{7};
   fakes::MemoryOutbox outbox;
@@ -121,7 +116,7 @@ BOOST_AUTO_TEST_CASE(stop_releases_every_lane_for_good) {
 }
 
 BOOST_AUTO_TEST_CASE(wake_ups_reach_the_receiver_and_are_counted) {
-  const std::string dir = TempDir();
+  const std::string dir = fakes::MakeTempDir("wakeup_test");
   auto receiver = util::WakeReceiver::Bind(dir + "/wake.sock");
   BOOST_REQUIRE(receiver.ok());
   BOOST_TEST(!Readable(receiver.value().fd()));
@@ -134,7 +129,7 @@ BOOST_AUTO_TEST_CASE(wake_ups_reach_the_receiver_and_are_counted) {
 }
 
 BOOST_AUTO_TEST_CASE(a_stale_socket_is_replaced_and_other_files_are_refused) {
-  const std::string dir = TempDir();
+  const std::string dir = fakes::MakeTempDir("wakeup_test");
   {
     auto first = util::WakeReceiver::Bind(dir + "/wake.sock");
     BOOST_REQUIRE(first.ok());

@@ -12,6 +12,7 @@
 #include "fakes/fake_gateway.h"
 #include "fakes/memory_metrics.h"
 #include "fakes/memory_outbox.h"
+#include "fakes/temp_files.h"
 #include "sms/dispatcher.h"
 #include "util/clock.h"
 #include "util/crypto.h"
@@ -24,15 +25,9 @@ namespace {
 using fakes::FakeGateway;
 using State = CircuitBreaker::State;
 
-std::string TempDir() {
-  char pattern[] = "/tmp/failover_test.XXXXXX";
-  const char* dir = ::mkdtemp(pattern);
-  BOOST_REQUIRE(dir != nullptr);
-  return dir;
-}
 
 struct TwoBackends {
-  std::string dir = TempDir();
+  std::string dir = fakes::MakeTempDir("failover_test");
   util::FakeClock clock;
   util::SeededRandom random{5};
   fakes::MemoryOutbox outbox;
@@ -68,12 +63,7 @@ struct TwoBackends {
                       options, &metrics);
   }
   std::string State(int64_t id) { return outbox.Row(id)->state; }
-  std::string Log() {
-    std::ifstream in(dir + "/log");
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-  }
+  std::string Log() { return fakes::ReadWholeFile(dir + "/log"); }
 };
 
 }  // namespace
