@@ -696,6 +696,9 @@ cmd_run() {
 
 shutdown() {
   trap - INT TERM HUP EXIT
+  # SIGHUP: the terminal is gone, and writing to it would fail (EIO) and, under set -e,
+  # end this script before it stopped anything.
+  [[ $1 != 129 ]] || exec >/dev/null 2>&1
   [[ -z $STEP_PID ]] || kill "$STEP_PID" 2>/dev/null || true
   echo
   say "stopping"
