@@ -291,11 +291,12 @@ class OutboxRepository {
  public:
   virtual ~OutboxRepository() = default;
   // Committed UPDATE that stamps `claim_token` and a lease on up to `max` due rows
-  // (queued/retry with next_attempt_at <= now, or sending with an expired lease), then
-  // reads them back by claim token. Only rows not yet expired are claimed.
+  // (queued/retry with next_attempt_at <= now, and with `take_abandoned` sending rows
+  // whose lease ran out: their dispatcher died), then reads them back by claim token.
+  // Only rows not yet expired are claimed.
   virtual util::Result<std::vector<OutboxMessage>> Claim(const std::string& claim_token,
                                                          int64_t now, int64_t lease_seconds,
-                                                         int max) = 0;
+                                                         int max, bool take_abandoned = true) = 0;
   // Each Mark* applies only while the row still carries `claim_token`; sent and failed
   // erase the sealed text. Returns false when the claim was lost.
   virtual util::Result<bool> MarkSent(int64_t id, const std::string& claim_token,

@@ -241,14 +241,20 @@ void Dispatcher::ClaimAndStart(int64_t now) {
   woken_.store(false);
   // Fresh per claim: a stale claim of ours must not match after its lease was taken over.
   const std::string claim_token = random_.Hex(kClaimTokenBytes);
-  auto claimed = outbox_.Claim(claim_token, now, options_.lease_seconds, total);
+  // Rows a dead dispatcher left behind are looked for once a second: in nearly every
+  // claim there are none, and the look is a statement of its own.
+  const int64_t now_ms = clock_.MonotonicMillis();
+  const bool take_abandoned = !last_abandoned_ms_ || now_ms - *last_abandoned_ms_ >= kExpireEveryMs;
+  auto claimed =
+      outbox_.Claim(claim_token, now, options_.lease_seconds, total, take_abandoned);
   if (!claimed.ok()) {
     ++stats_.storage_errors;
     storage_.Failed("claim", claimed.error(), now);
     return;
   }
   storage_.Ok();
-  last_claim_ms_ = clock_.MonotonicMillis();
+  if (take_abandoned) last_abandoned_ms_ = now_ms;
+  last_claim_ms_ = now_ms;
   last_claim_full_ = claimed.value().size() >= static_cast<size_t>(total);
   const int64_t released_before = stats_.released;
   StartClaimed(claimed.value(), claim_token, batches, now);

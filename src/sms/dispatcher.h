@@ -10,7 +10,8 @@
 //   1. ExpireStale(now), at most once a second: undelivered messages past their expiry
 //      fail as "expired".
 //   2. Claim up to the claim size of due messages, no more than the room left under
-//      max_in_flight, under a fresh random claim token and lease. Each backend's circuit
+//      max_in_flight, under a fresh random claim token and lease (rows of a dispatcher
+//      that died, their lease run out, are looked for at most once a second). Each backend's circuit
 //      (SharedCircuit: breaker, credit pause, one probe while half-open) says how many it
 //      takes; the messages go to the first backend in order that takes them. The claim
 //      size starts at batch_size and doubles, up to max_batch_size, after each claim
@@ -206,6 +207,7 @@ class Dispatcher {
   bool last_claim_full_ = false;
   int64_t last_claim_ms_ = 0;
   std::optional<int64_t> last_expiry_ms_;
+  std::optional<int64_t> last_abandoned_ms_;  // the last claim that looked for abandoned rows
   uint64_t next_tag_ = 1;
   std::unordered_map<uint64_t, std::unique_ptr<Flight>> in_flight_;
   std::vector<std::pair<domain::OutboxMark, std::string>> marks_;  // this turn's, request id

@@ -190,7 +190,8 @@ util::Status WriteSentTogether(Connection& conn, const std::vector<domain::Outbo
 }  // namespace
 
 util::Result<std::vector<domain::OutboxMessage>> MysqlOutboxRepository::Claim(
-    const std::string& claim_token, int64_t now, int64_t lease_seconds, int max) {
+    const std::string& claim_token, int64_t now, int64_t lease_seconds, int max,
+    bool take_abandoned) {
   if (max <= 0) return std::vector<domain::OutboxMessage>();
   // Each statement stamps the rows it takes, so two claimers never both take one: the
   // second waits for the first's row locks and then sees the rows already leased. Each
@@ -201,6 +202,7 @@ util::Result<std::vector<domain::OutboxMessage>> MysqlOutboxRepository::Claim(
   return db_.Run([&](Connection& conn) -> util::Result<std::vector<domain::OutboxMessage>> {
     int64_t claimed = 0;
     for (const char* sql : kClaimSql) {
+      if (sql == kClaimSql[2] && !take_abandoned) break;
       std::vector<Param> params = {Param::Bytes(claim_token), Param::Int(lease_until),
                                    Param::Int(lease_until), Param::Int(now), Param::Int(now)};
       if (sql == kClaimSql[2]) params.push_back(Param::Int(now));

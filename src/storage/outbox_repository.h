@@ -25,14 +25,15 @@ class MysqlOutboxRepository final : public domain::OutboxRepository {
       : db_(db), keep_finished_seconds_(keep_finished_seconds) {}
 
   // Claims up to `max` rows: retry, then queued rows with next_attempt_at <= now (each
-  // oldest first), then sending rows with lease_until <= now; only rows with
+  // oldest first), then (`take_abandoned`) sending rows with lease_until <= now; only rows with
   // expires_at > now. Reads O(max) index entries, not the whole queue. Each claimed row gets
   // state 'sending', tries + 1, lease_until = now + lease_seconds and `claim_token`
   // (at most 64 bytes). Rows are read back by token, so use a fresh token for every call
   // (e.g. Random::Hex(16)): a reused token would also return rows still held from before.
   util::Result<std::vector<domain::OutboxMessage>> Claim(const std::string& claim_token,
                                                          int64_t now, int64_t lease_seconds,
-                                                         int max) override;
+                                                         int max,
+                                                         bool take_abandoned = true) override;
   // The Mark* calls apply only to a row in state 'sending' that still carries
   // `claim_token`; false otherwise. `error` is stored cut to 255 characters.
   util::Result<bool> MarkSent(int64_t id, const std::string& claim_token, int64_t now) override;

@@ -15,9 +15,10 @@ class CountingOutbox final : public domain::OutboxRepository {
  public:
   explicit CountingOutbox(MemoryOutbox& inner) : inner_(inner) {}
   util::Result<std::vector<domain::OutboxMessage>> Claim(const std::string& token, int64_t now,
-                                                         int64_t lease, int max) override {
+                                                         int64_t lease, int max,
+                                                         bool take_abandoned = true) override {
     ++claims;
-    return inner_.Claim(token, now, lease, max);
+    return inner_.Claim(token, now, lease, max, take_abandoned);
   }
   util::Result<std::vector<bool>> MarkMany(const std::vector<domain::OutboxMark>& marks) override {
     sizes.push_back(marks.size());

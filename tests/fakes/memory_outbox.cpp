@@ -83,13 +83,14 @@ OutboxRow* MemoryOutbox::Claimed(int64_t id, const std::string& claim_token) {
 util::Result<std::vector<domain::OutboxMessage>> MemoryOutbox::Claim(const std::string& claim_token,
                                                                      int64_t now,
                                                                      int64_t lease_seconds,
-                                                                     int max) {
+                                                                     int max,
+                                                                     bool take_abandoned) {
   std::lock_guard<std::mutex> lock(mu_);
   if (ShouldFail()) return util::Error::Unavailable();
   std::vector<domain::OutboxMessage> out;
   for (auto& [id, row] : rows_) {
     if (static_cast<int>(out.size()) >= max) break;
-    if (!Due(row, now)) continue;
+    if (!Due(row, now) || (row.state == "sending" && !take_abandoned)) continue;
     row.state = "sending";
     row.claim_token = claim_token;
     row.lease_until = now + lease_seconds;

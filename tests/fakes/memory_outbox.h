@@ -48,7 +48,8 @@ class MemoryOutbox final : public domain::OutboxRepository {
 
   util::Result<std::vector<domain::OutboxMessage>> Claim(const std::string& claim_token,
                                                          int64_t now, int64_t lease_seconds,
-                                                         int max) override;
+                                                         int max,
+                                                         bool take_abandoned = true) override;
   util::Result<bool> MarkSent(int64_t id, const std::string& claim_token, int64_t now) override;
   util::Result<bool> MarkRetry(int64_t id, const std::string& claim_token, int64_t next_attempt_at,
                                const std::string& error) override;

@@ -194,6 +194,24 @@ BOOST_FIXTURE_TEST_CASE(expiry_sweeps_at_most_once_a_second, DispatcherFixture) 
   BOOST_TEST(gateway.CallCount() == 0u);
 }
 
+// A claim looks for rows a dead dispatcher left (lease run out) at most once a second.
+BOOST_FIXTURE_TEST_CASE(abandoned_rows_are_looked_for_once_a_second, DispatcherFixture) {
+  const int64_t first = Queue();
+  BOOST_REQUIRE(outbox.Claim("dead-1", clock.NowSeconds(), 5, 10).value().size() == 1u);
+  clock.Advance(10);  // its lease ran out
+  auto dispatcher = Make();
+  BOOST_TEST(dispatcher.RunOnce() == 1);
+  BOOST_TEST(outbox.Row(first)->state == "sent");
+  const int64_t second = Queue();
+  // claimed by a dispatcher that died at once (a lease of 0 s)
+  BOOST_REQUIRE(outbox.Claim("dead-2", clock.NowSeconds(), 0, 10).value().size() == 1u);
+  BOOST_TEST(dispatcher.RunOnce() == 0);  // the same second: not looked for
+  BOOST_TEST(outbox.Row(second)->state == "sending");
+  clock.Advance(1);
+  BOOST_TEST(dispatcher.RunOnce() == 1);
+  BOOST_TEST(outbox.Row(second)->state == "sent");
+}
+
 BOOST_FIXTURE_TEST_CASE(run_sleeps_through_idle_wait_with_poll_ms, DispatcherFixture) {
   std::atomic<bool> stop{false};
   int waited_ms = -1;
