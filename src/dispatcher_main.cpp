@@ -89,7 +89,7 @@ sigset_t HandledSignals() {
   return set;
 }
 
-// Blocked before any thread starts (lanes inherit the mask); the main thread reads them
+// Blocked before any thread starts (the loop thread inherits the mask); the main thread reads them
 // from a signalfd. Returns the signalfd, or -1.
 int TakeSignals() {
   struct sigaction ignore {};

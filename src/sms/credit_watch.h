@@ -1,4 +1,4 @@
-// While a dispatcher's lanes are paused for lack of credit (Sparrow 1012/1013), asks the
+// While the Sparrow backend is paused for lack of credit (1012/1013), asks the
 // gateway every `poll_ms` whether credit is back and ends the pause as soon as it is,
 // instead of waiting out sms_credit_pause blind (contract section 6). No SMS is sent to
 // ask. Times are monotonic milliseconds from the caller, so the schedule is tested on

@@ -1,20 +1,22 @@
-// One circuit breaker and one credit pause for all the sending lanes (threads) of a
-// dispatcher process: an open circuit or a pause stops every lane, and while half-open
-// exactly one lane sends the probe. Wraps CircuitBreaker (the state machine) with a mutex
-// and "passes":
+// One backend's circuit breaker and credit pause, used by the dispatcher's loop (passes,
+// answers) and by its supervising thread (the credit watch ends a pause): an open
+// circuit or a pause sends that backend nothing, and while half-open exactly one message
+// (the probe) goes to it. Wraps CircuitBreaker (the state machine) with a mutex and
+// "passes":
 //
-//   Admit(now, batch)  before a lane claims: how many messages it may claim now (0: the
-//                      circuit is open, or half-open with the probe already out); the
-//                      lane that finds the circuit half-open gets the probe (limit 1).
+//   Admit(now, batch)  before a claim (or a failover): how many messages this backend may
+//                      take now (0: the circuit is open, or half-open with the probe
+//                      already out); the first pass that finds it half-open gets the probe
+//                      (limit 1).
 //   StillAllows(pass)  before each further send of the batch: false once the circuit
 //                      opened after the pass was given (or it is not closed).
-//   OnSuccess / OnTransientFailure(pass)  what the gateway answered that lane.
-//   Pause(now, ms)     an out-of-credit answer: every lane stops for `ms`, then one probe.
-//   EndPass(pass)      when the lane's batch is done: gives a probe that never reached the
-//                      gateway (nothing was due, the message expired) back to the others.
+//   OnSuccess / OnTransientFailure(pass)  what the gateway answered a send of that pass.
+//   Pause(now, ms)     a whole-gateway failure: nothing for `ms`, then one probe.
+//   EndPass(pass)      when the pass's messages are done: gives a probe that never reached
+//                      the gateway (nothing was due, the message expired) back.
 //
-// Every opening starts a new epoch; an answer to a send admitted in an earlier epoch (a
-// lane was mid-call when another lane opened the circuit) changes nothing: a late success
+// Every opening starts a new epoch; an answer to a send admitted in an earlier epoch (it
+// was in flight when another answer opened the circuit) changes nothing: a late success
 // does not close an open circuit or end a credit pause, and late failures do not count
 // twice. Only the probe's answer ends an opening.
 //

@@ -1,8 +1,8 @@
-// Where the dispatcher's idle lanes (threads, each running its own sms::Dispatcher) wait
-// for work. Post(n) lets up to n waiting lanes go, so a burst of k new messages wakes
-// about k lanes rather than all of them (each woken lane runs a claim); Stop() releases
-// every lane at once. Tokens not taken yet are kept (up to `lanes`), so a wake-up posted
-// while all lanes are busy is not lost. Thread-safe.
+// Where idle threads wait for work: the dispatcher's loop waits here when nothing is in
+// flight (one waiter), until the main thread posts a wake-up for new messages. Post(n)
+// lets up to n waiters go; Stop() releases every waiter at once. Tokens not taken yet are
+// kept (up to `lanes`, the number of waiters), so a wake-up posted while the waiters are
+// busy is not lost. Thread-safe.
 #pragma once
 
 #include <atomic>
