@@ -516,33 +516,21 @@ void Dispatcher::FailUnsent(const domain::OutboxMessage& message, const std::str
 }
 
 // This turn's marks in one write; on a storage error they are owed (WriteOwed).
-int Dispatcher::WriteMarks() {
-  if (marks_.empty()) return 0;
-  std::vector<domain::OutboxMark> marks;
-  marks.reserve(marks_.size());
-  for (const auto& [mark, request_id] : marks_) marks.push_back(mark);
-  const auto held = outbox_.MarkMany(marks);
-  if (!held.ok()) {
-    // The outcomes are known (the gateways answered); only writing them down failed.
-    ++stats_.storage_errors;
-    storage_.Failed("mark", held.error(), clock_.NowSeconds());
-    for (auto& entry : marks_) owed_.push_back(std::move(entry));
-    marks_.clear();
-    return 0;
-  }
-  storage_.Ok();
-  for (size_t i = 0; i < marks_.size(); ++i) {
-    CheckMark(held.value()[i], marks_[i].first.id, marks_[i].second);
-  }
-  const int written = static_cast<int>(marks_.size());
+void Dispatcher::WriteMarks() {
+  if (marks_.empty() || Write(marks_)) return;
+  // The outcomes are known (the gateways answered); only writing them down failed.
+  for (auto& entry : marks_) owed_.push_back(std::move(entry));
   marks_.clear();
-  return written;
 }
 
-bool Dispatcher::WriteOwed() {
-  if (owed_.empty()) return true;
+bool Dispatcher::WriteOwed() { return owed_.empty() || Write(owed_); }
+
+// `pending` in one MarkMany: on success each is checked and the list emptied; on a
+// storage error it is kept and false returned.
+bool Dispatcher::Write(PendingMarks& pending) {
   std::vector<domain::OutboxMark> marks;
-  for (const auto& [mark, request_id] : owed_) marks.push_back(mark);
+  marks.reserve(pending.size());
+  for (const auto& [mark, request_id] : pending) marks.push_back(mark);
   const auto held = outbox_.MarkMany(marks);
   if (!held.ok()) {
     ++stats_.storage_errors;
@@ -550,10 +538,10 @@ bool Dispatcher::WriteOwed() {
     return false;
   }
   storage_.Ok();
-  for (size_t i = 0; i < owed_.size(); ++i) {
-    CheckMark(held.value()[i], owed_[i].first.id, owed_[i].second);
+  for (size_t i = 0; i < pending.size(); ++i) {
+    CheckMark(held.value()[i], pending[i].first.id, pending[i].second);
   }
-  owed_.clear();
+  pending.clear();
   return true;
 }
 

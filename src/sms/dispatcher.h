@@ -55,6 +55,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "domain/ports.h"
@@ -177,8 +178,11 @@ class Dispatcher {
   void Release(const domain::OutboxMessage& message, const std::string& claim_token);
   void FailUnsent(const domain::OutboxMessage& message, const std::string& claim_token,
                   const std::string& reason);
-  int WriteMarks();
+  // Outcome writes not done yet, each with its message's request id (for the log).
+  using PendingMarks = std::vector<std::pair<domain::OutboxMark, std::string>>;
+  void WriteMarks();
   bool WriteOwed();
+  bool Write(PendingMarks& pending);
   void LogAttempt(const Flight& flight, const SendResult& result, const Applied& applied,
                   int64_t latency_ms);
   void LogFailover(const Flight& flight, const SendResult& result, size_t to_backend);
@@ -210,8 +214,8 @@ class Dispatcher {
   std::optional<int64_t> last_abandoned_ms_;  // the last claim that looked for abandoned rows
   uint64_t next_tag_ = 1;
   std::unordered_map<uint64_t, std::unique_ptr<Flight>> in_flight_;
-  std::vector<std::pair<domain::OutboxMark, std::string>> marks_;  // this turn's, request id
-  std::vector<std::pair<domain::OutboxMark, std::string>> owed_;   // failed to write earlier
+  PendingMarks marks_;  // decided, not written yet
+  PendingMarks owed_;   // failed to write earlier
   int64_t marks_since_ms_ = 0;  // when the oldest of marks_ was decided
   int handled_ = 0;  // outcomes decided this turn
 };
