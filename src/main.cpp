@@ -214,8 +214,9 @@ std::optional<fcgi::Generation> Reload(const util::ConfigSource& source,
   }
   if (!err.str().empty()) logger.Warn("configuration reload", fields);
   if (state->config.fcgi_socket != started.fcgi_socket ||
+      state->config.fcgi_listen != started.fcgi_listen ||
       state->config.log_file != started.log_file) {
-    logger.Warn("fcgi_socket and log_file changes take effect after a restart only");
+    logger.Warn("fcgi_socket, fcgi_listen and log_file changes take effect after a restart only");
   }
   return fcgi::Generation{state->config.workers, WorkerFor(state, logger, shared_state)};
 }
@@ -253,6 +254,7 @@ int Main(int argc, char** argv) {
   if (inherited) return fcgi::RunInherited(worker, logger);
   fcgi::ServerOptions options;
   options.socket_path = config->fcgi_socket;
+  options.tcp_address = config->fcgi_listen;
   options.socket_group = config->fcgi_socket_group;
   options.workers = config->workers;
   const fcgi::Reload reload = [&] {

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <netdb.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -9,6 +10,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 namespace phoneverify::fcgi {
@@ -61,7 +63,48 @@ util::Status RemoveStale(const std::string& path, const sockaddr_un& address) {
   return util::Status::Ok();
 }
 
+util::Error TcpError(const std::string& what) {
+  return util::Error::Make(util::ErrorKind::kInternal, "fcgi_listen", "fcgi_listen: " + what,
+                           "fcgi_listen");
+}
+
+// "host:port" or "[v6]:port" into its two parts; false when it has no port.
+bool SplitHostPort(const std::string& text, std::string& host, std::string& port) {
+  const size_t colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) return false;
+  host = text.substr(0, colon);
+  port = text.substr(colon + 1);
+  if (host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  return !host.empty();
+}
+
 }  // namespace
+
+util::Result<ListenSocket> ListenSocket::OpenTcp(const std::string& address, int backlog) {
+  std::string host, port;
+  if (!SplitHostPort(address, host, port)) return TcpError("want ADDRESS:PORT, got " + address);
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
+  addrinfo* found = nullptr;
+  if (::getaddrinfo(host.c_str(), port.c_str(), &hints, &found) != 0 || found == nullptr) {
+    return TcpError("not a numeric address and port: " + address);
+  }
+  const std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> info(found, &::freeaddrinfo);
+  ListenSocket sock(
+      util::UniqueFd(::socket(found->ai_family, found->ai_socktype | SOCK_CLOEXEC, 0)), "");
+  const int fd = sock.fd();
+  if (fd < 0) return TcpError("socket(): " + Errno());
+  const int on = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+  if (::bind(fd, found->ai_addr, found->ai_addrlen) != 0) {
+    return TcpError("cannot bind " + address + ": " + Errno());
+  }
+  if (::listen(fd, backlog) != 0) return TcpError("listen(): " + Errno());
+  if (!SetNonBlocking(fd)) return TcpError("fcntl(O_NONBLOCK): " + Errno());
+  return sock;
+}
 
 util::Result<ListenSocket> ListenSocket::Open(const std::string& path, int backlog,
                                               const std::string& group) {

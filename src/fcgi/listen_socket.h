@@ -23,10 +23,19 @@ class ListenSocket {
   static util::Result<ListenSocket> Open(const std::string& path, int backlog,
                                          const std::string& group = "");
 
+  // Binds a TCP socket on `address` ("10.77.0.21:9000", "[::1]:9000"; a numeric address,
+  // not a name) for a web server on another host (section 8 of the contract: fcgi_listen).
+  // SO_REUSEADDR so a restarted master binds at once; O_NONBLOCK like Open. Errors name
+  // the fcgi_listen key.
+  static util::Result<ListenSocket> OpenTcp(const std::string& address, int backlog);
+
   int fd() const { return fd_.get(); }
   const std::string& path() const { return path_; }
-  // Unlinks the path if it still names this socket (not one a successor created).
-  void Unlink() const { util::UnlinkIfSame(path_, identity_); }
+  // Unlinks the path if it still names this socket (not one a successor created); a TCP
+  // socket has no path and nothing to unlink.
+  void Unlink() const {
+    if (!path_.empty()) util::UnlinkIfSame(path_, identity_);
+  }
 
  private:
   ListenSocket(util::UniqueFd fd, std::string path)

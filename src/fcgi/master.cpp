@@ -263,7 +263,9 @@ int RunMaster(const ServerOptions& options, const WorkerMain& worker_main, util:
               const Reload& reload) {
   // Block first: a Ctrl-C during start-up is then handled as a normal stop.
   BlockMasterSignals();
-  auto socket = ListenSocket::Open(options.socket_path, options.backlog, options.socket_group);
+  auto socket = options.tcp_address.empty()
+                    ? ListenSocket::Open(options.socket_path, options.backlog, options.socket_group)
+                    : ListenSocket::OpenTcp(options.tcp_address, options.backlog);
   if (!socket.ok()) {
     std::cerr << "phoneverify-fcgi: " << socket.error().details << "\n";
     logger.Error(socket.error().details);
@@ -272,7 +274,7 @@ int RunMaster(const ServerOptions& options, const WorkerMain& worker_main, util:
   ServerOptions effective = options;
   effective.workers = std::max(1, options.workers);
   Json::Value fields(Json::objectValue);
-  fields["socket"] = options.socket_path;
+  fields["socket"] = options.tcp_address.empty() ? options.socket_path : options.tcp_address;
   fields["workers"] = effective.workers;
   fields["pid"] = static_cast<Json::Int>(getpid());
   logger.Info("master started", fields);

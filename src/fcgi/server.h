@@ -41,6 +41,7 @@ namespace phoneverify::fcgi {
 
 struct ServerOptions {
   std::string socket_path;
+  std::string tcp_address;   // when set, listen here on TCP instead of socket_path
   std::string socket_group;  // the socket's group ("" = the process's own); mode 0660
   const util::Clock* clock = nullptr;  // for backoff and drain deadlines; null = system
   int workers = 1;

@@ -262,6 +262,7 @@ const std::vector<KeySpec>& Keys() {
       {"cookie_secure", false, OneOf(&C::cookie_secure, {"auto", "always"})},
       {"fcgi_socket", false, Text(&C::fcgi_socket, AnyText)},
       {"fcgi_socket_group", false, Text(&C::fcgi_socket_group, AnyText)},
+      {"fcgi_listen", false, Text(&C::fcgi_listen, AnyText)},
       {"db_socket", false, Text(&C::db_socket, AnyText)},
       {"db_host", false, Text(&C::db_host, AnyText)},
       {"db_port", false, Int(&C::db_port, 1, 65535)},

@@ -58,6 +58,7 @@ struct Config {
 
   // Extensions.
   std::string fcgi_socket;  // default <var_dir>/run/fcgi.sock
+  std::string fcgi_listen;  // "ADDRESS:PORT": FastCGI on TCP (other hosts' web servers)
   std::string fcgi_socket_group;  // group that may connect (mode 0660); "" = our own
   std::string db_socket;    // default <var_dir>/run/mysqld.sock
   std::string db_host;      // empty = unix socket

@@ -340,13 +340,16 @@ bool FakeSparrow::Listen(int port) {
   ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::inet_pton(AF_INET, options_.host.c_str(), &addr.sin_addr) != 1) {
+    error_ = "not a numeric IPv4 address: " + options_.host;
+    return false;
+  }
   addr.sin_port = htons(static_cast<uint16_t>(port));
   socklen_t len = sizeof addr;
   if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
       ::listen(listen_fd_, kListenBacklog) != 0 ||
       ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    error_ = "listen on 127.0.0.1:" + std::to_string(port) + ": " + std::strerror(errno);
+    error_ = "listen on " + options_.host + ":" + std::to_string(port) + ": " + std::strerror(errno);
     return false;
   }
   port_ = ntohs(addr.sin_port);
@@ -575,19 +578,19 @@ bool FakeSparrow::SleepMs(int ms) const {
 }
 
 std::string FakeSparrow::Url() const {
-  return "http://127.0.0.1:" + std::to_string(port_) + kSmsPath;
+  return "http://" + options_.host + ":" + std::to_string(port_) + kSmsPath;
 }
 
 std::string FakeSparrow::CreditUrl() const {
-  return "http://127.0.0.1:" + std::to_string(port_) + kCreditPath;
+  return "http://" + options_.host + ":" + std::to_string(port_) + kCreditPath;
 }
 
 std::string FakeSparrow::HttpUrl() const {
-  return "http://127.0.0.1:" + std::to_string(port_) + kHttpSmsPath;
+  return "http://" + options_.host + ":" + std::to_string(port_) + kHttpSmsPath;
 }
 
 std::string FakeSparrow::StatsUrl() const {
-  return "http://127.0.0.1:" + std::to_string(port_) + kStatsPath;
+  return "http://" + options_.host + ":" + std::to_string(port_) + kStatsPath;
 }
 
 std::vector<SparrowRequest> FakeSparrow::Requests() const {

@@ -90,6 +90,7 @@ class FakeSparrow {
     std::string expected_token;  // "" = accept any non-empty token
     // Called (on the connection's thread) for every SMS request, before answering.
     std::function<void(const SparrowRequest&)> on_request;
+    std::string host = "127.0.0.1";  // numeric IPv4: 10.77.0.1 for make cluster's hosts
   };
 
   FakeSparrow();
@@ -103,10 +104,10 @@ class FakeSparrow {
   const std::string& error() const { return error_; }
 
   int Port() const { return port_; }
-  std::string Url() const;        // http://127.0.0.1:<port>/v2/sms/
-  std::string CreditUrl() const;  // http://127.0.0.1:<port>/v2/credit/
-  std::string HttpUrl() const;    // http://127.0.0.1:<port>/http-sms/ (sms_http_url)
-  std::string StatsUrl() const;   // http://127.0.0.1:<port>/stats
+  std::string Url() const;        // http://<host>:<port>/v2/sms/
+  std::string CreditUrl() const;  // http://<host>:<port>/v2/credit/
+  std::string HttpUrl() const;    // http://<host>:<port>/http-sms/ (sms_http_url)
+  std::string StatsUrl() const;   // http://<host>:<port>/stats
 
   // Load figures since the server started (Clear() does not reset them). An SMS request is
   // in flight from the moment it has been read until its reply was written or its

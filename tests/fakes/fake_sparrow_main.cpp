@@ -1,8 +1,8 @@
 // fake-sparrow: the fake SMS gateway (Sparrow's /v2/sms/ and the http backend's /http-sms/,
 // tests/fakes/fake_sparrow.h) as a foreground process, for `make run` demos and benchmarks.
-// Listens on 127.0.0.1 only.
+// Listens on 127.0.0.1, or on --host (make cluster's tests: 10.77.0.1, on its bridge).
 //
-//   fake-sparrow --port N [--delay-ms M] [--mode ok|500|drop|403:CODE] [--token T]
+//   fake-sparrow --port N [--host IPV4] [--delay-ms M] [--mode ok|500|drop|403:CODE] [--token T]
 //                [--log FILE]
 //
 // --mode applies to both SMS routes (403:CODE is a 400 on /http-sms/). Each SMS request is
@@ -33,6 +33,7 @@ using phoneverify::fakes::SparrowRequest;
 
 struct Args {
   int port = 0;
+  std::string host = "127.0.0.1";
   int delay_ms = 0;
   std::string mode = "ok";
   std::string token;
@@ -41,7 +42,7 @@ struct Args {
 
 int Usage(const char* problem) {
   if (problem != nullptr) std::cerr << "fake-sparrow: " << problem << "\n";
-  std::cerr << "usage: fake-sparrow --port N [--delay-ms M] [--mode ok|500|drop|403:CODE]"
+  std::cerr << "usage: fake-sparrow --port N [--host IPV4] [--delay-ms M] [--mode ok|500|drop|403:CODE]"
                " [--token T] [--log FILE]\n";
   return 2;
 }
@@ -66,6 +67,8 @@ std::optional<Args> ParseArgs(int argc, char** argv) {
       const auto number = ParseInt(value, 0, flag == "--port" ? 65535 : 3'600'000);
       if (!number) return std::nullopt;
       (flag == "--port" ? args.port : args.delay_ms) = *number;
+    } else if (flag == "--host") {
+      args.host = value;
     } else if (flag == "--mode") {
       args.mode = value;
     } else if (flag == "--token") {
@@ -136,6 +139,7 @@ int main(int argc, char** argv) {
 
   FakeSparrow::Options options;
   options.port = args->port;
+  options.host = args->host;
   options.keep_requests = false;
   options.expected_token = args->token;
   if (log_fd >= 0) {

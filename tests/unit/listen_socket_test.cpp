@@ -1,7 +1,10 @@
 // fcgi::ListenSocket: the FastCGI socket is 0660, for our user and one group only.
 #include "fcgi/listen_socket.h"
 
+#include <arpa/inet.h>
 #include <grp.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -51,6 +54,29 @@ BOOST_AUTO_TEST_CASE(an_unknown_group_is_refused_naming_the_key) {
   BOOST_REQUIRE(!socket.ok());
   BOOST_TEST(socket.error().field == "fcgi_socket_group");
   BOOST_TEST(socket.error().details.find("no-such-group-pv") != std::string::npos);
+}
+
+// Port 0: the kernel picks a free one, so parallel runs never collide.
+BOOST_AUTO_TEST_CASE(a_tcp_address_listens_and_accepts_a_connection) {
+  auto socket = ListenSocket::OpenTcp("127.0.0.1:0", 8);
+  BOOST_REQUIRE(socket.ok());
+  sockaddr_in bound{};
+  socklen_t len = sizeof bound;
+  BOOST_REQUIRE(::getsockname(socket.value().fd(), reinterpret_cast<sockaddr*>(&bound), &len) == 0);
+  BOOST_TEST(ntohs(bound.sin_port) != 0);
+  const int client = ::socket(AF_INET, SOCK_STREAM, 0);
+  BOOST_REQUIRE(client >= 0);
+  BOOST_TEST(::connect(client, reinterpret_cast<sockaddr*>(&bound), sizeof bound) == 0);
+  ::close(client);
+  socket.value().Unlink();  // no path: nothing happens
+}
+
+BOOST_AUTO_TEST_CASE(a_tcp_address_without_a_port_or_not_numeric_is_refused_naming_the_key) {
+  for (const char* bad : {"127.0.0.1", "localhost:9000", ":9000", "10.0.0.1:x"}) {
+    auto socket = ListenSocket::OpenTcp(bad, 8);
+    BOOST_REQUIRE(!socket.ok());
+    BOOST_TEST(socket.error().field == "fcgi_listen");
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()
