@@ -3,6 +3,8 @@
 #   make            build everything into build/ (binaries in build/bin/)
 #   make run        install missing packages, build, run the whole stack in the foreground
 #   make test       the same set-up, then unit (plain + ASan/UBSan) and integration tests
+#   make cluster    (root) the several-hosts topology on this machine: three Galera nodes and
+#                   two application hosts in network namespaces, nginx in front (src/ops/cluster.sh)
 #   make bench      the stack against its floor under wrk (src/ops/bench.sh); prints a table
 #   make deps       only check/install the Debian packages
 #   make asan       build-asan/bin/unit_tests (AddressSanitizer + UBSan)
@@ -43,6 +45,9 @@ FAKE_MAIN    := tests/fakes/fake_sparrow_main.cpp
 FAKE_SRCS    := $(filter-out $(FAKE_MAIN),$(sort $(wildcard tests/fakes/*.cpp)))
 UNIT_SRCS    := $(sort $(wildcard tests/unit/*.cpp))
 INTEG_SRCS   := $(sort $(wildcard tests/integration/*.cpp))
+CLUSTER_SRCS := $(sort $(wildcard tests/cluster/*.cpp))
+# The cluster tests' HTTP client is the integration tests' own.
+CLUSTER_HTTP := tests/integration/http_client.cpp tests/integration/curl_exchange.cpp
 FUZZ_SRCS    := $(sort $(wildcard tests/fuzz/*_fuzz.cpp))
 BENCH_SRCS   := $(sort $(wildcard tests/bench/*.cpp))
 
@@ -56,12 +61,14 @@ PROGRAMS  := $(if $(wildcard src/main.cpp),$(BIN)/phoneverify-fcgi) \
              $(BIN)/phoneverify-admin \
              $(BIN)/unit_tests \
              $(if $(INTEG_SRCS),$(BIN)/integration_tests) \
+             $(if $(CLUSTER_SRCS),$(BIN)/cluster_tests) \
              $(if $(wildcard $(FAKE_MAIN)),$(BIN)/fake-sparrow)
 
 ALL_OBJS := $(call obj,$(LIB_SRCS) $(MAINS) $(FAKE_SRCS) $(FAKE_MAIN) $(UNIT_SRCS) $(INTEG_SRCS) \
+                      $(CLUSTER_SRCS) \
                       $(FUZZ_SRCS) $(BENCH_SRCS))
 
-.PHONY: all asan run test bench deps install clean fuzz fuzz-targets FORCE
+.PHONY: all asan run cluster test bench deps install clean fuzz fuzz-targets FORCE
 .DEFAULT_GOAL := all
 
 all: $(PROGRAMS)
@@ -103,6 +110,9 @@ $(BIN)/unit_tests: $(call obj,$(UNIT_SRCS)) $(FAKES_LIB) $(LIB)
 $(BIN)/integration_tests: $(call obj,$(INTEG_SRCS)) $(FAKES_LIB) $(LIB)
 	$(Q)$(call link,$^ $(TEST_LIBS))
 
+$(BIN)/cluster_tests: $(call obj,$(CLUSTER_SRCS) $(CLUSTER_HTTP)) $(FAKES_LIB) $(LIB)
+	$(Q)$(call link,$^ $(TEST_LIBS))
+
 $(BIN)/fake-sparrow: $(call obj,$(FAKE_MAIN)) $(FAKES_LIB) $(LIB)
 	$(Q)$(call link,$^)
 
@@ -134,6 +144,11 @@ run:
 	@src/ops/deps.sh
 	@$(MAKE) --no-print-directory -j2 all
 	@exec src/ops/stack.sh run
+
+cluster:
+	@src/ops/deps.sh
+	@$(MAKE) --no-print-directory -j2 all
+	@exec src/ops/cluster.sh run
 
 test:
 	@src/ops/deps.sh

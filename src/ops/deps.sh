@@ -14,6 +14,8 @@ packages=(
   # The browser test of make test: headless Chromium driven from Node, and a font with
   # Devanagari so the Nepali pages render in its screenshots.
   chromium npm fonts-noto-ui-core
+  # make cluster and its tests: Galera, its rsync state transfer, and ip netns.
+  galera-4 rsync socat iproute2
 )
 # Any of these provides the nginx binary; the first is what we install.
 nginx_flavours=(nginx nginx-light nginx-core nginx-full nginx-extras)

@@ -441,7 +441,10 @@ render_nginx_conf() {
   text=${text//@NGINX_USER@/$user_line}
   text=${text//@HTTP_PORT@/$PORT}
   text=${text//@VAR_DIR@/$VAR}
-  text=${text//@FCGI_SOCKET@/$FCGI_SOCKET}
+  text=${text//@FCGI_SERVERS@/server unix:$FCGI_SOCKET;}
+  text=${text//@FCGI_PASS@/unix:$FCGI_SOCKET}
+  text=${text//@FCGI_MAIN@/phoneverify}
+  text=${text//@FCGI_CONNECT_TIMEOUT@/5s}
   text=${text//@WWW_DIR@/$ROOT/www}
   text=${text//@FCGI_KEEPALIVE@/$(fcgi_keepalive)}
   printf '%s\n' "$text" >"$VAR/nginx/nginx.conf"

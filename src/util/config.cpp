@@ -177,6 +177,16 @@ std::string OptionalHttpUrl(const std::string& value) {
   return value.empty() ? "" : HttpUrl(value);
 }
 
+// Network namespace, veth and bridge names are made from it ("<name>-app2", "<name>-br"),
+// and a Linux interface name holds at most 15 bytes.
+std::string ClusterName(const std::string& value) {
+  const bool ok = !value.empty() && value.size() <= 10 && std::islower(value[0]) &&
+                  std::all_of(value.begin(), value.end(), [](unsigned char c) {
+                    return std::islower(c) || std::isdigit(c);
+                  });
+  return ok ? "" : "must be a lower-case letter then up to 9 lower-case letters or digits";
+}
+
 // Database and user names end up in the set-up SQL of src/ops/stack.sh.
 std::string SqlIdentifier(const std::string& value) {
   bool ok = !value.empty() && value.size() <= 64 &&
@@ -236,6 +246,7 @@ const std::vector<KeySpec>& Keys() {
       {"http_port", false, Int(&C::http_port, 1, 65535)},
       {"var_dir", false, Text(&C::var_dir, NonEmpty)},
       {"http_front", false, OneOf(&C::http_front, {"nginx", "apache", "apache-fcgid"})},
+      {"cluster_name", false, Text(&C::cluster_name, ClusterName)},
       {"sms_backend", false, BackendList({"console", "sparrow", "http"})},
       {"sparrow_url", false, Text(&C::sparrow_url, HttpUrl)},
       {"sparrow_token", true, Text(&C::sparrow_token, AnyText)},

@@ -22,6 +22,8 @@ struct Config {
   int http_port = 8080;
   std::string var_dir = "var";
   std::string http_front = "nginx";
+  // make cluster (contract section 8): prefix of its network namespaces and bridge
+  std::string cluster_name = "pv";
   // A comma list in failover order of distinct backends: console, sparrow, http (contract
   // section 6), kept as given; sms_backends holds it parsed.
   std::string sms_backend = "console";

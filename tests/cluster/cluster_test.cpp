@@ -1,0 +1,133 @@
+// The contract's section 8 on the real topology: two application hosts over a three-node
+// Galera cluster, nginx in front. Rules that must hold across hosts (limits, a code sent
+// through one host verified through the other), then a steady load through nginx while
+// the node in use and an application host are killed and a third node is partitioned
+// and healed. Prints the figures (accepted, lost, duplicated, longest stall, failover).
+#define BOOST_TEST_MODULE phoneverify_cluster_tests
+#include <boost/test/unit_test.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cluster/cluster.h"
+#include "cluster/load.h"
+
+namespace phoneverify::ctest {
+namespace {
+
+using itest::HttpResponse;
+
+BOOST_AUTO_TEST_SUITE(cluster)
+
+BOOST_AUTO_TEST_CASE(both_hosts_serve_and_name_the_first_database_node) {
+  for (const char* host : {"app1", "app2"}) {
+    HttpResponse health = Through(host).Get("/healthz");
+    BOOST_TEST(health.status == 200);
+    BOOST_TEST(health.json["db_node"].asString() == "10.77.0.11:3306");
+    BOOST_TEST(health.Header("x-phoneverify-upstream") == HostAddress(host) + ":9000");
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_code_sent_through_one_host_verifies_through_the_other_at_once) {
+  const Account account = NewAccount();
+  const std::string phone = NextPhone();
+  HttpResponse sent = Through("app1").Post("/api/v1/phone/send-otp", {{"phone", phone}}, account);
+  BOOST_REQUIRE_EQUAL(sent.status, 202);
+  const std::string code = WaitForCode(phone);
+  BOOST_REQUIRE(!code.empty());
+  HttpResponse verified = Through("app2").Post("/api/v1/phone/verify-otp",
+                                               {{"phone", phone}, {"otp", code}}, account);
+  BOOST_TEST(verified.status == 200);
+  BOOST_TEST(verified.json["phone_verified"].asBool());
+}
+
+BOOST_AUTO_TEST_CASE(parallel_sends_to_one_phone_through_both_hosts_accept_exactly_one) {
+  const Account account = NewAccount();
+  const std::string phone = NextPhone();
+  const std::vector<long> statuses = InParallel(12, [&](int i) {
+    return Through(i % 2 == 0 ? "app1" : "app2")
+        .Post("/api/v1/phone/send-otp", {{"phone", phone}}, account)
+        .status;
+  });
+  BOOST_TEST(std::count(statuses.begin(), statuses.end(), 202L) == 1);
+  BOOST_TEST(std::count(statuses.begin(), statuses.end(), 429L) == 11);
+}
+
+BOOST_AUTO_TEST_CASE(parallel_wrong_guesses_through_both_hosts_are_counted_exactly) {
+  const Account account = NewAccount();
+  const std::string phone = NextPhone();
+  BOOST_REQUIRE_EQUAL(
+      Through("app1").Post("/api/v1/phone/send-otp", {{"phone", phone}}, account).status, 202);
+  const std::string code = WaitForCode(phone);
+  BOOST_REQUIRE(!code.empty());
+  const std::string wrong = WrongCode(code);
+  const std::vector<long> statuses = InParallel(12, [&](int i) {
+    return Through(i % 2 == 0 ? "app1" : "app2")
+        .Post("/api/v1/phone/verify-otp", {{"phone", phone}, {"otp", wrong}}, account)
+        .status;
+  });
+  // otp_max_attempts = 5 (the default): five guesses are checked, the rest refused.
+  BOOST_TEST(std::count(statuses.begin(), statuses.end(), 400L) == 5);
+  BOOST_TEST(std::count(statuses.begin(), statuses.end(), 429L) == 7);
+  HttpResponse right = Through("app2").Post("/api/v1/phone/verify-otp",
+                                            {{"phone", phone}, {"otp", code}}, account);
+  BOOST_TEST(right.status == 429);  // the code is burned
+}
+
+BOOST_AUTO_TEST_CASE(steady_load_survives_node_and_host_crashes_and_a_partition) {
+  Cluster& cluster = Cluster::Get();
+  SendLoad load(/*clients=*/4);
+  load.Start();
+  const auto pause = [](int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); };
+  pause(3000);
+
+  const int64_t db1_killed = NowMs();
+  BOOST_REQUIRE(cluster.Ops("kill", "db1"));  // the node every host writes to
+  const int64_t failover_ms = load.FirstAcceptedAfter(db1_killed, 30'000) - db1_killed;
+  BOOST_TEST(cluster.Ops("wait", "db1"));     // the supervisor restarted it; IST
+  pause(2000);
+
+  BOOST_REQUIRE(cluster.Ops("kill", "app1"));  // fcgi and dispatcher with work in flight
+  BOOST_TEST(cluster.Ops("wait", "app1"));
+  pause(2000);
+
+  BOOST_REQUIRE(cluster.Ops("partition", "db3"));
+  pause(4000);
+  BOOST_REQUIRE(cluster.Ops("heal", "db3"));
+  BOOST_TEST(cluster.Ops("wait", "db3"));
+  pause(2000);
+  load.Stop();
+
+  const LoadFigures figures = load.Figures();
+  // Every accepted send reaches the gateway; a dispatcher killed with claims hands them on
+  // after its lease (2 x sparrow_timeout + 5 s).
+  const DeliveryFigures delivery = WaitForDelivery(figures.accepted_phones, 40'000);
+  std::printf(
+      "cluster figures: sends accepted %zu, refused or failed %zu (then retried), "
+      "accepted never delivered %zu, SMS sent twice %zu, longest write stall %lld ms, "
+      "failover after killing the node in use %lld ms\n",
+      figures.accepted_phones.size(), figures.failed_attempts, delivery.lost,
+      delivery.duplicated, static_cast<long long>(figures.longest_stall_ms),
+      static_cast<long long>(failover_ms));
+  std::fflush(stdout);
+  BOOST_TEST(figures.accepted_phones.size() > 50u);
+  BOOST_TEST(delivery.lost == 0u);
+  BOOST_TEST(delivery.duplicated == 0u);
+  BOOST_TEST(failover_ms < 30'000);
+  for (const char* host : {"app1", "app2"}) {
+    BOOST_TEST(Through(host).Get("/healthz").json["db_node"].asString() == "10.77.0.11:3306");
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace
+}  // namespace phoneverify::ctest
