@@ -37,6 +37,7 @@
 #include "storage/health_check.h"
 #include "storage/limit_repository.h"
 #include "storage/metrics_store.h"
+#include "storage/node_chooser.h"
 #include "storage/otp_repository.h"
 #include "storage/session_repository.h"
 #include "util/core_dumps.h"
@@ -108,6 +109,7 @@ bool SecretsPresent(const util::Config& config, std::ostream& err) {
 // forking (lock-free atomics only). It outlives configuration reloads.
 struct SharedState {
   std::atomic<int64_t> db_down_until{0};  // storage::Database's fail-fast latch
+  storage::NodeBoard db_nodes;            // the db_hosts node in use (Database)
   util::CounterTable counters;            // GET /metrics, added to by every worker
 };
 
@@ -125,7 +127,8 @@ struct Shared {
 // One worker: a database connection pool shared by its serving threads (thread-safe);
 // each thread builds its own services, routes and App on its own stack frame.
 int RunWorker(const Shared& shared, int listen_fd) {
-  storage::Database database(shared.config, &shared.logger, &shared.state.db_down_until);
+  storage::Database database(shared.config, &shared.logger, &shared.state.db_down_until,
+                             nullptr, &shared.state.db_nodes);
   storage::MysqlAccountRepository accounts(database);
   storage::MysqlLimitRepository limits(database);
   const util::WakeSender dispatcher(shared.config.dispatcher_socket);

@@ -44,8 +44,10 @@ struct WindowUsage {
 class HealthCheck {
  public:
   virtual ~HealthCheck() = default;
-  // True when the database answers a trivial query within the configured timeout.
-  virtual bool DatabaseAnswers() = 0;
+  // The database node that answered a trivial query within the configured timeout, as
+  // "host:port" ("local": the server on the unix socket); Error::Unavailable() when
+  // none answered.
+  virtual util::Result<std::string> AnsweringNode() = 0;
 };
 
 // ---- accounts and tokens ----------------------------------------------------------

@@ -1,4 +1,5 @@
-// GET /healthz: 200 {"status":"ok"} when the database answers, else 503 unavailable.
+// GET /healthz: 200 {"status":"ok","db_node":"<host:port or local>"} when the database
+// answers (db_node: the node that did, contract section 8), else 503 unavailable.
 #pragma once
 
 #include "domain/ports.h"

@@ -9,6 +9,8 @@
 #include <memory>
 #include <utility>
 
+#include "storage/node_health.h"
+
 namespace phoneverify::storage {
 namespace {
 
@@ -185,6 +187,12 @@ bool IsRetryableConflict(unsigned error_number) {
   return error_number == kErrDeadlock || error_number == kErrLockWaitTimeout;
 }
 
+std::string NodeAddress(const ConnectionOptions& options) {
+  if (options.host.empty()) return "local";
+  const bool v6 = options.host.find(':') != std::string::npos;
+  return (v6 ? "[" + options.host + "]" : options.host) + ":" + std::to_string(options.port);
+}
+
 // ---- Param ------------------------------------------------------------------------
 
 Param Param::Int(int64_t value) {
@@ -329,9 +337,12 @@ util::Status Connection::Connect() {
   }
   mysql_ = mysql;
   util::Status st = ConfigureSession();
+  if (st.ok() && options_.cluster_node) st = CheckNode();
   if (!st.ok()) Close();
   return st;
 }
+
+util::Status Connection::Open() { return EnsureConnected(); }
 
 util::Status Connection::ConfigureSession() {
   // READ COMMITTED: each read sees the latest commit, and no gap locks (fewer deadlocks).
@@ -348,6 +359,23 @@ util::Status Connection::ConfigureSession() {
   util::Status st = Execute(stmt.value(), {Param::Int(lock_wait)});
   statements_.erase(kSetLockWaitSql);
   return st;
+}
+
+util::Status Connection::CheckNode() {
+  util::Result<std::vector<Row>> rows = Query(kNodeStateSql, {});
+  statements_.erase(kNodeStateSql);  // asked once per connection
+  if (!rows.ok()) return rows.status();
+  const NodeState node = ReadNodeState(rows.value());
+  if (!node.healthy()) {
+    // What the node itself answers to statements until it is ready: a connection-class
+    // error, so Database moves to another node.
+    last_errno_ = ER_UNKNOWN_COM_ERROR;
+    return util::Error::Unavailable();
+  }
+  // Causal reads: a code sent through another host verifies here at once. Only a Galera
+  // node knows the variable.
+  if (node.galera) return SimpleQuery("SET SESSION wsrep_sync_wait = 1");
+  return util::Status::Ok();
 }
 
 // ---- Connection: errors --------------------------------------------------------------

@@ -95,7 +95,16 @@ struct ConnectionOptions {
   std::string password;
   std::string database;
   unsigned timeout_seconds = 3;  // connect, read and write timeouts
+  // A node of db_hosts: right after connecting, the node's health is checked
+  // (storage/node_health.h; an unhealthy node fails the connect with 1047, a
+  // connection-class error) and on a Galera node the session gets wsrep_sync_wait = 1, so
+  // reads see every write committed anywhere in the cluster before they started.
+  bool cluster_node = false;
 };
+
+// Where `options` lead, for logs and /healthz: "host:port" ("[v6]:port"), or "local"
+// for the unix socket.
+std::string NodeAddress(const ConnectionOptions& options);
 
 // Owns one MYSQL_STMT*. Copy deleted; a move leaves the source empty.
 class Statement {
@@ -136,7 +145,12 @@ class Connection {
   util::Status Commit();
   util::Status Rollback();
 
+  // Connects now if not connected (what the first statement would do).
+  util::Status Open();
+
   bool connected() const { return mysql_ != nullptr; }
+  // NodeAddress() of this connection's server.
+  std::string address() const { return NodeAddress(options_); }
   // Closes the connection and its statements; the next call reconnects.
   void Drop();
 
@@ -152,6 +166,7 @@ class Connection {
   util::Status Connect();
   util::Status SetOptions(st_mysql* mysql) const;
   util::Status ConfigureSession();
+  util::Status CheckNode();
   util::Result<st_mysql_stmt*> Prepare(const char* sql);
   util::Status Execute(st_mysql_stmt* stmt, const std::vector<Param>& params);
   util::Result<std::vector<Row>> FetchAll(st_mysql_stmt* stmt);

@@ -5,16 +5,21 @@
 
 #include <algorithm>
 #include <chrono>
+#include <iterator>
 #include <thread>
 #include <utility>
 
 #include "storage/connection.h"
+#include "storage/node_chooser.h"
 #include "util/logger.h"
 
 namespace phoneverify::storage {
 namespace {
 
 constexpr int kJitterBaseMillis = 10;
+// Probes of an earlier node run on a request: a partitioned (black-holed) node may cost
+// that one request this long, no more.
+constexpr unsigned kProbeTimeoutSeconds = 1;
 
 ConnectionOptions MakeOptions(const util::Config& config) {
   ConnectionOptions options;
@@ -26,6 +31,20 @@ ConnectionOptions MakeOptions(const util::Config& config) {
   options.database = config.db_name;
   options.timeout_seconds = static_cast<unsigned>(std::max(1, config.db_timeout));
   return options;
+}
+
+// The single server without db_hosts, else every node of it.
+std::vector<ConnectionOptions> MakeNodes(const util::Config& config) {
+  if (config.db_nodes.empty()) return {MakeOptions(config)};
+  std::vector<ConnectionOptions> nodes;
+  for (const util::DbNode& node : config.db_nodes) {
+    ConnectionOptions options = MakeOptions(config);
+    options.host = node.host;
+    options.port = static_cast<unsigned>(node.port);
+    options.cluster_node = true;
+    nodes.push_back(std::move(options));
+  }
+  return nodes;
 }
 
 bool IsStorageFailure(const util::Status& status) {
@@ -45,8 +64,9 @@ struct Database::Attempt {
 };
 
 Database::Database(const util::Config& config, util::Logger* logger,
-                   std::atomic<int64_t>* down_latch, const util::Clock* clock)
-    : options_(std::make_unique<const ConnectionOptions>(MakeOptions(config))),
+                   std::atomic<int64_t>* down_latch, const util::Clock* clock,
+                   NodeBoard* node_board)
+    : nodes_(MakeNodes(config)),
       down_(down_latch != nullptr ? down_latch : &own_latch_),
       logger_(logger),
       clock_(clock != nullptr ? *clock : system_clock_),
@@ -54,13 +74,24 @@ Database::Database(const util::Config& config, util::Logger* logger,
   if (!InitClientLibrary() && logger_ != nullptr) {
     logger_->Error("mysql client library failed to initialise");
   }
+  if (!config.db_nodes.empty()) {
+    if (node_board == nullptr) {
+      own_board_ = std::make_unique<NodeBoard>();
+      node_board = own_board_.get();
+    }
+    chooser_ = std::make_unique<NodeChooser>(
+        nodes_.size(), *node_board, clock_, TimeoutMillis() + NodeChooser::kHoldMillis,
+        [this](size_t from, size_t to) { LogNodeChange(from, to); });
+    probe_ = [this](size_t node) { return ProbeNode(node); };
+  }
 }
 
 Database::~Database() = default;
 
 util::Status Database::Execute(const StatusWork& work, bool transaction, bool idempotent) {
+  if (chooser_ != nullptr) return ExecuteOnNodes(work, transaction, idempotent);
   if (!Admit()) return util::Error::Unavailable();
-  std::unique_ptr<Connection> conn = Acquire();
+  std::unique_ptr<Connection> conn = Acquire(0);
   const int64_t deadline = clock_.MonotonicMillis() + TimeoutMillis();
   bool reconnect_left = true;
   Attempt attempt;
@@ -83,12 +114,82 @@ util::Status Database::Execute(const StatusWork& work, bool transaction, bool id
       reconnect_left = false;
       continue;
     }
-    if (IsStorageFailure(attempt.status)) LogFailure(err, n);
+    if (IsStorageFailure(attempt.status)) LogFailure(attempt, n, *conn);
     break;
   }
   NoteOutcome(attempt);
-  Release(std::move(conn));
+  Release(0, std::move(conn));
   return attempt.status;
+}
+
+util::Status Database::ExecuteOnNodes(const StatusWork& work, bool transaction,
+                                      bool idempotent) {
+  std::optional<size_t> chosen = chooser_->Choose(probe_);
+  if (!chosen) return util::Error::Unavailable();  // every node held: fail fast
+  size_t node = *chosen;
+  std::unique_ptr<Connection> conn = Acquire(node);
+  const int64_t deadline = clock_.MonotonicMillis() + TimeoutMillis();
+  bool reconnect_left = true;
+  size_t moves_left = nodes_.size() - 1;
+  Attempt attempt;
+  for (int n = 1;; ++n) {
+    attempt = RunOnce(*conn, work, transaction);
+    const unsigned err = attempt.error_number;
+    if (attempt.status.ok() || err == 0) break;
+    if (IsRetryableConflict(err) && n < kMaxAttempts && clock_.MonotonicMillis() < deadline) {
+      SleepJitter(n);
+      continue;
+    }
+    // Run again (elsewhere) only what cannot have written, or what finds its own commit.
+    if (IsConnectionError(err) && (!attempt.possibly_wrote || (idempotent && transaction))) {
+      // A pooled connection found dead at once (idle timeout, killed): the node itself
+      // may be fine, so first a new connection to it.
+      if (attempt.was_connected && !attempt.timed_out && std::exchange(reconnect_left, false)) {
+        continue;
+      }
+      chooser_->Failed(node);
+      if (moves_left > 0 && MoveToNextNode(node, conn)) {
+        --moves_left;
+        reconnect_left = true;
+        continue;
+      }
+    }
+    if (IsStorageFailure(attempt.status)) LogFailure(attempt, n, *conn);
+    break;
+  }
+  // A write whose outcome is unknown is not run again, but the next call moves on too.
+  if (IsConnectionError(attempt.error_number)) {
+    chooser_->Failed(node);
+  } else {
+    chooser_->Answered(node);
+  }
+  Release(node, std::move(conn));
+  return attempt.status;
+}
+
+// After `node` failed: the node the chooser moved to, with a connection to it.
+bool Database::MoveToNextNode(size_t& node, std::unique_ptr<Connection>& conn) {
+  std::optional<size_t> next = chooser_->Choose(probe_);
+  if (!next || *next == node) return false;
+  Release(node, std::move(conn));
+  node = *next;
+  conn = Acquire(node);
+  return true;
+}
+
+bool Database::ProbeNode(size_t node) {
+  ConnectionOptions options = nodes_[node];
+  options.timeout_seconds = kProbeTimeoutSeconds;
+  Connection probe(std::move(options));
+  return probe.Open().ok();  // connects and checks the node's health; closed at once
+}
+
+void Database::LogNodeChange(size_t from, size_t to) {
+  if (logger_ == nullptr) return;
+  Json::Value fields;
+  fields["from"] = NodeAddress(nodes_[from]);
+  fields["to"] = NodeAddress(nodes_[to]);
+  logger_->Warn("database node changed", fields);
 }
 
 bool Database::Admit() {
@@ -127,31 +228,37 @@ Database::Attempt Database::RunOnce(Connection& conn, const StatusWork& work, bo
   return attempt;
 }
 
-int64_t Database::TimeoutMillis() const { return int64_t{options_->timeout_seconds} * 1000; }
+int64_t Database::TimeoutMillis() const { return int64_t{nodes_[0].timeout_seconds} * 1000; }
 
-std::unique_ptr<Connection> Database::Acquire() {
+std::unique_ptr<Connection> Database::Acquire(size_t node) {
+  std::vector<Idle> stale;  // declared before the lock: closed after it is released
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (idle_pid_ != ::getpid()) AbandonInherited();
+    // Connections to a node no longer in use go: reads and writes meet on one node.
+    auto other = std::stable_partition(idle_.begin(), idle_.end(),
+                                       [node](const Idle& idle) { return idle.node == node; });
+    std::move(other, idle_.end(), std::back_inserter(stale));
+    idle_.erase(other, idle_.end());
     if (!idle_.empty()) {
-      std::unique_ptr<Connection> conn = std::move(idle_.back());
+      std::unique_ptr<Connection> conn = std::move(idle_.back().conn);
       idle_.pop_back();
       return conn;
     }
   }
-  return std::make_unique<Connection>(*options_);
+  return std::make_unique<Connection>(nodes_[node]);
 }
 
-void Database::Release(std::unique_ptr<Connection> conn) {
+void Database::Release(size_t node, std::unique_ptr<Connection> conn) {
   std::lock_guard<std::mutex> lock(mu_);
   if (idle_pid_ != ::getpid()) AbandonInherited();
-  idle_.push_back(std::move(conn));
+  idle_.push_back(Idle{node, std::move(conn)});
 }
 
 void Database::AbandonInherited() {
   // These sockets belong to the parent's sessions: closing them would send COM_QUIT and
   // end those sessions, so the handles are deliberately leaked instead.
-  for (std::unique_ptr<Connection>& conn : idle_) static_cast<void>(conn.release());
+  for (Idle& idle : idle_) static_cast<void>(idle.conn.release());
   idle_.clear();
   idle_pid_ = ::getpid();
 }
@@ -167,11 +274,12 @@ void Database::SleepJitter(int attempt) {
   std::this_thread::sleep_for(std::chrono::milliseconds(millis));
 }
 
-void Database::LogFailure(unsigned error_number, int attempt) {
+void Database::LogFailure(const Attempt& attempt, int attempts, const Connection& conn) {
   if (logger_ == nullptr) return;
   Json::Value fields;
-  fields["mysql_errno"] = error_number;
-  fields["attempts"] = attempt;
+  fields["mysql_errno"] = attempt.error_number;
+  fields["attempts"] = attempts;
+  if (chooser_ != nullptr) fields["db_node"] = conn.address();
   logger_->Error("database call failed", fields);
 }
 

@@ -16,7 +16,17 @@
 //     `work` must not keep state between runs except through its return value;
 //   - a connection found dead (server restarted, idle timeout) before `work` sent
 //     anything that may write: reconnect and run once more.
-// Fail fast: a call that used up the whole db_timeout on a dead or stalled connection
+// Several nodes (db_hosts set, contract section 8): every call runs on the node a
+// NodeChooser picks (node_chooser.h: the first healthy one of the list, shared by the
+// processes of a host through a NodeBoard). A connection-class error on a node holds it
+// and moves to the next one, and the work runs again there under the same rules as a
+// reconnect above (nothing may have been written, or TransactIdempotent work), at most
+// once per other node; a pooled connection found dead at once is first replaced on the
+// same node. Pooled connections to a node no longer in use are closed when met. Each
+// connection checks its node's health when it opens and reads causally (wsrep_sync_wait).
+// There the database counts as down only when every node is held: calls fail fast then,
+// and the down latch below is not used.
+// Fail fast (one server): a call that used up the whole db_timeout on a dead or stalled connection
 // (server stopped, overloaded, network black hole) marks the database down for
 // kDownHoldMillis: calls in that time fail at once with Error::Unavailable() without
 // touching it. The first call after that is the probe (others keep failing fast while it
@@ -58,6 +68,8 @@ namespace phoneverify::storage {
 
 class Connection;
 struct ConnectionOptions;
+class NodeChooser;
+struct NodeBoard;
 
 class Database {
  public:
@@ -71,10 +83,12 @@ class Database {
   // the same in every process of the host) until which the database counts as down, 0
   // when up. Without one the Database keeps its own. `clock` (optional, not owned, must
   // outlive the Database): what timeouts and the hold are measured on; the system's
-  // monotonic clock without one.
+  // monotonic clock without one. `node_board` (optional, not owned, must outlive the
+  // Database; possibly in shared memory): the node choice with db_hosts set; without one
+  // the Database keeps its own.
   explicit Database(const util::Config& config, util::Logger* logger = nullptr,
                     std::atomic<int64_t>* down_latch = nullptr,
-                    const util::Clock* clock = nullptr);
+                    const util::Clock* clock = nullptr, NodeBoard* node_board = nullptr);
   ~Database();
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
@@ -97,6 +111,10 @@ class Database {
  private:
   using StatusWork = std::function<util::Status(Connection&)>;
   struct Attempt;
+  struct Idle {
+    size_t node;  // index into nodes_
+    std::unique_ptr<Connection> conn;
+  };
 
   template <typename Work>
   auto Call(Work&& work, bool transaction, bool idempotent = false) {
@@ -119,25 +137,33 @@ class Database {
   }
 
   util::Status Execute(const StatusWork& work, bool transaction, bool idempotent);
+  util::Status ExecuteOnNodes(const StatusWork& work, bool transaction, bool idempotent);
+  bool MoveToNextNode(size_t& node, std::unique_ptr<Connection>& conn);
+  bool ProbeNode(size_t node);
+  void LogNodeChange(size_t from, size_t to);
   Attempt RunOnce(Connection& conn, const StatusWork& work, bool transaction);
-  std::unique_ptr<Connection> Acquire();
-  void Release(std::unique_ptr<Connection> conn);
+  std::unique_ptr<Connection> Acquire(size_t node);
+  void Release(size_t node, std::unique_ptr<Connection> conn);
   void AbandonInherited();  // with mu_ held
   void SleepJitter(int attempt);
-  void LogFailure(unsigned error_number, int attempt);
+  void LogFailure(const Attempt& attempt, int attempts, const Connection& conn);
 
   bool Admit();  // false: fail fast (the database is marked down)
   int64_t TimeoutMillis() const;  // db_timeout
   void NoteOutcome(const Attempt& attempt);
 
-  std::unique_ptr<const ConnectionOptions> options_;
+  // One entry without db_hosts (the socket or db_host), else one per node in list order.
+  std::vector<ConnectionOptions> nodes_;
   std::atomic<int64_t> own_latch_{0};
   std::atomic<int64_t>* down_;  // see "Fail fast" above
   util::Logger* logger_;
   util::SystemClock system_clock_;
   const util::Clock& clock_;
+  std::unique_ptr<NodeBoard> own_board_;  // when db_hosts is set and no board was given
+  std::unique_ptr<NodeChooser> chooser_;  // only when db_hosts is set
+  std::function<bool(size_t)> probe_;     // ProbeNode, as the chooser takes it
   std::mutex mu_;  // guards idle_, idle_pid_ and jitter_
-  std::vector<std::unique_ptr<Connection>> idle_;
+  std::vector<Idle> idle_;
   pid_t idle_pid_ = 0;  // process that opened the idle connections
   std::minstd_rand jitter_;
 };

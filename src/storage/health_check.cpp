@@ -5,14 +5,13 @@
 
 namespace phoneverify::storage {
 
-bool MysqlHealthCheck::DatabaseAnswers() {
-  util::Status st = db_.Run([](Connection& conn) -> util::Status {
+util::Result<std::string> MysqlHealthCheck::AnsweringNode() {
+  return db_.Run([](Connection& conn) -> util::Result<std::string> {
     auto rows = conn.Query("SELECT 1", {});
     if (!rows.ok()) return rows.error();
     if (rows.value().size() != 1 || rows.value()[0].Int(0) != 1) return util::Error::Internal();
-    return util::Status::Ok();
+    return conn.address();  // the connection that answered: no race with a node change
   });
-  return st.ok();
 }
 
 }  // namespace phoneverify::storage

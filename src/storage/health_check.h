@@ -1,5 +1,5 @@
-// domain::HealthCheck over MariaDB: "SELECT 1" within the configured db_timeout.
-// Thread-safe.
+// domain::HealthCheck over MariaDB: "SELECT 1" within the configured db_timeout, on the
+// node in use (db_hosts), which it names. Thread-safe.
 #pragma once
 
 #include "domain/ports.h"
@@ -12,7 +12,7 @@ class MysqlHealthCheck final : public domain::HealthCheck {
  public:
   explicit MysqlHealthCheck(Database& db) : db_(db) {}
 
-  bool DatabaseAnswers() override;
+  util::Result<std::string> AnsweringNode() override;
 
  private:
   Database& db_;

@@ -160,6 +160,65 @@ Binding BackendList(std::vector<std::string> choices) {
           [](const Config& config) { return config.sms_backend; }};
 }
 
+// db_hosts: "host[:port]" entries; an IPv6 address goes in brackets ("[::1]:3306").
+std::optional<DbNode> ParseDbNode(const std::string& item) {
+  DbNode node;
+  std::string port;
+  bool has_port = false;
+  if (!item.empty() && item[0] == '[') {
+    const size_t close = item.find(']');
+    if (close == std::string::npos) return std::nullopt;
+    node.host = item.substr(1, close - 1);
+    const std::string rest = item.substr(close + 1);
+    in6_addr v6{};
+    if (inet_pton(AF_INET6, node.host.c_str(), &v6) != 1) return std::nullopt;
+    if (!rest.empty() && rest[0] != ':') return std::nullopt;
+    has_port = !rest.empty();
+    if (has_port) port = rest.substr(1);
+  } else {
+    const size_t colon = item.find(':');
+    node.host = item.substr(0, colon);
+    has_port = colon != std::string::npos;
+    if (has_port) port = item.substr(colon + 1);
+    const bool name_ok = std::all_of(node.host.begin(), node.host.end(), [](unsigned char c) {
+      return std::isalnum(c) || c == '.' || c == '-' || c == '_';
+    });
+    if (node.host.empty() || !name_ok) return std::nullopt;
+  }
+  if (has_port) {
+    std::optional<int> n = IsAsciiDigits(port) ? ParseInt(port) : std::nullopt;
+    if (!n || *n < 1 || *n > 65535) return std::nullopt;
+    node.port = *n;
+  }
+  return node;
+}
+
+// db_hosts: empty (one local server), or a list with no empty entries.
+Binding DbHostList() {
+  return {[](const std::string& value, Config& config) -> std::string {
+            const std::string problem = "must be a comma list of at most " +
+                                        std::to_string(kMaxDbNodes) +
+                                        " host or host:port entries (port 1 to 65535)";
+            std::vector<DbNode> nodes;
+            if (!Trim(value).empty()) {
+              // SplitList drops a trailing empty item; a node list has none.
+              std::vector<std::string> items = SplitList(value);
+              const auto commas = std::count(value.begin(), value.end(), ',');
+              if (items.size() != static_cast<size_t>(commas) + 1) return problem;
+              if (items.size() > kMaxDbNodes) return problem;
+              for (const std::string& item : items) {
+                std::optional<DbNode> node = ParseDbNode(item);
+                if (!node) return problem;
+                nodes.push_back(std::move(*node));
+              }
+            }
+            config.db_hosts = value;
+            config.db_nodes = std::move(nodes);
+            return "";
+          },
+          [](const Config& config) { return config.db_hosts; }};
+}
+
 // --- checks -------------------------------------------------------------------------
 
 std::string AnyText(const std::string&) { return ""; }
@@ -271,6 +330,7 @@ const std::vector<KeySpec>& Keys() {
       {"trusted_proxies", false, List(&C::trusted_proxies, AddressOrCidr, true)},
       {"ipv6_limit_prefix", false, Int(&C::ipv6_limit_prefix, 1, 128)},
       {"cookie_secure", false, OneOf(&C::cookie_secure, {"auto", "always"})},
+      {"db_hosts", false, DbHostList()},
       {"fcgi_socket", false, Text(&C::fcgi_socket, AnyText)},
       {"fcgi_socket_group", false, Text(&C::fcgi_socket_group, AnyText)},
       {"fcgi_listen", false, Text(&C::fcgi_listen, AnyText)},

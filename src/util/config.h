@@ -17,6 +17,16 @@
 
 namespace phoneverify::util {
 
+// One MariaDB/Galera node of db_hosts.
+struct DbNode {
+  std::string host;  // name or address (an IPv6 address without its brackets)
+  int port = 3306;
+  bool operator==(const DbNode&) const = default;
+};
+
+// db_hosts lists at most this many nodes (storage keeps per-node state in a fixed array).
+inline constexpr size_t kMaxDbNodes = 16;
+
 struct Config {
   // Contract section 2.
   int http_port = 8080;
@@ -57,6 +67,10 @@ struct Config {
   // Secure on cookies: "auto" when the client is on https (the web server's TLS, or a
   // trusted proxy's X-Forwarded-Proto), "always" behind a proxy that says nothing.
   std::string cookie_secure = "auto";
+  // MariaDB/Galera nodes in order of preference (contract section 8): a comma list of
+  // host[:port] entries ([v6]:port for IPv6), kept as given; db_nodes holds it parsed.
+  // Empty: the single server of db_socket, or db_host when that is set.
+  std::string db_hosts;
 
   // Extensions.
   std::string fcgi_socket;  // default <var_dir>/run/fcgi.sock
@@ -98,6 +112,8 @@ struct Config {
 
   // sms_backend parsed (set with it by the key's setter).
   std::vector<std::string> sms_backends = {"console"};
+  // db_hosts parsed (set with it by the key's setter); empty when db_hosts is.
+  std::vector<DbNode> db_nodes;
 
   // Resolved secrets as raw bytes (decoded from hex, or from whsec_ base64, by Load).
   std::string otp_hash_key_bytes;

@@ -23,7 +23,10 @@ std::string LastSmsCode(const MemoryStore& store, const domain::OtpPolicy& polic
 
 class FakeHealth final : public domain::HealthCheck {
  public:
-  bool DatabaseAnswers() override { return up; }
+  util::Result<std::string> AnsweringNode() override {
+    if (!up) return util::Error::Unavailable();
+    return std::string("local");
+  }
   bool up = true;
 };
 

@@ -115,6 +115,8 @@ BOOST_AUTO_TEST_CASE(defaults_match_the_contract) {
   BOOST_TEST(c.ipv6_limit_prefix == 64);
   BOOST_TEST(c.cookie_secure == "auto");
   BOOST_TEST(c.allowed_prefixes == Config().allowed_prefixes);
+  BOOST_TEST(c.db_hosts.empty());
+  BOOST_TEST(c.db_nodes.empty());
   BOOST_TEST(loaded.value().warnings.empty());
 }
 
@@ -643,10 +645,49 @@ BOOST_AUTO_TEST_CASE(describe_lists_every_key_and_hides_secrets) {
   BOOST_TEST(text.find("http_port = 8080\n") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(db_hosts_lists_nodes_in_order_with_the_default_port) {
+  Config c = Apply("db_hosts = 10.77.0.11:3306, db2.example:3307 ,db3,[fd00::13]:3308,[::1]\n");
+  const std::vector<DbNode> expected = {{"10.77.0.11", 3306},
+                                        {"db2.example", 3307},
+                                        {"db3", 3306},
+                                        {"fd00::13", 3308},
+                                        {"::1", 3306}};
+  BOOST_TEST((c.db_nodes == expected));
+  BOOST_TEST(c.db_hosts == "10.77.0.11:3306, db2.example:3307 ,db3,[fd00::13]:3308,[::1]");
+  BOOST_TEST(DescribeConfig(c).find("\ndb_hosts = 10.77.0.11:3306, db2.example:3307 ,db3,") !=
+             std::string::npos);
+  Config cleared = c;
+  Status st = ApplyConfigText("db_hosts =\n", "test.conf", cleared);
+  BOOST_REQUIRE(st.ok());
+  BOOST_TEST(cleared.db_hosts.empty());
+  BOOST_TEST(cleared.db_nodes.empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_bad_db_hosts_entry_names_the_key) {
+  std::string seventeen;
+  for (int i = 1; i <= 17; ++i) seventeen += (i > 1 ? "," : "") + ("db" + std::to_string(i));
+  for (const std::string& value :
+       {std::string("db1,,db2"), std::string("db1,"), std::string(",db1"), std::string(":3306"),
+        std::string("db1:0"), std::string("db1:65536"), std::string("db1:"),
+        std::string("db1:33o6"), std::string("db1:-1"), std::string("db 1"),
+        std::string("fd00::13"), std::string("[fd00::13"), std::string("[db1]:3306"),
+        std::string("[::1]3306"), std::string("db1:3306:1"), seventeen}) {
+    BOOST_TEST_CONTEXT("db_hosts = '" << value << "'") {
+      CheckNamesKey(ApplyError("db_hosts = " + value + "\n"), "db_hosts");
+    }
+  }
+  TempDir dir;
+  auto loaded = Load(dir, {"PHONEVERIFY_DB_HOSTS=db1:99999"});
+  BOOST_REQUIRE(!loaded.ok());
+  CheckNamesKey(loaded.error(), "db_hosts");
+}
+
 BOOST_AUTO_TEST_CASE(describe_output_reads_back_without_secrets) {
   Config original;
   original.otp_length = 7;
   original.trusted_proxies = {"127.0.0.1"};
+  original.db_hosts = "10.77.0.11,10.77.0.12:3307";
+  original.db_nodes = {{"10.77.0.11", 3306}, {"10.77.0.12", 3307}};
   std::string text;
   std::istringstream lines(DescribeConfig(original));
   for (std::string line; std::getline(lines, line);) {
