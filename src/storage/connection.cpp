@@ -183,6 +183,10 @@ bool IsConnectionError(unsigned error_number) {
   }
 }
 
+bool IsNodeError(unsigned error_number) {
+  return IsConnectionError(error_number) || error_number == ER_ERROR_DURING_COMMIT;
+}
+
 bool IsRetryableConflict(unsigned error_number) {
   return error_number == kErrDeadlock || error_number == kErrLockWaitTimeout;
 }
@@ -383,7 +387,8 @@ util::Status Connection::CheckNode() {
 util::Error Connection::Fail(unsigned error_number) {
   if (error_number == 0) error_number = CR_UNKNOWN_ERROR;  // e.g. out of memory
   last_errno_ = error_number;
-  const bool connection_lost = IsConnectionError(error_number);
+  const bool connection_lost =
+      options_.cluster_node ? IsNodeError(error_number) : IsConnectionError(error_number);
   if (connection_lost || IsClientError(error_number)) Drop();
   if (connection_lost || IsRetryableConflict(error_number)) return util::Error::Unavailable();
   return util::Error::Internal();

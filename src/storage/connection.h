@@ -37,6 +37,9 @@ inline constexpr unsigned kErrDeadlock = 1213;  // also Galera certification fai
 // True for errors meaning "no usable connection": lost, gone away, cannot connect,
 // killed, server shutting down, Galera node not ready.
 bool IsConnectionError(unsigned error_number);
+// On a db_hosts node (Galera), IsConnectionError or 1180 (ER_ERROR_DURING_COMMIT: the
+// node lost the cluster while committing; outcome unknown): the node is left for another.
+bool IsNodeError(unsigned error_number);
 // True for errors after which the whole transaction can simply run again.
 bool IsRetryableConflict(unsigned error_number);
 

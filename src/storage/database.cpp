@@ -141,7 +141,7 @@ util::Status Database::ExecuteOnNodes(const StatusWork& work, bool transaction,
       continue;
     }
     // Run again (elsewhere) only what cannot have written, or what finds its own commit.
-    if (IsConnectionError(err) && (!attempt.possibly_wrote || (idempotent && transaction))) {
+    if (IsNodeError(err) && (!attempt.possibly_wrote || (idempotent && transaction))) {
       // A pooled connection found dead at once (idle timeout, killed): the node itself
       // may be fine, so first a new connection to it.
       if (attempt.was_connected && !attempt.timed_out && std::exchange(reconnect_left, false)) {
@@ -158,7 +158,7 @@ util::Status Database::ExecuteOnNodes(const StatusWork& work, bool transaction,
     break;
   }
   // A write whose outcome is unknown is not run again, but the next call moves on too.
-  if (IsConnectionError(attempt.error_number)) {
+  if (IsNodeError(attempt.error_number)) {
     chooser_->Failed(node);
   } else {
     chooser_->Answered(node);

@@ -58,6 +58,17 @@ BOOST_AUTO_TEST_CASE(a_galera_node_is_healthy_only_when_ready_and_synced) {
   BOOST_TEST(!ReadNodeState(Rows({{"WSREP_ON", "ON"}})).healthy());
 }
 
+// Contract section 8: on these a host moves to the next node.
+BOOST_AUTO_TEST_CASE(the_errors_that_leave_a_node) {
+  for (unsigned err : {1047u, 1180u, 2002u, 2003u, 2006u, 2013u}) {
+    BOOST_TEST_CONTEXT(err) { BOOST_TEST(IsNodeError(err)); }
+  }
+  for (unsigned err : {kErrDeadlock, kErrLockWaitTimeout, kErrDuplicateKey, 0u}) {
+    BOOST_TEST_CONTEXT(err) { BOOST_TEST(!IsNodeError(err)); }
+  }
+  BOOST_TEST(!IsConnectionError(1180));  // one local server: a failed COMMIT, as before
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace
