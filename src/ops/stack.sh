@@ -136,8 +136,9 @@ set_paths() {
     apache-fcgid) FRONT=apache; COMPONENTS=(mariadb dispatcher apache) ;;
     *) FRONT=nginx ;;
   esac
-  # With an external database (db_host), there is no local MariaDB to manage.
-  if [[ -n ${CFG[db_host]:-} ]]; then COMPONENTS=("${COMPONENTS[@]:1}"); fi
+  # With an external database (db_host, or db_hosts: a Galera cluster), there is no
+  # local MariaDB to manage.
+  if [[ -n ${CFG[db_host]:-}${CFG[db_hosts]:-} ]]; then COMPONENTS=("${COMPONENTS[@]:1}"); fi
 }
 
 check_paths() {
@@ -661,8 +662,8 @@ bring_up() {
   ensure_secrets
   load_config quiet  # the secrets must parse too
   trap 'on_setup_failure' EXIT
-  if [[ -n ${CFG[db_host]:-} ]]; then
-    say "db_host is set: using the database at ${CFG[db_host]}; no local MariaDB, no migrations"
+  if [[ -n ${CFG[db_host]:-}${CFG[db_hosts]:-} ]]; then
+    say "db_host(s) set: using the database at ${CFG[db_hosts]:-${CFG[db_host]}}; no local MariaDB, no migrations"
   else
     init_database_dir
     start_mariadb
@@ -879,7 +880,7 @@ cmd_restart_app() {
 cmd_start_db() {
   load_config
   check_paths
-  [[ -z ${CFG[db_host]:-} ]] || die "db_host is set: there is no local MariaDB to start"
+  [[ -z ${CFG[db_host]:-}${CFG[db_hosts]:-} ]] || die "db_host(s) set: there is no local MariaDB to start"
   [[ -d $VAR/db/mysql ]] || die "no database in $VAR (use start)"
   lock
   running_pid mariadb >/dev/null && die "MariaDB is already running in $VAR"

@@ -6,6 +6,10 @@
 #   build/bin/integration_tests     black-box tests; the binary starts and stops its own
 #                                   stack through src/ops/stack.sh (own var dir and port);
 #                                   then again behind Apache (PHONEVERIFY_TEST_FRONT)
+#   build/bin/cluster_tests         the several-hosts topology (src/ops/cluster.sh: Galera
+#                                   nodes and application hosts in network namespaces)
+#                                   under load while hosts are killed and partitioned;
+#                                   needs root (ip netns): without it, one failure
 #
 # Each binary writes a Boost.Test XML report under build/test-reports/; counts come from
 # those reports (a test case aborted by an exception or a signal counts once, as failed). A binary that is missing, crashes, times out, leaves no report, or exits
@@ -103,6 +107,16 @@ for front in apache apache-fcgid; do
   PHONEVERIFY_VAR_DIR=$PHONEVERIFY_TEST_VAR_DIR src/ops/stack.sh stop >/dev/null 2>&1 || true
   unset PHONEVERIFY_TEST_FRONT PHONEVERIFY_TEST_VAR_DIR
 done
+
+# The cluster: as root only (network namespaces). A run without root cannot prove
+# section 8 of the contract, so it counts as a failure rather than a quiet skip.
+if (($(id -u) == 0)); then
+  run_tests cluster 600 build/bin/cluster_tests
+  PHONEVERIFY_VAR_DIR=var/ctest src/ops/cluster.sh stop >/dev/null 2>&1 || true
+else
+  echo "=== cluster: build/bin/cluster_tests"
+  record cluster 0 1 "needs root: network namespaces; run make test as root"
+fi
 
 echo
 echo "=== summary (reports in ${REPORTS#"$ROOT"/})"

@@ -16,6 +16,9 @@ namespace phoneverify::sms {
 namespace {
 
 constexpr size_t kMaxIdleHandles = 512;
+// libcurl's own timeout is only a backstop, this much past the call's: the call's is kept
+// here (see Wait), where an answer that arrived in time is read before it is judged.
+constexpr long kCurlTimeoutSlackSeconds = 60;
 constexpr int kMaxEvents = 128;
 
 int64_t NowMs() {
@@ -42,6 +45,7 @@ struct CurlMultiTransport::Call {
   CurlHeaders headers;
   std::string body;   // holds the code: wiped when the call ends
   std::string reply;  // written by libcurl
+  int64_t deadline_ms = 0;  // steady ms: past it, unanswered, the call times out
 };
 
 CurlMultiTransport::CurlMultiTransport()
@@ -126,7 +130,11 @@ void CurlMultiTransport::Start(uint64_t tag, HttpCall request) {
   for (const std::string& header : request.headers) {
     set = set && call->headers.Append(header.c_str());
   }
+  call->deadline_ms = NowMs() + int64_t{std::max(1, request.timeout_seconds)} * 1000;
   set = set && ConfigureGatewayCall(h, request.url.c_str(), request.timeout_seconds, &call->reply) &&
+        curl_easy_setopt(h, CURLOPT_TIMEOUT,
+                         long{std::max(1, request.timeout_seconds)} + kCurlTimeoutSlackSeconds) ==
+            CURLE_OK &&
         curl_easy_setopt(h, CURLOPT_HTTPHEADER, call->headers.get()) == CURLE_OK &&
         curl_easy_setopt(h, CURLOPT_POST, 1L) == CURLE_OK &&
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
@@ -141,39 +149,58 @@ void CurlMultiTransport::Start(uint64_t tag, HttpCall request) {
   calls_.emplace(h, std::move(call));
 }
 
+// The thread may come back late (a slow database call in the dispatcher's loop): what
+// arrived meanwhile is read first, then libcurl's timers run, then calls past their own
+// deadline end as timeouts. libcurl's timeout alone would judge first and read after, so
+// an answer that came in time would count as a timeout, and the SMS be sent again.
 std::vector<Transport::Finished> CurlMultiTransport::Wait(int max_ms) {
   std::vector<Finished> finished = std::move(failed_to_start_);
   failed_to_start_.clear();
   if (!ok()) return finished;
   const int64_t deadline = NowMs() + std::max(0, max_ms);
+  bool woken = PollSockets(0);
   for (bool first = true;; first = false) {
-    int64_t now = NowMs();
+    const int64_t now = NowMs();
     if (timer_due_ms_ >= 0 && timer_due_ms_ <= now) {
       timer_due_ms_ = -1;
       Act(CURL_SOCKET_TIMEOUT, 0);
     }
     Collect(finished);
-    if (!finished.empty() || (!first && now >= deadline)) return finished;
+    ExpireOverdue(now, finished);
+    if (woken || !finished.empty() || (!first && now >= deadline)) return finished;
     int64_t wait = std::max<int64_t>(0, deadline - now);
     if (timer_due_ms_ >= 0) wait = std::min(wait, std::max<int64_t>(0, timer_due_ms_ - now));
-    epoll_event events[kMaxEvents];
-    const int ready = ::epoll_wait(epoll_.get(), events, kMaxEvents, static_cast<int>(wait));
-    bool woken = false;
-    for (int i = 0; i < ready; ++i) {
-      if (events[i].data.fd == wake_.get()) {
-        uint64_t count = 0;
-        while (::read(wake_.get(), &count, sizeof count) > 0) {
-        }
-        woken = true;
-        continue;
-      }
-      Act(events[i].data.fd, CurlEvents(events[i].events));
+    for (const auto& [easy, call] : calls_) {
+      wait = std::min(wait, std::max<int64_t>(0, call->deadline_ms - now));
     }
-    if (woken) {
-      Collect(finished);
-      return finished;
-    }
+    woken = PollSockets(static_cast<int>(wait));
   }
+}
+
+// Acts on the sockets that are ready within `wait_ms`; true when Wake was called.
+bool CurlMultiTransport::PollSockets(int wait_ms) {
+  epoll_event events[kMaxEvents];
+  const int ready = ::epoll_wait(epoll_.get(), events, kMaxEvents, wait_ms);
+  bool woken = false;
+  for (int i = 0; i < ready; ++i) {
+    if (events[i].data.fd == wake_.get()) {
+      uint64_t count = 0;
+      while (::read(wake_.get(), &count, sizeof count) > 0) {
+      }
+      woken = true;
+      continue;
+    }
+    Act(events[i].data.fd, CurlEvents(events[i].events));
+  }
+  return woken;
+}
+
+void CurlMultiTransport::ExpireOverdue(int64_t now, std::vector<Finished>& finished) {
+  std::vector<CURL*> overdue;
+  for (const auto& [easy, call] : calls_) {
+    if (call->deadline_ms <= now) overdue.push_back(easy);
+  }
+  for (CURL* easy : overdue) Finish(easy, CURLE_OPERATION_TIMEDOUT, finished);
 }
 
 void CurlMultiTransport::Collect(std::vector<Finished>& finished) {

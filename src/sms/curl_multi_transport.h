@@ -8,7 +8,8 @@
 // host (HTTP/1.1 keep-alive, or one HTTP/2 connection for all when the gateway speaks it
 // over TLS); finished easy handles are kept for reuse. Each call gets the gateway options
 // of ConfigureGatewayCall (TLS verified, no proxy from the environment, no redirects,
-// timeouts). Wake writes to an eventfd in the epoll set.
+// timeouts); the call's timeout is kept here, judged only after reading what arrived (see
+// Wait). Wake writes to an eventfd in the epoll set.
 // Requires a live sms::CurlGlobal. Not thread-safe, except Wake.
 #pragma once
 
@@ -45,7 +46,8 @@ class CurlMultiTransport final : public Transport {
   static int OnSocket(CURL* easy, curl_socket_t socket, int what, void* self, void* socket_data);
   static int OnTimer(CURLM* multi, long timeout_ms, void* self);
   void Act(curl_socket_t socket, int events);
-  void Drive(int max_ms);
+  bool PollSockets(int wait_ms);
+  void ExpireOverdue(int64_t now, std::vector<Finished>& finished);
   void Collect(std::vector<Finished>& finished);
   void Finish(CURL* easy, int curl_code, std::vector<Finished>& finished);
   CurlEasy TakeHandle();

@@ -1,6 +1,10 @@
 #include "cluster/load.h"
 
+#include <signal.h>
+
+#include <algorithm>
 #include <boost/test/unit_test.hpp>
+#include <cstdio>
 #include <chrono>
 #include <condition_variable>
 #include <stdexcept>
@@ -208,6 +212,32 @@ int64_t SendLoad::FirstAcceptedAfter(int64_t since_ms, int64_t timeout_ms) const
   return until;
 }
 
+int64_t SendLoad::LongestStallBetween(int64_t from_ms, int64_t to_ms) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<int64_t> times = accepted_at_;
+  std::sort(times.begin(), times.end());
+  int64_t longest = 0;
+  for (size_t i = 1; i < times.size(); ++i) {
+    if (times[i] >= from_ms && times[i - 1] <= to_ms) {
+      longest = std::max(longest, times[i] - std::max(times[i - 1], from_ms));
+    }
+  }
+  return longest;
+}
+
+int64_t CrashHost(const std::string& host) {
+  const std::string command = "ip netns pids pv-" + host;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  BOOST_REQUIRE(pipe != nullptr);
+  std::vector<pid_t> pids;
+  long pid = 0;
+  while (std::fscanf(pipe, "%ld", &pid) == 1) pids.push_back(static_cast<pid_t>(pid));
+  ::pclose(pipe);
+  BOOST_REQUIRE(!pids.empty());
+  for (pid_t each : pids) ::kill(each, SIGKILL);
+  return NowMs();
+}
+
 LoadFigures SendLoad::Figures() const {
   std::lock_guard<std::mutex> lock(mu_);
   LoadFigures figures;
@@ -223,7 +253,8 @@ LoadFigures SendLoad::Figures() const {
   return figures;
 }
 
-DeliveryFigures WaitForDelivery(const std::vector<std::string>& accepted, int64_t timeout_ms) {
+DeliveryFigures WaitForDelivery(const std::vector<std::string>& accepted, int64_t timeout_ms,
+                                int64_t crash_ms) {
   const int64_t until = NowMs() + timeout_ms;
   size_t missing = accepted.size();
   while (NowMs() < until) {
@@ -237,7 +268,18 @@ DeliveryFigures WaitForDelivery(const std::vector<std::string>& accepted, int64_
   DeliveryFigures figures;
   const std::map<std::string, size_t> counts = SmsCountByPhone();
   for (const std::string& phone : accepted) figures.lost += counts.count(phone) == 0 ? 1 : 0;
-  for (const auto& [phone, count] : counts) figures.duplicated += count > 1 ? 1 : 0;
+  std::map<std::string, std::vector<int64_t>> times;
+  for (const auto& request : Cluster::Get().sparrow().Requests()) {
+    times[Last10(request.to)].push_back(request.at_ms);
+  }
+  for (const auto& [phone, count] : counts) {
+    if (count < 2) continue;
+    ++figures.duplicated;
+    std::vector<int64_t>& copies = times[phone];
+    std::sort(copies.begin(), copies.end());
+    if (copies.front() <= crash_ms) ++figures.duplicated_by_crash;
+    figures.duplicate_times.push_back(copies);
+  }
   return figures;
 }
 

@@ -68,6 +68,8 @@ class SendLoad {
   // When the first send after `since_ms` was accepted (ms since the epoch); since_ms +
   // timeout_ms if none was.
   int64_t FirstAcceptedAfter(int64_t since_ms, int64_t timeout_ms) const;
+  // The longest time without an accepted send that began in [from_ms, to_ms].
+  int64_t LongestStallBetween(int64_t from_ms, int64_t to_ms) const;
   LoadFigures Figures() const;
 
  private:
@@ -89,10 +91,20 @@ class SendLoad {
 struct DeliveryFigures {
   size_t lost = 0;        // accepted, never reached the gateway
   size_t duplicated = 0;  // phones that got more than one SMS
+  // Of those, the ones whose first copy reached the gateway before `crash_ms`: the
+  // crashed host's dispatcher had sent them and died before writing that down.
+  size_t duplicated_by_crash = 0;
+  // For each duplicate: when (ms since the epoch) each of its copies was received.
+  std::vector<std::vector<int64_t>> duplicate_times;
 };
 
 // Waits until every phone in `accepted` got its SMS (or `timeout_ms` passed), then a
 // little longer so late duplicates show, and counts.
-DeliveryFigures WaitForDelivery(const std::vector<std::string>& accepted, int64_t timeout_ms);
+DeliveryFigures WaitForDelivery(const std::vector<std::string>& accepted, int64_t timeout_ms,
+                                int64_t crash_ms);
+
+// kill -9 of every process in the namespace <cluster>-<host>, from this process (so the
+// instant is known to the millisecond); returns when they were killed (ms since the epoch).
+int64_t CrashHost(const std::string& host);
 
 }  // namespace phoneverify::ctest
