@@ -149,15 +149,17 @@ void CurlMultiTransport::Start(uint64_t tag, HttpCall request) {
   calls_.emplace(h, std::move(call));
 }
 
-// The thread may come back late (a slow database call in the dispatcher's loop): what
-// arrived meanwhile is read first, then libcurl's timers run, then calls past their own
-// deadline end as timeouts. libcurl's timeout alone would judge first and read after, so
+// The thread may come back late (a slow database call in the dispatcher's loop): calls
+// past their deadline that never sent their request end first; then what arrived
+// meanwhile is read, libcurl's timers run, and the other calls past their deadline end as
+// timeouts. libcurl's timeout alone would judge first and read after, so
 // an answer that came in time would count as a timeout, and the SMS be sent again.
 std::vector<Transport::Finished> CurlMultiTransport::Wait(int max_ms) {
   std::vector<Finished> finished = std::move(failed_to_start_);
   failed_to_start_.clear();
   if (!ok()) return finished;
   const int64_t deadline = NowMs() + std::max(0, max_ms);
+  ExpireOverdue(NowMs(), finished, /*unsent_only=*/true);  // never send a request late
   bool woken = PollSockets(0);
   for (bool first = true;; first = false) {
     const int64_t now = NowMs();
@@ -166,7 +168,7 @@ std::vector<Transport::Finished> CurlMultiTransport::Wait(int max_ms) {
       Act(CURL_SOCKET_TIMEOUT, 0);
     }
     Collect(finished);
-    ExpireOverdue(now, finished);
+    ExpireOverdue(now, finished, /*unsent_only=*/false);
     if (woken || !finished.empty() || (!first && now >= deadline)) return finished;
     int64_t wait = std::max<int64_t>(0, deadline - now);
     if (timer_due_ms_ >= 0) wait = std::min(wait, std::max<int64_t>(0, timer_due_ms_ - now));
@@ -195,10 +197,20 @@ bool CurlMultiTransport::PollSockets(int wait_ms) {
   return woken;
 }
 
-void CurlMultiTransport::ExpireOverdue(int64_t now, std::vector<Finished>& finished) {
+// Calls past their deadline end as timeouts. `unsent_only`: only those whose request has
+// not gone out yet (still connecting): one that connected while the thread was away must
+// not be sent after its deadline, when its answer would no longer count.
+void CurlMultiTransport::ExpireOverdue(int64_t now, std::vector<Finished>& finished,
+                                       bool unsent_only) {
   std::vector<CURL*> overdue;
   for (const auto& [easy, call] : calls_) {
-    if (call->deadline_ms <= now) overdue.push_back(easy);
+    if (call->deadline_ms > now) continue;
+    long sent = 0;
+    if (unsent_only && curl_easy_getinfo(easy, CURLINFO_REQUEST_SIZE, &sent) == CURLE_OK &&
+        sent > 0) {
+      continue;
+    }
+    overdue.push_back(easy);
   }
   for (CURL* easy : overdue) Finish(easy, CURLE_OPERATION_TIMEDOUT, finished);
 }

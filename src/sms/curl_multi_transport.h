@@ -47,7 +47,7 @@ class CurlMultiTransport final : public Transport {
   static int OnTimer(CURLM* multi, long timeout_ms, void* self);
   void Act(curl_socket_t socket, int events);
   bool PollSockets(int wait_ms);
-  void ExpireOverdue(int64_t now, std::vector<Finished>& finished);
+  void ExpireOverdue(int64_t now, std::vector<Finished>& finished, bool unsent_only);
   void Collect(std::vector<Finished>& finished);
   void Finish(CURL* easy, int curl_code, std::vector<Finished>& finished);
   CurlEasy TakeHandle();

@@ -99,12 +99,7 @@ util::Status Database::Execute(const StatusWork& work, bool transaction, bool id
     attempt = RunOnce(*conn, work, transaction);
     const unsigned err = attempt.error_number;
     if (attempt.status.ok() || err == 0) break;
-    // Deadlocks end at once and are retried freely; lock wait timeouts take seconds each,
-    // so retrying stops once the call has used up one db_timeout.
-    if (IsRetryableConflict(err) && n < kMaxAttempts && clock_.MonotonicMillis() < deadline) {
-      SleepJitter(n);
-      continue;
-    }
+    if (RetryAfterConflict(err, n, deadline)) continue;
     // A connection that died while idle (found dead at once, before anything that may
     // write was sent): open a new one and run again. Idempotent work may run again even
     // after a write or COMMIT was sent: it finds its own earlier run, if that committed.
@@ -136,10 +131,7 @@ util::Status Database::ExecuteOnNodes(const StatusWork& work, bool transaction,
     attempt = RunOnce(*conn, work, transaction);
     const unsigned err = attempt.error_number;
     if (attempt.status.ok() || err == 0) break;
-    if (IsRetryableConflict(err) && n < kMaxAttempts && clock_.MonotonicMillis() < deadline) {
-      SleepJitter(n);
-      continue;
-    }
+    if (RetryAfterConflict(err, n, deadline)) continue;
     // Run again (elsewhere) only what cannot have written, or what finds its own commit.
     if (IsNodeError(err) && (!attempt.possibly_wrote || (idempotent && transaction))) {
       // A pooled connection found dead at once (idle timeout, killed): the node itself
@@ -261,6 +253,18 @@ void Database::AbandonInherited() {
   for (Idle& idle : idle_) static_cast<void>(idle.conn.release());
   idle_.clear();
   idle_pid_ = ::getpid();
+}
+
+// Deadlocks (and Galera certification failures) end at once and are retried freely; lock
+// wait timeouts take seconds each, so retrying stops once the call has used up one
+// db_timeout. Sleeps the jitter before the re-run.
+bool Database::RetryAfterConflict(unsigned error_number, int attempt, int64_t deadline) {
+  if (!IsRetryableConflict(error_number) || attempt >= kMaxAttempts ||
+      clock_.MonotonicMillis() >= deadline) {
+    return false;
+  }
+  SleepJitter(attempt);
+  return true;
 }
 
 void Database::SleepJitter(int attempt) {

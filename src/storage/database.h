@@ -145,6 +145,7 @@ class Database {
   std::unique_ptr<Connection> Acquire(size_t node);
   void Release(size_t node, std::unique_ptr<Connection> conn);
   void AbandonInherited();  // with mu_ held
+  bool RetryAfterConflict(unsigned error_number, int attempt, int64_t deadline);
   void SleepJitter(int attempt);
   void LogFailure(const Attempt& attempt, int attempts, const Connection& conn);
 

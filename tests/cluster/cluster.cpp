@@ -38,7 +38,7 @@ void Configure(int http_port, int gateway_port) {
   Set("PHONEVERIFY_SPARROW_FROM", "ctest");
   // A dispatcher killed with claims in flight hands them on after its lease (2 x timeout
   // + 5 s): short, so the test does not wait long for them.
-  Set("PHONEVERIFY_SPARROW_TIMEOUT", "2");
+  Set("PHONEVERIFY_SPARROW_TIMEOUT", "4");
   for (const char* off :
        {"PHONEVERIFY_IP_MAX_SENDS_PER_HOUR", "PHONEVERIFY_IP_MAX_SIGNUPS_PER_HOUR",
         "PHONEVERIFY_ACCOUNT_MAX_SENDS_PER_DAY", "PHONEVERIFY_SMS_DAILY_BUDGET",

@@ -78,6 +78,17 @@ BOOST_AUTO_TEST_CASE(no_answer_within_the_timeout_ends_the_call_as_a_timeout) {
   BOOST_TEST(transport.in_flight() == 0u);
 }
 
+BOOST_AUTO_TEST_CASE(a_call_not_sent_by_its_deadline_is_never_sent) {
+  transport.Start(9, CallTo(sparrow.Url(), 1));
+  // Away before the call even connected, past its deadline.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  const auto finished = transport.Wait(0);
+  BOOST_REQUIRE_EQUAL(finished.size(), 1u);
+  BOOST_TEST(finished[0].answer.curl_code == static_cast<int>(CURLE_OPERATION_TIMEDOUT));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  BOOST_TEST(sparrow.RequestCount() == 0u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace
