@@ -488,6 +488,7 @@ render_nginx_conf() {
   text=${text//@FCGI_PASS@/phoneverify}
   text=${text//@FCGI_MAIN@/\$phoneverify_upstream}
   text=${text//@FCGI_CONNECT_TIMEOUT@/1s}
+  text=${text//@FCGI_READ_TIMEOUT@/15s}
   text=${text//@WWW_DIR@/$ROOT/www}
   text=${text//@FCGI_KEEPALIVE@/8}
   printf '%s\n' "$text" >"$front/nginx/nginx.conf"

@@ -420,6 +420,7 @@ render_nginx_conf() {
   text=${text//@FCGI_PASS@/unix:$FCGI_SOCKET}
   text=${text//@FCGI_MAIN@/phoneverify}
   text=${text//@FCGI_CONNECT_TIMEOUT@/5s}
+  text=${text//@FCGI_READ_TIMEOUT@/60s}
   text=${text//@WWW_DIR@/$ROOT/www}
   text=${text//@FCGI_KEEPALIVE@/$(fcgi_keepalive)}
   printf '%s\n' "$text" >"$VAR/nginx/nginx.conf"

@@ -1,8 +1,8 @@
 // The contract's section 8 on the real topology: two application hosts over a three-node
 // Galera cluster, nginx in front. Rules that must hold across hosts (limits, a code sent
 // through one host verified through the other), then a steady load through nginx while
-// the node in use and an application host are killed, a third node is partitioned and
-// healed, and the node in use is partitioned and healed. Prints the figures (accepted,
+// the node in use and an application host are killed, the other application host and a
+// third node are partitioned and healed, and the node in use is partitioned and healed. Prints the figures (accepted,
 // lost, duplicated, longest stall, failover).
 #define BOOST_TEST_MODULE phoneverify_cluster_tests
 #include <boost/test/unit_test.hpp>
@@ -99,6 +99,14 @@ BOOST_AUTO_TEST_CASE(steady_load_survives_node_and_host_crashes_and_a_partition)
   // phoneverify-fcgi and phoneverify-dispatcher, with requests and SMS in flight.
   const int64_t app1_killed = CrashHost("app1");
   BOOST_TEST(cluster.Ops("wait", "app1"));
+  pause(2000);
+
+  // An application host cut off: nginx's requests to it end by timeout, new ones go to
+  // the other host; its dispatcher reaches neither the database nor the gateway.
+  BOOST_REQUIRE(cluster.Ops("partition", "app2"));
+  pause(4000);
+  BOOST_REQUIRE(cluster.Ops("heal", "app2"));
+  BOOST_TEST(cluster.Ops("wait", "app2"));
   pause(2000);
 
   BOOST_REQUIRE(cluster.Ops("partition", "db3"));
