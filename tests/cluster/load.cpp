@@ -254,7 +254,7 @@ LoadFigures SendLoad::Figures() const {
 }
 
 DeliveryFigures WaitForDelivery(const std::vector<std::string>& accepted, int64_t timeout_ms,
-                                int64_t crash_ms) {
+                                const std::vector<Window>& lost_host_windows) {
   const int64_t until = NowMs() + timeout_ms;
   size_t missing = accepted.size();
   while (NowMs() < until) {
@@ -277,7 +277,12 @@ DeliveryFigures WaitForDelivery(const std::vector<std::string>& accepted, int64_
     ++figures.duplicated;
     std::vector<int64_t>& copies = times[phone];
     std::sort(copies.begin(), copies.end());
-    if (copies.front() <= crash_ms) ++figures.duplicated_by_crash;
+    for (const Window& window : lost_host_windows) {
+      if (copies.front() >= window.from_ms && copies.front() <= window.to_ms) {
+        ++figures.duplicated_by_lost_host;
+        break;
+      }
+    }
     figures.duplicate_times.push_back(copies);
   }
   return figures;

@@ -91,17 +91,21 @@ class SendLoad {
 struct DeliveryFigures {
   size_t lost = 0;        // accepted, never reached the gateway
   size_t duplicated = 0;  // phones that got more than one SMS
-  // Of those, the ones whose first copy reached the gateway before `crash_ms`: the
-  // crashed host's dispatcher had sent them and died before writing that down.
-  size_t duplicated_by_crash = 0;
+  // Of those, the ones whose first copy reached the gateway within one of the windows
+  // given: sent by a host that then crashed or was cut off before it wrote that down.
+  size_t duplicated_by_lost_host = 0;
   // For each duplicate: when (ms since the epoch) each of its copies was received.
   std::vector<std::vector<int64_t>> duplicate_times;
 };
 
 // Waits until every phone in `accepted` got its SMS (or `timeout_ms` passed), then a
 // little longer so late duplicates show, and counts.
+struct Window {
+  int64_t from_ms = 0;
+  int64_t to_ms = 0;
+};
 DeliveryFigures WaitForDelivery(const std::vector<std::string>& accepted, int64_t timeout_ms,
-                                int64_t crash_ms);
+                                const std::vector<Window>& lost_host_windows);
 
 // kill -9 of every process in the namespace <cluster>-<host>, from this process (so the
 // instant is known to the millisecond); returns when they were killed (ms since the epoch).
