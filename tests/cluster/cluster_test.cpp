@@ -131,9 +131,10 @@ BOOST_AUTO_TEST_CASE(steady_load_survives_node_and_host_crashes_and_a_partition)
   const LoadFigures figures = load.Figures();
   // Every accepted send reaches the gateway; a dispatcher killed with claims hands them on
   // after its lease (2 x sparrow_timeout + 5 s).
-  // SMS a host had in flight when it crashed (the last moments before the kill) or was cut
-  // off (from then on) have an unknown outcome: they may be sent again.
-  const std::vector<Window> lost_host{{app1_killed - 2000, app1_killed},
+  // SMS a host had in flight when it crashed (the last moments before the kill, read by the
+  // gateway up to a moment after it) or was cut off (from then on) have an unknown
+  // outcome: they may be sent again.
+  const std::vector<Window> lost_host{{app1_killed - 2000, app1_killed + 500},
                                       {app2_cut, NowMs()}};
   const DeliveryFigures delivery = WaitForDelivery(figures.accepted_phones, 40'000, lost_host);
   std::printf(
