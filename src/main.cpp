@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "domain/account_service.h"
+#include "domain/api_verification_service.h"
 #include "domain/otp_policy.h"
 #include "domain/session_service.h"
 #include "domain/verification_service.h"
@@ -33,6 +34,7 @@
 #include "http/client_ip.h"
 #include "http/router.h"
 #include "storage/account_repository.h"
+#include "storage/api_client_lookup.h"
 #include "storage/database.h"
 #include "storage/health_check.h"
 #include "storage/limit_repository.h"
@@ -40,6 +42,7 @@
 #include "storage/node_chooser.h"
 #include "storage/otp_repository.h"
 #include "storage/session_repository.h"
+#include "storage/verification_repository.h"
 #include "util/core_dumps.h"
 #include "util/clock.h"
 #include "util/config.h"
@@ -136,6 +139,9 @@ int RunWorker(const Shared& shared, int listen_fd) {
   storage::MysqlHealthCheck health(database);
   storage::MysqlSessionRepository sessions(database);
   storage::MysqlMetricsStore metrics(database);
+  storage::MysqlApiClientLookup api_clients(database);
+  util::SodiumRandom store_random;
+  storage::MysqlVerificationStore verification_store(database, store_random);
   util::Counters counters(shared.state.counters);
   fcgi::AppBuilder build = [&](const fcgi::AppRunner& run) {
     util::SystemClock clock;
@@ -147,8 +153,13 @@ int RunWorker(const Shared& shared, int listen_fd) {
     domain::SessionService session_service(sessions, shared.session_policy, clock, random);
     handlers::PageHandlers pages(account_service, verification, session_service, shared.view,
                                  clock, shared.config.otp_length);
+    domain::ApiVerificationService api_verification(verification_store, shared.policy, clock,
+                                                    random);
+    handlers::VerificationApi verification_api{api_verification, api_clients, clock,
+                                               shared.config.ipv6_limit_prefix};
     handlers::Services services{account_service, verification, health};
     services.pages = &pages;
+    services.verification_api = &verification_api;
     services.counters = &counters;
     services.metrics = &metrics;
     http::Router router(handlers::BuildRoutes(services));

@@ -68,8 +68,10 @@ util::Result<PhoneNumber> PhoneNumber::Parse(
   return PhoneNumber(*national);
 }
 
-std::string PhoneNumber::Operator() const {
-  const std::string p = national_.substr(0, 3);
+std::string PhoneNumber::Operator() const { return OperatorOf(national_); }
+
+std::string OperatorOf(std::string_view national) {
+  const std::string_view p = national.substr(0, 3);
   if (p == "984" || p == "985" || p == "986" || p == "974" || p == "975" || p == "976") {
     return "NTC";
   }

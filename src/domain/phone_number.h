@@ -32,6 +32,9 @@ class PhoneNumber {
   std::string national_;
 };
 
+// The operator of a national number by its first three digits (as PhoneNumber::Operator).
+std::string OperatorOf(std::string_view national);
+
 // Masks any 10-digit national number string the same way (for logs).
 std::string MaskPhone(std::string_view national);
 

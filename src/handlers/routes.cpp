@@ -4,6 +4,7 @@
 #include "handlers/health_handler.h"
 #include "handlers/metrics_handler.h"
 #include "handlers/otp_handlers.h"
+#include "handlers/verification_handlers.h"
 
 namespace phoneverify::handlers {
 
@@ -26,6 +27,18 @@ std::vector<http::Route> BuildRoutes(const Services& services) {
          return Metrics(counters, metrics, r);
        }},
   };
+  if (services.verification_api != nullptr) {
+    VerificationApi& api = *services.verification_api;
+    const std::string base = "/api/v1/verifications";
+    std::vector<http::Route> api_routes = {
+        {"POST", base, [&api](R r) { return StartVerification(api, r); }},
+        {"GET", base + "/{id}", [&api](R r) { return GetVerification(api, r); }},
+        {"POST", base + "/{id}/check", [&api](R r) { return CheckVerification(api, r); }},
+        {"POST", base + "/{id}/resend", [&api](R r) { return ResendVerification(api, r); }},
+        {"POST", base + "/{id}/cancel", [&api](R r) { return CancelVerification(api, r); }},
+    };
+    routes.insert(routes.end(), api_routes.begin(), api_routes.end());
+  }
   if (services.pages == nullptr) return routes;
   PageHandlers& pages = *services.pages;
   std::vector<http::Route> page_routes = {

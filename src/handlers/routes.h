@@ -7,6 +7,7 @@
 #include "domain/ports.h"
 #include "domain/verification_service.h"
 #include "handlers/page_handlers.h"
+#include "handlers/verification_handlers.h"
 #include "http/router.h"
 #include "util/counters.h"
 
@@ -17,7 +18,9 @@ struct Services {
   domain::AccountService& accounts;
   domain::VerificationService& verification;
   domain::HealthCheck& health;
-  PageHandlers* pages = nullptr;  // the HTML pages; their routes are left out when null
+  PageHandlers* pages = nullptr;
+  // The verification API for backends (section 7); its routes are left out when null.
+  VerificationApi* verification_api = nullptr;  // the HTML pages; their routes are left out when null
   // GET /metrics (optional: their figures are left out when null).
   const util::Counters* counters = nullptr;
   domain::MetricsStore* metrics = nullptr;

@@ -1,4 +1,6 @@
-// The route table: method + exact path -> handler, as data. 404 and 405 (with the Allow
+// The route table: method + path pattern -> handler, as data. A pattern is an exact path
+// whose segments may be variables: "/api/v1/verifications/{id}/check" matches any
+// non-empty segment in place of {id} (the handler reads it with PathSegment). 404 and 405 (with the Allow
 // list) are derived from the table, never from if-chains.
 #pragma once
 
@@ -19,9 +21,14 @@ using Handler = std::function<util::Result<Response>(const Request&)>;
 
 struct Route {
   std::string method;  // "GET", "POST", "DELETE", ...
-  std::string path;    // exact path, e.g. "/api/v1/me"; also the pattern logged
+  std::string path;    // pattern, e.g. "/api/v1/me" or "/a/{id}"; also what is logged
   Handler handler;
 };
+
+// True when `path` has the pattern's segments, any non-empty one in place of a "{name}".
+bool PathMatches(std::string_view pattern, std::string_view path);
+// Segment `index` of `path` ("/a/b/c": 0 is "a"); "" when there is none.
+std::string_view PathSegment(std::string_view path, size_t index);
 
 class Router {
  public:
