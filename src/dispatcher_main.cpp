@@ -48,9 +48,11 @@
 #include "sms/sms_backend.h"
 #include "sms/sparrow_backend.h"
 #include "sms/wake_board.h"
+#include "domain/otp_policy.h"
 #include "storage/database.h"
 #include "storage/metrics_store.h"
 #include "storage/outbox_repository.h"
+#include "storage/verification_repository.h"
 #include "util/core_dumps.h"
 #include "util/clock.h"
 #include "util/config.h"
@@ -219,10 +221,13 @@ std::optional<Next> RunGeneration(const util::Config& config, util::Logger& logg
   // No logger for the Database: it logs every failed call, while the dispatcher reports
   // storage outages itself, rate-limited. The loop uses one connection at a time.
   storage::Database database(config);
-  storage::MysqlOutboxRepository outbox(database, int64_t{config.retention_days} * 24 * 3600);
+  util::SodiumRandom random;
+  const domain::OtpPolicy policy = domain::OtpPolicyFrom(config);
+  const storage::VerificationEventWriter verification_events(policy, random);
+  storage::MysqlOutboxRepository outbox(database, int64_t{config.retention_days} * 24 * 3600,
+                                        &verification_events);
   storage::MysqlMetricsStore metrics(database);
   util::SystemClock clock;
-  util::SodiumRandom random;
   sms::DispatcherOptions options = sms::DispatcherOptionsFrom(config);
   sms::WakeBoard board(1);
   options.idle_wait = [&board](int max_ms, const std::atomic<bool>& halt) {

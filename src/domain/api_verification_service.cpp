@@ -5,6 +5,7 @@
 #include "domain/limits.h"
 #include "domain/phone_number.h"
 #include "domain/sms_text.h"
+#include "domain/verification_rules.h"
 #include "util/crypto.h"
 #include "util/text.h"
 
@@ -13,8 +14,6 @@ namespace {
 
 using util::Error;
 using util::ErrorKind;
-
-constexpr char kClientDayScope[] = "client_day";
 
 Error InvalidField(const std::string& field, const std::string& details) {
   return Error::Make(ErrorKind::kInvalidInput, "invalid_field", details, field);
@@ -84,18 +83,6 @@ ApiRequest ApiVerificationService::RequestOf(const ApiCaller& caller,
                     clock_.NowSeconds()};
 }
 
-std::vector<WindowLimit> ApiVerificationService::DailyLimits(const ClientCodeRules& rules,
-                                                             int64_t client_id,
-                                                             const std::string& phone) const {
-  std::vector<WindowLimit> limits;
-  if (policy_.otp_max_sends_per_day > 0) {
-    limits.push_back({"phone_day", phone, kDay, policy_.otp_max_sends_per_day});
-  }
-  if (rules.max_sends_per_day > 0) {
-    limits.push_back({kClientDayScope, std::to_string(client_id), kDay, rules.max_sends_per_day});
-  }
-  return limits;
-}
 
 // The account API's per-phone, per-IP, number-block and budget limits (same scopes and
 // keys, so both APIs count together), and the client's own daily cap.
@@ -103,7 +90,7 @@ std::vector<WindowLimit> ApiVerificationService::SendLimits(const ClientCodeRule
                                                             int64_t client_id,
                                                             const std::string& phone,
                                                             const std::string& ip_key) const {
-  std::vector<WindowLimit> limits = DailyLimits(rules, client_id, phone);
+  std::vector<WindowLimit> limits = DailySendLimits(policy_, rules, client_id, phone);
   auto add = [&](const char* scope, std::string key, int64_t window, int max) {
     if (max > 0) limits.push_back(WindowLimit{scope, std::move(key), window, max});
   };
@@ -139,27 +126,6 @@ std::optional<Error> ApiVerificationService::RefuseSend(const std::vector<Window
   return std::nullopt;
 }
 
-VerificationFigures ApiVerificationService::Figures(const std::vector<WindowLimit>& limits,
-                                                    const std::vector<WindowUsage>& usage,
-                                                    int64_t last_send, int extra_sends,
-                                                    int64_t now) const {
-  VerificationFigures figures;
-  if (policy_.otp_resend_cooldown > 0 && last_send > 0) {
-    figures.resend_in = std::max<int64_t>(0, last_send + policy_.otp_resend_cooldown - now);
-  }
-  for (size_t i = 0; i < limits.size() && i < usage.size(); ++i) {
-    if (limits[i].scope != "phone_day" && limits[i].scope != kClientDayScope) continue;
-    WindowUsage seen = usage[i];
-    seen.count += extra_sends;
-    if (extra_sends > 0 && seen.oldest == 0) seen.oldest = now;
-    const int64_t left = Remaining(limits[i], seen);
-    figures.sends_left = figures.sends_left ? std::min(*figures.sends_left, left) : left;
-    if (IsExhausted(limits[i], seen)) {
-      figures.resend_in = std::max(figures.resend_in, SecondsUntilFree(limits[i], seen, now));
-    }
-  }
-  return figures;
-}
 
 NewMessage ApiVerificationService::NewCode(VerificationRecord& record,
                                            const ClientCodeRules& rules,
@@ -182,11 +148,6 @@ NewMessage ApiVerificationService::NewCode(VerificationRecord& record,
   return message;
 }
 
-NewEvent ApiVerificationService::Event(const char* type, const VerificationRecord& record,
-                                       const VerificationFigures& figures, int64_t now) {
-  return NewEvent{"msg_" + random_.Hex(16), record.public_id, type,
-                  EventBody(type, now, VerificationObject(record, figures, now))};
-}
 
 util::Result<ApiAnswer> ApiVerificationService::Start(const ApiCaller& caller,
                                                       const StartInput& input) {
@@ -227,10 +188,10 @@ VerificationChange ApiVerificationService::DecideStart(const ApiCaller& caller,
                                                        const StartSnapshot& snap, int64_t now) {
   if (auto e = RefuseSend(limits, snap.usage, snap.last_send_to_phone, now)) return Refusal(*e);
   VerificationChange change;
-  const VerificationFigures figures = Figures(limits, snap.usage, now, 1, now);
+  const VerificationFigures figures = FiguresOf(policy_, limits, snap.usage, now, 1, now);
   for (VerificationRecord older : snap.pending) {
     older.status = VerificationStatus::kCanceled;
-    change.events.push_back(Event(kEventCanceled, older, figures, now));
+    change.events.push_back(MakeEvent(random_, kEventCanceled, older, figures, now));
     change.canceled.push_back(std::move(older));
   }
   change.message = NewCode(record, rules, caller.request_id, now);
@@ -246,14 +207,14 @@ util::Result<Json::Value> ApiVerificationService::Get(const ApiClient& client,
   const int64_t now = clock_.NowSeconds();
   const ClientCodeRules rules = CodeRulesOf(client, policy_);
   auto found = store_.Find(client.id, public_id, now, [&](const VerificationRecord& r) {
-    return ChangePlan{DailyLimits(rules, client.id, r.phone), false};
+    return ChangePlan{DailySendLimits(policy_, rules, client.id, r.phone), false};
   });
   if (!found.ok()) return found.error();
   if (!found.value()) return NotFound();
   const VerificationSnapshot& snap = *found.value();
-  const auto limits = DailyLimits(rules, client.id, snap.record.phone);
+  const auto limits = DailySendLimits(policy_, rules, client.id, snap.record.phone);
   return VerificationObject(snap.record,
-                            Figures(limits, snap.usage, snap.last_send_to_phone, 0, now), now);
+                            FiguresOf(policy_, limits, snap.usage, snap.last_send_to_phone, 0, now), now);
 }
 
 util::Result<ApiAnswer> ApiVerificationService::Check(const ApiCaller& caller,
@@ -270,7 +231,7 @@ util::Result<ApiAnswer> ApiVerificationService::Check(const ApiCaller& caller,
   return store_.Change(
       request, public_id,
       [&](const VerificationRecord& r) {
-        return ChangePlan{DailyLimits(rules, caller.client.id, r.phone), false};
+        return ChangePlan{DailySendLimits(policy_, rules, caller.client.id, r.phone), false};
       },
       [&](const VerificationSnapshot& snap) {
         return ForClient(caller.client, DecideCheck(rules, code, snap, request.now));
@@ -296,13 +257,13 @@ VerificationChange ApiVerificationService::DecideCheck(const ClientCodeRules& ru
                                "Too many wrong codes; start a new verification.", "code"));
   }
   if (status != VerificationStatus::kPending) return Refusal(NotPending(status));
-  const auto limits = DailyLimits(rules, r.client_id, r.phone);
-  const VerificationFigures figures = Figures(limits, snap.usage, snap.last_send_to_phone, 0, now);
+  const auto limits = DailySendLimits(policy_, rules, r.client_id, r.phone);
+  const VerificationFigures figures = FiguresOf(policy_, limits, snap.usage, snap.last_send_to_phone, 0, now);
   VerificationChange change;
   const std::string hash = util::KeyedHash(policy_.otp_hash_key, "ver:" + r.public_id + ":" + code);
   if (util::ConstantTimeEqual(hash, r.code_hash)) {
     r.status = VerificationStatus::kApproved;
-    change.events.push_back(Event(kEventApproved, r, figures, now));
+    change.events.push_back(MakeEvent(random_, kEventApproved, r, figures, now));
     change.answer.object = VerificationObject(r, figures, now);
   } else {
     ++r.attempts_used;
@@ -312,7 +273,7 @@ VerificationChange ApiVerificationService::DecideCheck(const ClientCodeRules& ru
       wrong.attempts_left = std::max(0, r.max_attempts - r.attempts_used);
       if (r.attempts_used >= r.max_attempts) {
         r.status = VerificationStatus::kMaxAttemptsReached;
-        change.events.push_back(Event(kEventMaxAttempts, r, figures, now));
+        change.events.push_back(MakeEvent(random_, kEventMaxAttempts, r, figures, now));
       }
     }
     change.answer.status = wrong;  // kept: the attempt counts once, even when repeated
@@ -358,7 +319,7 @@ VerificationChange ApiVerificationService::DecideResend(const ApiCaller& caller,
   VerificationChange change;
   change.message = NewCode(r, rules, caller.request_id, now);
   change.count_send = true;
-  change.answer.object = VerificationObject(r, Figures(limits, snap.usage, now, 1, now), now);
+  change.answer.object = VerificationObject(r, FiguresOf(policy_, limits, snap.usage, now, 1, now), now);
   change.record = std::move(r);
   return change;
 }
@@ -371,7 +332,7 @@ util::Result<ApiAnswer> ApiVerificationService::Cancel(const ApiCaller& caller,
   return store_.Change(
       request, public_id,
       [&](const VerificationRecord& r) {
-        return ChangePlan{DailyLimits(rules, caller.client.id, r.phone), false};
+        return ChangePlan{DailySendLimits(policy_, rules, caller.client.id, r.phone), false};
       },
       [&](const VerificationSnapshot& snap) {
         return ForClient(caller.client, DecideCancel(rules, snap, request.now));
@@ -385,10 +346,10 @@ VerificationChange ApiVerificationService::DecideCancel(const ClientCodeRules& r
   const VerificationStatus status = EffectiveStatus(r, now);
   if (status != VerificationStatus::kPending) return Refusal(NotPending(status));
   r.status = VerificationStatus::kCanceled;
-  const auto limits = DailyLimits(rules, r.client_id, r.phone);
-  const VerificationFigures figures = Figures(limits, snap.usage, snap.last_send_to_phone, 0, now);
+  const auto limits = DailySendLimits(policy_, rules, r.client_id, r.phone);
+  const VerificationFigures figures = FiguresOf(policy_, limits, snap.usage, snap.last_send_to_phone, 0, now);
   VerificationChange change;
-  change.events.push_back(Event(kEventCanceled, r, figures, now));
+  change.events.push_back(MakeEvent(random_, kEventCanceled, r, figures, now));
   change.answer.object = VerificationObject(r, figures, now);
   change.record = std::move(r);
   return change;

@@ -65,20 +65,13 @@ class ApiVerificationService {
   std::vector<WindowLimit> SendLimits(const ClientCodeRules& rules, int64_t client_id,
                                       const std::string& phone,
                                       const std::string& ip_key) const;
-  std::vector<WindowLimit> DailyLimits(const ClientCodeRules& rules, int64_t client_id,
-                                       const std::string& phone) const;
   std::optional<util::Error> RefuseSend(const std::vector<WindowLimit>& limits,
                                         const std::vector<WindowUsage>& usage,
                                         int64_t last_send, int64_t now) const;
-  VerificationFigures Figures(const std::vector<WindowLimit>& limits,
-                              const std::vector<WindowUsage>& usage, int64_t last_send,
-                              int extra_sends, int64_t now) const;
   // A fresh code for `record` (its public id set): code_hash, expiry, attempts, and the
   // sealed SMS; returns the message to queue.
   NewMessage NewCode(VerificationRecord& record, const ClientCodeRules& rules,
                      const std::string& request_id, int64_t now);
-  NewEvent Event(const char* type, const VerificationRecord& record,
-                 const VerificationFigures& figures, int64_t now);
   VerificationChange DecideStart(const ApiCaller& caller, const ClientCodeRules& rules,
                                  const std::vector<WindowLimit>& limits,
                                  VerificationRecord record, const StartSnapshot& snap,

@@ -276,6 +276,7 @@ struct OutboxMessage {
   int tries = 0;  // including this claim
   int64_t expires_at = 0;
   std::string request_id;
+  int64_t verification_id = 0;  // the verification API's message (section 7); 0: an account's
 };
 
 // One outcome write for a claimed row (OutboxRepository::MarkMany).
@@ -287,6 +288,7 @@ struct OutboxMark {
   int64_t at = 0;     // kSent, kFailed: when; kRetry: the next attempt
   std::string error;  // kRetry, kFailed
   std::string backend;  // kSent: the backend that delivered it ("sparrow", "http", ...)
+  int64_t verification_id = 0;  // OutboxMessage::verification_id: its outcome is an event
 };
 
 class OutboxRepository {

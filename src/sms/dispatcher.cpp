@@ -471,6 +471,7 @@ void Dispatcher::Record(const domain::OutboxMessage& message, const std::string&
                         const Applied& applied, const char* backend) {
   using Kind = domain::OutboxMark::Kind;
   domain::OutboxMark mark{Kind::kReleased, message.id, claim_token, clock_.NowSeconds(), "", ""};
+  mark.verification_id = message.verification_id;
   switch (applied.outcome) {
     case Outcome::kDelivered:
       ++stats_.delivered;

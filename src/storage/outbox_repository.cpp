@@ -9,9 +9,11 @@
 #include <vector>
 
 #include "domain/otp_policy.h"
+#include "storage/api_answers.h"
 #include "storage/common_sql.h"
 #include "storage/connection.h"
 #include "storage/database.h"
+#include "storage/verification_repository.h"
 
 namespace phoneverify::storage {
 namespace {
@@ -19,6 +21,7 @@ namespace {
 constexpr size_t kErrorChars = 255;    // outbox.last_error
 constexpr int64_t kPruneBatch = 1000;  // rows deleted per table per ExpireStale
 constexpr int64_t kLongestWindow = domain::kDay;
+constexpr int kExpireBatch = 200;  // verifications expired per ExpireStale
 
 util::Result<bool> Applied(util::Result<ExecResult> done) {
   if (!done.ok()) return done.error();
@@ -28,7 +31,8 @@ util::Result<bool> Applied(util::Result<ExecResult> done) {
 util::Result<std::vector<domain::OutboxMessage>> ReadClaimed(Connection& conn,
                                                              const std::string& claim_token) {
   auto rows = conn.Query(
-      "SELECT id, phone, sealed_text, tries, expires_at, request_id FROM outbox "
+      "SELECT id, phone, sealed_text, tries, expires_at, request_id, verification_id "
+      "FROM outbox "
       "WHERE claim_token = ? AND state = 'sending' ORDER BY id",
       {Param::Bytes(claim_token)});
   if (!rows.ok()) return rows.error();
@@ -41,6 +45,7 @@ util::Result<std::vector<domain::OutboxMessage>> ReadClaimed(Connection& conn,
     message.tries = static_cast<int>(row.Int(3));
     message.expires_at = row.Int(4);
     message.request_id = row.Text(5);
+    message.verification_id = row.Int(6);  // 0 when NULL (an account's message)
     messages.push_back(std::move(message));
   }
   return messages;
@@ -79,6 +84,8 @@ util::Status Prune(Connection& conn, int64_t now, int64_t keep_finished) {
   auto requests = conn.Exec("DELETE FROM idempotency_keys WHERE created_at <= ? LIMIT ?",
                             {Param::Int(now - kLongestWindow), Param::Int(kPruneBatch)});
   if (!requests.ok()) return requests.error();
+  auto answers = PruneAnswers(conn, now - kAnswerKeepSeconds, kPruneBatch);
+  if (!answers.ok()) return answers.error();
   return conn
       .Exec(
           "DELETE FROM outbox WHERE created_at <= ? "
@@ -269,14 +276,21 @@ util::Result<std::vector<bool>> MysqlOutboxRepository::MarkMany(
       if (!one.ok()) return one.error();
       held[i] = one.value();
     }
+    if (events_ != nullptr) {
+      if (util::Status st = events_->OnMarks(conn, marks, held); !st.ok()) return st.error();
+    }
     return held;
   };
-  if (sent.size() + others.size() <= 1) return db_.Run(work);
+  const bool verification_marks =
+      events_ != nullptr && std::any_of(marks.begin(), marks.end(), [](const auto& mark) {
+        return mark.verification_id != 0;
+      });
+  if (sent.size() + others.size() <= 1 && !verification_marks) return db_.Run(work);
   return db_.Transact(work);
 }
 
 util::Result<int> MysqlOutboxRepository::ExpireStale(int64_t now) {
-  return db_.Run([&](Connection& conn) -> util::Result<int> {
+  auto expired = db_.Run([&](Connection& conn) -> util::Result<int> {
     auto done = conn.Exec(
         "UPDATE outbox SET state = 'failed', last_error = 'expired', sealed_text = NULL, "
         "claim_token = NULL, lease_until = 0 WHERE expires_at <= ? "
@@ -286,6 +300,11 @@ util::Result<int> MysqlOutboxRepository::ExpireStale(int64_t now) {
     if (util::Status st = Prune(conn, now, keep_finished_seconds_); !st.ok()) return st.error();
     return static_cast<int>(done.value().affected_rows);
   });
+  if (!expired.ok() || events_ == nullptr) return expired;
+  auto swept = db_.Transact(
+      [&](Connection& conn) { return events_->ExpireDue(conn, now, kExpireBatch); });
+  if (!swept.ok()) return swept.error();
+  return expired;
 }
 
 util::Result<int> MysqlOutboxRepository::Depth() {

@@ -16,13 +16,17 @@
 namespace phoneverify::storage {
 
 class Database;
+class VerificationEventWriter;
 
 class MysqlOutboxRepository final : public domain::OutboxRepository {
  public:
   // ExpireStale prunes finished rows older than `keep_finished_seconds` (the
   // retention_days setting; phoneverify-admin purge does the same in bulk).
-  explicit MysqlOutboxRepository(Database& db, int64_t keep_finished_seconds = 30 * 24 * 3600)
-      : db_(db), keep_finished_seconds_(keep_finished_seconds) {}
+  // `events` (optional, not owned): the verification API's events of a message's outcome
+  // (in MarkMany's transaction) and its expiry sweep (in ExpireStale).
+  explicit MysqlOutboxRepository(Database& db, int64_t keep_finished_seconds = 30 * 24 * 3600,
+                                 const VerificationEventWriter* events = nullptr)
+      : db_(db), keep_finished_seconds_(keep_finished_seconds), events_(events) {}
 
   // Claims up to `max` rows: retry, then queued rows with next_attempt_at <= now (each
   // oldest first), then (`take_abandoned`) sending rows with lease_until <= now; only rows with
@@ -44,7 +48,8 @@ class MysqlOutboxRepository final : public domain::OutboxRepository {
   // Fails ("expired") and erases undelivered rows with expires_at <= now (a 'sending' row
   // only once its lease has run out too). Returns how many. Also prunes, a bounded batch
   // per call: limit_events older than 24 h and finished outbox rows older than the
-  // retention (keep_finished_seconds).
+  // retention (keep_finished_seconds), and kept API answers older than 24 h. With an
+  // event writer, then expires the verifications past their expiry (a bounded batch).
   util::Result<bool> Release(int64_t id, const std::string& claim_token) override;
   // The marks in one transaction.
   util::Result<std::vector<bool>> MarkMany(const std::vector<domain::OutboxMark>& marks) override;
@@ -56,6 +61,7 @@ class MysqlOutboxRepository final : public domain::OutboxRepository {
 
   Database& db_;
   int64_t keep_finished_seconds_;
+  const VerificationEventWriter* events_;
 };
 
 }  // namespace phoneverify::storage

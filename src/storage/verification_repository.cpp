@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "domain/limits.h"
+#include "domain/verification_rules.h"
 #include "storage/api_answers.h"
 #include "storage/common_sql.h"
 #include "storage/connection.h"
@@ -29,6 +30,16 @@ constexpr char kLockSql[] = "SELECT " PV_VERIFICATION_COLUMNS
 constexpr char kLockPendingSql[] = "SELECT " PV_VERIFICATION_COLUMNS
                                    "FROM verifications v WHERE v.client_id = ? AND v.phone = ? "
                                    "AND v.status = 'pending' ORDER BY v.id FOR UPDATE";
+// With the client's webhook URL and daily cap (columns 20 and 21), for the event writer.
+constexpr char kEventSourceSql[] = "SELECT " PV_VERIFICATION_COLUMNS
+                                   ", c.webhook_url, c.max_sends_per_day "
+                                   "FROM verifications v JOIN api_clients c ON c.id = v.client_id "
+                                   "WHERE v.id = ? FOR UPDATE";
+constexpr char kExpiringSql[] = "SELECT " PV_VERIFICATION_COLUMNS
+                                ", c.webhook_url, c.max_sends_per_day "
+                                "FROM verifications v JOIN api_clients c ON c.id = v.client_id "
+                                "WHERE v.status = 'pending' AND v.expires_at <= ? "
+                                "ORDER BY v.expires_at LIMIT ? FOR UPDATE SKIP LOCKED";
 #undef PV_VERIFICATION_COLUMNS
 
 constexpr char kInsertSql[] =
@@ -267,6 +278,94 @@ util::Result<std::optional<domain::VerificationSnapshot>> MysqlVerificationStore
     snap.usage = std::move(usage.value());
     return Found(std::move(snap));
   });
+}
+
+struct VerificationEventWriter::Source {
+  Stored stored;
+  std::string webhook_url;
+  domain::ApiClient client;  // only what the figures need: id and daily cap
+};
+
+namespace {
+
+util::Result<std::vector<VerificationEventWriter::Source>> ReadSources(
+    Connection& conn, const char* sql, const std::vector<Param>& params) {
+  auto rows = conn.Query(sql, params);
+  if (!rows.ok()) return rows.error();
+  std::vector<VerificationEventWriter::Source> out;
+  for (const Row& row : rows.value()) {
+    VerificationEventWriter::Source source;
+    source.stored = ReadRecord(row);
+    source.webhook_url = row.Text(20);
+    source.client.id = source.stored.record.client_id;
+    if (!row.IsNull(21)) source.client.max_sends_per_day = static_cast<int>(row.Int(21));
+    out.push_back(std::move(source));
+  }
+  return out;
+}
+
+}  // namespace
+
+util::Status VerificationEventWriter::Emit(Connection& conn, const Source& source,
+                                           const char* type, int64_t now) const {
+  if (source.webhook_url.empty()) return util::Status::Ok();
+  const VerificationRecord& record = source.stored.record;
+  const auto limits = domain::DailySendLimits(
+      policy_, domain::CodeRulesOf(source.client, policy_), record.client_id, record.phone);
+  auto usage = ReadUsage(conn, limits, now);
+  if (!usage.ok()) return usage.error();
+  auto last_send = GateLastAt(conn, {kLastSendScope, record.phone});
+  if (!last_send.ok()) return last_send.error();
+  const domain::NewEvent event = domain::MakeEvent(
+      random_, type, record,
+      domain::FiguresOf(policy_, limits, usage.value(), last_send.value(), 0, now), now);
+  return conn
+      .Exec(kEventSql, {Param::Text(event.event_id), Param::Int(record.client_id),
+                        Param::Int(record.id), Param::Text(event.type), Param::Text(event.body),
+                        Param::Int(now), Param::Int(now)})
+      .status();
+}
+
+util::Status VerificationEventWriter::OnMarks(Connection& conn,
+                                              const std::vector<domain::OutboxMark>& marks,
+                                              const std::vector<bool>& held) const {
+  using Kind = domain::OutboxMark::Kind;
+  for (size_t i = 0; i < marks.size() && i < held.size(); ++i) {
+    const domain::OutboxMark& mark = marks[i];
+    const bool failed = mark.kind == Kind::kFailed && mark.error != "expired";
+    if (!held[i] || mark.verification_id == 0 || (mark.kind != Kind::kSent && !failed)) continue;
+    auto sources = ReadSources(conn, kEventSourceSql, {Param::Int(mark.verification_id)});
+    if (!sources.ok()) return sources.error();
+    if (sources.value().empty()) continue;
+    Source& source = sources.value()[0];
+    VerificationRecord& record = source.stored.record;
+    // The row as it now is (the mark above is part of this transaction).
+    record.delivery_state = failed ? "failed" : "sent";
+    record.delivery_error = failed ? mark.error : "";
+    if (!failed) {
+      if (auto st = Emit(conn, source, domain::kEventMessageSent, mark.at); !st.ok()) return st;
+      continue;
+    }
+    const bool current = source.stored.outbox_id == mark.id;
+    if (record.status != domain::VerificationStatus::kPending || !current) continue;
+    record.status = domain::VerificationStatus::kFailed;
+    if (auto st = WriteRecord(conn, record, mark.at); !st.ok()) return st;
+    if (auto st = Emit(conn, source, domain::kEventFailed, mark.at); !st.ok()) return st;
+  }
+  return util::Status::Ok();
+}
+
+util::Result<int> VerificationEventWriter::ExpireDue(Connection& conn, int64_t now,
+                                                     int max) const {
+  auto sources = ReadSources(conn, kExpiringSql, {Param::Int(now), Param::Int(max)});
+  if (!sources.ok()) return sources.error();
+  for (Source& source : sources.value()) {
+    VerificationRecord& record = source.stored.record;
+    record.status = domain::VerificationStatus::kExpired;
+    if (auto st = WriteRecord(conn, record, now); !st.ok()) return st.error();
+    if (auto st = Emit(conn, source, domain::kEventExpired, now); !st.ok()) return st.error();
+  }
+  return static_cast<int>(sources.value().size());
 }
 
 }  // namespace phoneverify::storage

@@ -11,11 +11,16 @@
 // Thread-safe; errors as described in domain/ports.h.
 #pragma once
 
+#include <vector>
+
+#include "domain/otp_policy.h"
+#include "domain/ports.h"
 #include "domain/verification_store.h"
 #include "util/random.h"
 
 namespace phoneverify::storage {
 
+class Connection;
 class Database;
 
 class MysqlVerificationStore final : public domain::VerificationStore {
@@ -39,6 +44,36 @@ class MysqlVerificationStore final : public domain::VerificationStore {
 
  private:
   Database& db_;
+  util::Random& random_;
+};
+
+// The verification changes no request makes, with their webhook events (stored only for a
+// client with a webhook URL), each in the transaction of what causes it:
+//   - a verification's message sent: message.sent;
+//   - its message failed for good (not "expired": still retrying at expires_at is
+//     expiry) while pending: status failed, verification.failed;
+//   - pending past expires_at: status expired, verification.expired (the sweep).
+// Used by the dispatcher's outbox repository. Thread-safe if `random` is.
+class VerificationEventWriter {
+ public:
+  VerificationEventWriter(const domain::OtpPolicy& policy, util::Random& random)
+      : policy_(policy), random_(random) {}
+
+  // Inside the transaction that applies `marks` (`held[i]`: mark i applied), for the marks
+  // of verification messages.
+  util::Status OnMarks(Connection& conn, const std::vector<domain::OutboxMark>& marks,
+                       const std::vector<bool>& held) const;
+  // Expires up to `max` pending verifications past their expiry at `now` (rows another
+  // sweep holds are skipped); how many. In a transaction.
+  util::Result<int> ExpireDue(Connection& conn, int64_t now, int max) const;
+
+  struct Source;  // a verification with what its events need (internal)
+
+ private:
+  util::Status Emit(Connection& conn, const Source& source, const char* type,
+                    int64_t now) const;
+
+  const domain::OtpPolicy& policy_;
   util::Random& random_;
 };
 

@@ -2,6 +2,7 @@
 // the verification resource and its status machine, limits shared with the account API,
 // Idempotency-Key replays, the events stored for webhooks, and hostile bodies.
 #include <boost/test/unit_test.hpp>
+#include <optional>
 #include <set>
 #include <thread>
 #include <vector>
@@ -22,7 +23,8 @@ struct ApiClientRow {
 };
 
 // A client row made directly (the admin command is tested in client_admin_test.cpp).
-ApiClientRow NewClient(const std::string& webhook_url = "", bool disabled = false) {
+ApiClientRow NewClient(const std::string& webhook_url = "", bool disabled = false,
+                       std::optional<int64_t> ttl = std::nullopt) {
   static int n = 0;
   util::InitCrypto();
   util::SodiumRandom random;
@@ -33,9 +35,10 @@ ApiClientRow NewClient(const std::string& webhook_url = "", bool disabled = fals
   auto done = db.Run([&](storage::Connection& conn) {
     return conn.Exec(
         "INSERT INTO api_clients (name, key_hash, webhook_url, webhook_secret_sealed, "
-        "disabled, created_at, updated_at) VALUES (?, ?, ?, 'x', ?, 0, 0)",
+        "disabled, ttl, created_at, updated_at) VALUES (?, ?, ?, 'x', ?, ?, 0, 0)",
         {storage::Param::Text(name), storage::Param::Bytes(util::Hash(c.key)),
-         storage::Param::Text(webhook_url), storage::Param::Int(disabled ? 1 : 0)});
+         storage::Param::Text(webhook_url), storage::Param::Int(disabled ? 1 : 0),
+         ttl ? storage::Param::Int(*ttl) : storage::Param::Null()});
   });
   BOOST_REQUIRE(done.ok());
   c.id = static_cast<int64_t>(done.value().insert_id);
@@ -305,6 +308,37 @@ BOOST_AUTO_TEST_CASE(changes_store_their_webhook_events_in_order) {
   BOOST_TEST(Post(Path(unheard, "cancel"), Json::Value(Json::objectValue), quiet.key).status ==
              200);
   BOOST_TEST(CountRows("SELECT COUNT(*) FROM webhook_events WHERE client_id = ?", quiet.id) == 0);
+}
+
+// The events no request makes: message.sent when the gateway took the SMS, and
+// verification.expired from the sweep, within 10 s of expires_at.
+BOOST_AUTO_TEST_CASE(delivery_and_expiry_store_their_events) {
+  ApiClientRow client = NewClient("http://127.0.0.1:9/hook", false, 2);
+  const std::string phone = UniquePhone("984");
+  auto started = Post("/api/v1/verifications", PhoneBody(phone), client.key);
+  BOOST_REQUIRE_EQUAL(started.status, 201);
+  BOOST_TEST(started.json["expires_in"].asInt() == 2);
+  BOOST_REQUIRE(!WaitForCode(phone, 1).empty());
+  const std::string sent_sql =
+      "SELECT COUNT(*) FROM webhook_events WHERE client_id = ? AND type = 'message.sent'";
+  const std::string expired_sql =
+      "SELECT COUNT(*) FROM webhook_events e JOIN verifications v ON v.id = e.verification_id "
+      "WHERE e.client_id = ? AND e.type = 'verification.expired' AND v.status = 'expired'";
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  while ((CountRows(sent_sql, client.id) == 0 || CountRows(expired_sql, client.id) == 0) &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  BOOST_TEST(CountRows(sent_sql, client.id) == 1);
+  BOOST_TEST(CountRows(expired_sql, client.id) == 1);
+  auto read = Stack::Get().Client().Get(Path(started), client.key);
+  BOOST_TEST(read.json["status"].asString() == "expired");
+  BOOST_TEST(read.json["expires_in"].asInt() == 0);
+  auto late = Post(Path(started, "check"), CodeBody("123456"), client.key);
+  BOOST_TEST(late.status == 410);
+  BOOST_TEST(late.json["code"].asString() == "otp_expired");
+  BOOST_TEST(Post(Path(started, "resend"), Json::Value(Json::objectValue), client.key).status ==
+             409);
 }
 
 BOOST_AUTO_TEST_CASE(hostile_bodies_get_the_contracts_400) {
