@@ -5,6 +5,7 @@
 #include <mysqld_error.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 #include <memory>
 #include <utility>
@@ -125,9 +126,16 @@ bool ReadCell(MYSQL_STMT* stmt, unsigned index, const MYSQL_FIELD& field,
   }
   if (column.length <= column.bytes.size()) {
     cell.text.assign(column.bytes.data(), column.length);
-    return true;
+  } else if (!FetchLongColumn(stmt, index, column.length, cell.text)) {
+    return false;
   }
-  return FetchLongColumn(stmt, index, column.length, cell.text);
+  // An integer-valued DECIMAL (COALESCE or arithmetic mixing signed and unsigned
+  // BIGINT gives one) reads as its number too, not as 0.
+  if (field.type == MYSQL_TYPE_NEWDECIMAL || field.type == MYSQL_TYPE_DECIMAL) {
+    const char* end = cell.text.data() + cell.text.size();
+    std::from_chars(cell.text.data(), end, cell.int_value);
+  }
+  return true;
 }
 
 // Buffers every row of an executed statement. Returns 0 or the error number; the result
