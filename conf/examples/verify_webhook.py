@@ -1,0 +1,48 @@
+#!/usr/bin/env python3
+"""Checks a phoneverify webhook (Standard Webhooks scheme), standard library only.
+
+    ok = verify(secret, headers, body)   # secret: "whsec_..." from `client show`
+
+`headers` is a dict with lower-case names, `body` the raw bytes as received (do not
+re-serialise the JSON: the signature covers the exact bytes). Refuse the request when
+verify() returns False; answer 2xx quickly once it is stored (phoneverify retries
+anything else, with the same webhook-id: de-duplicate on it).
+"""
+import base64
+import hashlib
+import hmac
+import time
+
+TOLERANCE_SECONDS = 300  # refuse replays of old requests
+
+
+def verify(secret: str, headers: dict, body: bytes) -> bool:
+    msg_id = headers.get("webhook-id", "")
+    timestamp = headers.get("webhook-timestamp", "")
+    signatures = headers.get("webhook-signature", "")
+    if not (msg_id and timestamp.isdigit() and secret.startswith("whsec_")):
+        return False
+    if abs(time.time() - int(timestamp)) > TOLERANCE_SECONDS:
+        return False
+    key = base64.b64decode(secret[len("whsec_"):])
+    signed = msg_id.encode() + b"." + timestamp.encode() + b"." + body
+    expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    # The header may carry several space-separated "v1,<sig>" entries (key rotation).
+    return any(
+        part.startswith("v1,") and hmac.compare_digest(part[3:], expected)
+        for part in signatures.split()
+    )
+
+
+if __name__ == "__main__":
+    # Self-check with the Standard Webhooks specification's example values.
+    import sys
+    secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    body = b'{"test": 2432232314}'
+    headers = {"webhook-id": "msg_p5jXN8AQM9LWM0D4loKWxJek",
+               "webhook-timestamp": str(int(time.time()))}
+    key = base64.b64decode(secret[6:])
+    mac = hmac.new(key, f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + body,
+                   hashlib.sha256).digest()
+    headers["webhook-signature"] = "v1," + base64.b64encode(mac).decode()
+    sys.exit(0 if verify(secret, headers, body) and not verify(secret, headers, body + b" ") else 1)
