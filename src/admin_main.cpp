@@ -7,11 +7,14 @@
 #include "admin/admin.h"
 #include "sms/curl_global.h"
 #include "storage/admin_repository.h"
+#include "storage/api_client_repository.h"
 #include "storage/database.h"
 #include "util/core_dumps.h"
 #include "util/clock.h"
 #include "util/config_loader.h"
+#include "util/crypto.h"
 #include "util/logger.h"
+#include "util/random.h"
 
 namespace phoneverify {
 namespace {
@@ -28,6 +31,10 @@ int Main(int argc, char** argv) {
   const auto config = util::LoadProgramConfig(
       kProgram, util::ResolveConfigSource(invocation->config_path), std::cerr);
   if (!config) return admin::kExitUsage;
+  if (!util::InitCrypto()) {  // `client` makes keys and seals secrets
+    std::cerr << kProgram << ": libsodium failed to start\n";
+    return admin::kExitUnavailable;
+  }
   sms::CurlGlobal curl;  // for `credit`; cheap otherwise
   if (!curl.ok()) {
     std::cerr << kProgram << ": curl_global_init failed\n";
@@ -37,8 +44,10 @@ int Main(int argc, char** argv) {
   util::Logger logger("", "admin");
   storage::Database database(*config, &logger);
   storage::AdminRepository repo(database);
+  storage::MysqlApiClientRepository clients(database);
   util::SystemClock clock;
-  admin::Context context{*config, repo, clock, std::cout, std::cerr};
+  util::SodiumRandom random;
+  admin::Context context{*config, repo, clock, std::cout, std::cerr, clients, random};
   const int rc = invocation->command->run(context, invocation->vars);
   std::cout.flush();
   return rc;

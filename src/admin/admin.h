@@ -1,6 +1,6 @@
 // phoneverify-admin: the operator's command-line tool. Commands are a table (commands.cpp);
 // each has --help, reads the same configuration as the servers and reaches the database
-// only through storage::AdminRepository.
+// only through storage::AdminRepository (API clients: storage::MysqlApiClientRepository).
 //
 //   phoneverify-admin [--config PATH] COMMAND [OPTIONS] [ARGS]
 //
@@ -20,8 +20,10 @@
 #include <vector>
 
 #include "storage/admin_repository.h"
+#include "storage/api_client_repository.h"
 #include "util/clock.h"
 #include "util/config.h"
+#include "util/random.h"
 
 namespace phoneverify::admin {
 
@@ -34,6 +36,8 @@ struct Context {
   const util::Clock& clock;
   std::ostream& out;
   std::ostream& err;
+  storage::MysqlApiClientRepository& clients;
+  util::Random& random;  // API keys and webhook secrets
 };
 
 using Vars = boost::program_options::variables_map;

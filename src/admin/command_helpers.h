@@ -35,5 +35,6 @@ int RetryMessages(Context& ctx, const Vars& vars);
 int Purge(Context& ctx, const Vars& vars);
 int Stats(Context& ctx, const Vars& vars);
 int Credit(Context& ctx, const Vars& vars);
+int Client(Context& ctx, const Vars& vars);  // client_commands.cpp: every `client` action
 
 }  // namespace phoneverify::admin

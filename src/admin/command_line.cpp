@@ -90,6 +90,22 @@ int UsageError(std::ostream& err, const std::string& message) {
   return kExitUsage;
 }
 
+// "--name=" becomes "--name" "": boost refuses an empty value after '=', and an empty
+// value means something (e.g. `client update --brand=` unsets the brand).
+std::vector<std::string> SplitEmptyValues(const std::vector<std::string>& args) {
+  std::vector<std::string> out;
+  for (const std::string& arg : args) {
+    if (arg.size() > 3 && arg.rfind("--", 0) == 0 && arg.back() == '=' &&
+        arg.find('=') == arg.size() - 1) {
+      out.push_back(arg.substr(0, arg.size() - 1));
+      out.emplace_back();
+    } else {
+      out.push_back(arg);
+    }
+  }
+  return out;
+}
+
 // Parses the command's own arguments; nullopt after --help or an error.
 std::optional<Vars> ParseCommandArgs(const Command& command, const std::vector<std::string>& args,
                                      std::ostream& out, std::ostream& err, int* exit_code) {
@@ -97,7 +113,11 @@ std::optional<Vars> ParseCommandArgs(const Command& command, const std::vector<s
   const po::options_description options = OptionsOf(command, positional);
   Vars vars;
   try {
-    po::store(po::command_line_parser(args).options(options).positional(positional).run(), vars);
+    po::store(po::command_line_parser(SplitEmptyValues(args))
+                  .options(options)
+                  .positional(positional)
+                  .run(),
+              vars);
     if (vars.count("help")) {
       PrintCommandHelp(command, out);
       *exit_code = kExitOk;

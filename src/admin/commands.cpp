@@ -122,6 +122,46 @@ std::vector<Command> BuildCommands() {
        "configured sparrow_token and prints the credits available. The token is never\n"
        "printed.\n",
        [](Options&, Positional&) {}, Credit},
+      {"client",
+       "create|list|show|update|rotate-key|disable|enable [NAME] [OPTIONS]",
+       "Manage API clients of the verification API",
+       "Sites that keep their own users call /api/v1/verifications with an API key.\n"
+       "  client create NAME [SETTINGS]   prints id, api_key (pvk_..., shown only now:\n"
+       "                                  only its hash is stored) and webhook_secret\n"
+       "                                  (whsec_..., signs the webhooks)\n"
+       "  client list                     every client\n"
+       "  client show NAME                settings, webhook state, webhook_secret\n"
+       "  client update NAME SETTINGS     an empty value (--brand \"\") unsets a setting;\n"
+       "                                  --webhook-url also turns a webhook disabled by a\n"
+       "                                  410 Gone back on\n"
+       "  client rotate-key NAME [--grace S]\n"
+       "                                  a new api_key; the previous one keeps working S\n"
+       "                                  seconds (default 86400), older ones stop\n"
+       "  client disable NAME / enable NAME\n"
+       "                                  a disabled client's key gets 401\n"
+       "Unset settings follow the configuration (otp_length, otp_ttl, otp_max_attempts);\n"
+       "--max-sends-per-day caps the client's own SMS in any 24 h (unset or 0: no cap).\n"
+       "Output is one 'key: value' per line (list: a table). NAME: 1 to 64 letters,\n"
+       "digits, '_', '.' or '-'. Needs outbox_key (it seals the webhook secret).\n",
+       [](Options& o, Positional& p) {
+         o.add_options()("action", po::value<std::string>()->required(),
+                         "create, list, show, update, rotate-key, disable or enable")(
+             "name", po::value<std::string>(), "the client's name")(
+             "webhook-url", po::value<std::string>(),
+             "http(s) URL the webhooks are POSTed to (at most 2048 characters)")(
+             "brand", po::value<std::string>(),
+             "name the SMS starts with (at most 20 GSM-7 characters; default phoneverify)")(
+             "code-length", po::value<std::string>(), "digits in a code (4 to 10)")(
+             "ttl", po::value<std::string>(), "seconds a code stays valid (>= 1)")(
+             "max-attempts", po::value<std::string>(),
+             "wrong guesses before a code is burned (0: unlimited)")(
+             "max-sends-per-day", po::value<std::string>(),
+             "the client's own SMS in any 24 h (0: no cap)")(
+             "grace", po::value<std::string>(),
+             "rotate-key: seconds the previous key keeps working (default 86400)");
+         p.add("action", 1).add("name", 1);
+       },
+       Client},
   };
 }
 

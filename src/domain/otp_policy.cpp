@@ -20,6 +20,7 @@ OtpPolicy OtpPolicyFrom(const util::Config& config) {
   policy.allowed_prefixes = config.allowed_prefixes;
   policy.otp_hash_key = config.otp_hash_key_bytes;
   policy.outbox_key = config.outbox_key_bytes;
+  policy.public_host = config.public_host;
   return policy;
 }
 

@@ -27,6 +27,7 @@ struct OtpPolicy {
   std::vector<std::string> allowed_prefixes;
   std::string otp_hash_key;  // raw key bytes
   std::string outbox_key;    // raw key bytes
+  std::string public_host;   // "" or the host every code SMS names last (sms_text.h)
 };
 
 // The policy `config` sets (keys as raw bytes: config must come from LoadConfig for them).

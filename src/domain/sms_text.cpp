@@ -1,5 +1,10 @@
 #include "domain/sms_text.h"
 
+#include <algorithm>
+#include <vector>
+
+#include "util/config.h"
+
 namespace phoneverify::domain {
 namespace {
 
@@ -38,6 +43,81 @@ size_t Utf16Units(std::string_view utf8) {
   return units;
 }
 
+// Units one message holds in `language` (GSM-7 for English, UCS-2 for Nepali), and the
+// most a text may take: Nepali with the extra lines may use a second message.
+size_t OneMessage(Language language) { return language == Language::kNepali ? 70 : 160; }
+size_t MostUnits(Language language, bool extra_lines) {
+  return language == Language::kNepali && extra_lines ? kTwoUcs2Messages : OneMessage(language);
+}
+
+// "<brand> code: <code>", in `language`.
+std::string Head(const std::string& code, Language language, const SmsTextOptions& options) {
+  const std::string& brand = options.brand.empty() ? std::string(kDefaultBrand) : options.brand;
+  return brand + (language == Language::kNepali ? " कोड: " : " code: ") + code;
+}
+
+// What follows the head on its line, fullest first.
+std::vector<std::string> Wordings(int64_t ttl_seconds, Language language) {
+  const std::string lifetime = DescribeDuration(ttl_seconds, language);
+  if (language == Language::kNepali) {
+    // "Valid for <lifetime>. Do not give it to anyone." / "Valid for <lifetime>."
+    return {"। म्याद " + lifetime + "। कसैलाई नदिनुहोस्।", "। म्याद " + lifetime + "।"};
+  }
+  return {". It expires in " + lifetime + ". Do not share it with anyone.",
+          ". It expires in " + lifetime + ". Do not share it.", ". It expires in " + lifetime + "."};
+}
+
+// The app_hash line, then the WebOTP / iOS line, which must come last.
+std::string ExtraLines(const std::string& code, const SmsTextOptions& options) {
+  std::string lines;
+  if (!options.app_hash.empty()) lines += "\n" + options.app_hash;
+  if (!options.public_host.empty()) lines += "\n@" + options.public_host + " #" + code;
+  return lines;
+}
+
+bool IsGsmPrintableAscii(char c) { return c >= 0x20 && c < 0x7f && c != '`'; }
+
+// The texts CheckBrand measures: the longest code and each longest lifetime wording (in
+// seconds, minutes and hours), with and without the longest extra lines.
+std::vector<SmsTextOptions> WorstCaseOptions(std::string_view brand) {
+  SmsTextOptions bare;
+  bare.brand = std::string(brand);
+  SmsTextOptions extra = bare;
+  extra.app_hash = std::string(kAppHashChars, 'A');
+  extra.public_host = std::string(util::kMaxPublicHostChars, 'h');
+  return {bare, extra};
+}
+constexpr int64_t kLongestLifetimes[] = {3599, 86399, 999'999'999};
+
+// "" when every worst-case text with `brand` fits its limit, else what overflows.
+std::string WorstCaseOverflow(std::string_view brand) {
+  for (const SmsTextOptions& options : WorstCaseOptions(brand)) {
+    const bool extra = !options.public_host.empty();
+    for (Language language : {Language::kEnglish, Language::kNepali}) {
+      const size_t most = MostUnits(language, extra);
+      for (int64_t ttl : kLongestLifetimes) {
+        const std::string text = VerificationSmsText(std::string(10, '9'), ttl, language, options);
+        const size_t units = MeasureSms(text).units;
+        if (units <= most) continue;
+        return std::string("makes the ") +
+               (language == Language::kNepali ? "Nepali" : "English") + " SMS too long: " +
+               std::to_string(units) + " of at most " + std::to_string(most) +
+               (language == Language::kNepali ? " UCS-2" : " GSM-7") +
+               " characters in the worst case (10-digit code, longest lifetime" +
+               (extra ? ", app_hash and a " + std::to_string(util::kMaxPublicHostChars) +
+                            "-character public_host)"
+                      : ")");
+      }
+    }
+  }
+  return "";
+}
+
+util::Error BrandProblem(std::string details) {
+  return util::Error::Make(util::ErrorKind::kInvalidInput, "invalid_brand", std::move(details),
+                           "brand");
+}
+
 }  // namespace
 
 std::string LocalizedNumber(int64_t n, Language language) {
@@ -64,13 +144,42 @@ std::string DescribeDuration(int64_t seconds, Language language) {
 
 std::string VerificationSmsText(const std::string& code, int64_t ttl_seconds,
                                 Language language) {
-  const std::string lifetime = DescribeDuration(ttl_seconds, language);
-  if (language == Language::kNepali) {
-    // "phoneverify code <code>. Valid for <lifetime>. Do not give it to anyone."
-    return "phoneverify कोड " + code + "। म्याद " + lifetime + "। कसैलाई नदिनुहोस्।";
+  return VerificationSmsText(code, ttl_seconds, language, SmsTextOptions());
+}
+
+std::string VerificationSmsText(const std::string& code, int64_t ttl_seconds, Language language,
+                                const SmsTextOptions& options) {
+  const std::string head = Head(code, language, options);
+  const std::string extra = ExtraLines(code, options);
+  const std::vector<std::string> wordings = Wordings(ttl_seconds, language);
+  // The fullest wording in one message; failing that (Nepali with the extra lines) the
+  // fullest within two: a shorter wording is preferred to a second message.
+  for (size_t limit : {OneMessage(language), MostUnits(language, !extra.empty())}) {
+    for (const std::string& wording : wordings) {
+      std::string text = head + wording + extra;
+      if (MeasureSms(text).units <= limit) return text;
+    }
   }
-  return "Your phoneverify code is " + code + ". It expires in " + lifetime +
-         ". Do not share it with anyone.";
+  return head + wordings.back() + extra;  // only for a brand CheckBrand refuses
+}
+
+util::Status CheckBrand(std::string_view brand) {
+  if (brand.empty()) return BrandProblem("must not be empty");
+  if (brand.size() > kMaxBrandChars) {
+    return BrandProblem("is at most " + std::to_string(kMaxBrandChars) + " characters (got " +
+                        std::to_string(brand.size()) + ")");
+  }
+  if (!std::all_of(brand.begin(), brand.end(), IsGsmPrintableAscii)) {
+    return BrandProblem("must be printable GSM-7 ASCII: letters, digits, spaces and "
+                        "punctuation other than ` (no accents, emoji or control characters)");
+  }
+  if (brand.front() == ' ' || brand.back() == ' ') {
+    return BrandProblem("must not begin or end with a space");
+  }
+  if (std::string overflow = WorstCaseOverflow(brand); !overflow.empty()) {
+    return BrandProblem(std::move(overflow));
+  }
+  return util::Status::Ok();
 }
 
 SmsSize MeasureSms(std::string_view utf8) {

@@ -53,6 +53,15 @@ Error SendLimitReached(int64_t wait) {
                    wait);
 }
 
+// The code's SMS, sealed for the outbox: the account API's wording, with the WebOTP line
+// when public_host is set.
+std::string SealedSms(const OtpPolicy& policy, const std::string& code, Language language) {
+  SmsTextOptions options;
+  options.public_host = policy.public_host;
+  return util::Seal(policy.outbox_key,
+                    VerificationSmsText(code, policy.otp_ttl, language, options));
+}
+
 }  // namespace
 
 
@@ -146,8 +155,7 @@ util::Result<SendReceipt> VerificationService::SendCode(const Account& account,
   NewCode new_code;
   new_code.record = OtpRecord{CodeHash(policy_.otp_hash_key, account.id, phone.national(), code),
                               now, now + policy_.otp_ttl, 0, policy_.otp_max_attempts, false};
-  new_code.sealed_text =
-      util::Seal(policy_.outbox_key, VerificationSmsText(code, policy_.otp_ttl, language));
+  new_code.sealed_text = SealedSms(policy_, code, language);
   new_code.message_expires_at = now + policy_.otp_ttl;
   new_code.request_id = request_id;
   new_code.idempotency_key = idempotency_key;

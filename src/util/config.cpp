@@ -269,6 +269,27 @@ std::string HexKey(const std::string& value) {
   return ok ? "" : "must be 64 hexadecimal characters";
 }
 
+// A DNS name: dot-separated labels of letters, digits and inner hyphens.
+std::string PublicHost(const std::string& value) {
+  const std::string problem = "must be a host name (letters, digits, dots and hyphens, at most " +
+                              std::to_string(kMaxPublicHostChars) + " characters)";
+  if (value.empty()) return "";
+  if (value.size() > kMaxPublicHostChars) return problem;
+  std::istringstream labels(value);
+  std::string label;
+  size_t seen = 0;
+  while (std::getline(labels, label, '.')) {
+    seen += label.size() + 1;
+    const bool ok = !label.empty() && label.size() <= 63 && label.front() != '-' &&
+                    label.back() != '-' &&
+                    std::all_of(label.begin(), label.end(), [](unsigned char c) {
+                      return std::isalnum(c) || c == '-';
+                    });
+    if (!ok) return problem;
+  }
+  return seen == value.size() + 1 ? "" : problem;  // a trailing dot leaves an empty label
+}
+
 std::string Prefix(const std::string& item) {
   return item.size() == 3 && IsAsciiDigits(item) ? "" : "must be a comma list of 3-digit prefixes";
 }
@@ -331,6 +352,7 @@ const std::vector<KeySpec>& Keys() {
       {"ipv6_limit_prefix", false, Int(&C::ipv6_limit_prefix, 1, 128)},
       {"cookie_secure", false, OneOf(&C::cookie_secure, {"auto", "always"})},
       {"db_hosts", false, DbHostList()},
+      {"public_host", false, Text(&C::public_host, PublicHost)},
       {"fcgi_socket", false, Text(&C::fcgi_socket, AnyText)},
       {"fcgi_socket_group", false, Text(&C::fcgi_socket_group, AnyText)},
       {"fcgi_listen", false, Text(&C::fcgi_listen, AnyText)},

@@ -27,6 +27,10 @@ struct DbNode {
 // db_hosts lists at most this many nodes (storage keeps per-node state in a fixed array).
 inline constexpr size_t kMaxDbNodes = 16;
 
+// Longest public_host: the line "@<public_host> #<code>" must leave room in the SMS for a
+// 20-character brand, a 10-digit code, the lifetime and an app_hash (domain/sms_text.h).
+inline constexpr size_t kMaxPublicHostChars = 48;
+
 struct Config {
   // Contract section 2.
   int http_port = 8080;
@@ -71,6 +75,10 @@ struct Config {
   // host[:port] entries ([v6]:port for IPv6), kept as given; db_nodes holds it parsed.
   // Empty: the single server of db_socket, or db_host when that is set.
   std::string db_hosts;
+  // The site's host name; when set, every code SMS ends with "@<public_host> #<code>"
+  // (WebOTP / iOS domain-bound codes). Letters, digits, dots and hyphens, at most
+  // kMaxPublicHostChars.
+  std::string public_host;
 
   // Extensions.
   std::string fcgi_socket;  // default <var_dir>/run/fcgi.sock

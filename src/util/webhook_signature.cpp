@@ -47,6 +47,10 @@ std::optional<std::string> ParseWebhookSecret(std::string_view secret) {
   return key;
 }
 
+std::string FormatWebhookSecret(std::string_view key_bytes) {
+  return std::string(kSecretPrefix) + Base64(key_bytes);
+}
+
 std::string WebhookSignature(std::string_view key_bytes, std::string_view id,
                              int64_t timestamp, std::string_view body) {
   const std::string stamp = std::to_string(timestamp);

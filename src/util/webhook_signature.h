@@ -20,6 +20,10 @@ inline constexpr size_t kMinWebhookKeyBytes = 16;
 // included), or it decodes to fewer than kMinWebhookKeyBytes bytes.
 std::optional<std::string> ParseWebhookSecret(std::string_view secret);
 
+// "whsec_" + base64 (standard alphabet, padded) of `key_bytes`: the form a secret is
+// handed to a receiver in, which ParseWebhookSecret reads back to `key_bytes`.
+std::string FormatWebhookSecret(std::string_view key_bytes);
+
 // "v1," + base64(HMAC-SHA256(key_bytes, id + "." + decimal timestamp + "." + body)).
 // `key_bytes` may be of any length (ParseWebhookSecret's result); `timestamp` is the Unix
 // seconds also sent as `webhook-timestamp`.

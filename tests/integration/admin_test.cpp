@@ -152,7 +152,7 @@ BOOST_AUTO_TEST_CASE(help_lists_every_command_and_usage_errors_exit_2) {
   AdminRun help = Admin("--help");
   BOOST_TEST(help.status == 0);
   for (const char* command : {"accounts", "account", "deactivate", "reactivate", "unlock", "outbox",
-                              "retry", "purge", "stats", "credit"}) {
+                              "retry", "purge", "stats", "credit", "client"}) {
     BOOST_TEST(Contains(help.out, std::string("\n  ") + command + " "), command);
     AdminRun one = Admin(std::string(command) + " --help");
     BOOST_TEST(one.status == 0, command);

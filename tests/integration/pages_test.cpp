@@ -320,7 +320,7 @@ BOOST_AUTO_TEST_CASE(nepali_pages_and_nepali_sms) {
   for (const auto& sms : Stack::Get().Sparrow().Requests()) {
     if (sms.to == user.phone) text = sms.text;
   }
-  BOOST_TEST(Contains(text, "phoneverify कोड " + code), text);
+  BOOST_TEST(Contains(text, "phoneverify कोड: " + code), text);
   const domain::SmsSize size = domain::MeasureSms(text);
   BOOST_TEST(!size.gsm7);
   BOOST_TEST(size.units <= 70u);

@@ -44,7 +44,7 @@ BOOST_AUTO_TEST_CASE(logs_never_hold_secrets_and_mask_phones) {
   BOOST_TEST(logs.find(user.token) == std::string::npos);
   BOOST_TEST(logs.find("itest-sparrow-token-5c1f") == std::string::npos);
   BOOST_TEST(logs.find(phone) == std::string::npos);
-  BOOST_TEST(logs.find("code is " + code) == std::string::npos);
+  BOOST_TEST(logs.find("code: " + code) == std::string::npos);
   BOOST_TEST(logs.find(phone.substr(0, 2) + "******" + phone.substr(8)) != std::string::npos);
 }
 

@@ -92,6 +92,29 @@ BOOST_AUTO_TEST_CASE(config_option_and_arguments_reach_the_command) {
   BOOST_TEST(q.invocation->vars.count("inactive") == 1u);
 }
 
+BOOST_AUTO_TEST_CASE(client_takes_an_action_a_name_and_settings_kept_as_text) {
+  Parsed p = Parse({"client", "update", "shop", "--brand", "", "--ttl", "90", "--grace=5"});
+  BOOST_REQUIRE(p.invocation.has_value());
+  BOOST_TEST(std::string(p.invocation->command->name) == "client");
+  const Vars& vars = p.invocation->vars;
+  BOOST_TEST(vars["action"].as<std::string>() == "update");
+  BOOST_TEST(vars["name"].as<std::string>() == "shop");
+  BOOST_TEST(vars["brand"].as<std::string>().empty());  // "" unsets: kept, not dropped
+  BOOST_TEST(vars["ttl"].as<std::string>() == "90");
+  BOOST_TEST(vars["grace"].as<std::string>() == "5");
+  BOOST_TEST(vars.count("code-length") == 0u);
+  Parsed equals = Parse({"client", "update", "shop", "--brand=", "--ttl=7"});
+  BOOST_REQUIRE(equals.invocation.has_value());
+  BOOST_TEST(equals.invocation->vars["brand"].as<std::string>().empty());
+  BOOST_TEST(equals.invocation->vars["ttl"].as<std::string>() == "7");
+  BOOST_TEST(Parse({"client"}).exit_code == kExitUsage);  // ACTION missing
+  BOOST_TEST(Parse({"client", "show", "a", "b"}).exit_code == kExitUsage);
+  BOOST_TEST(Parse({"client", "create", "a", "--bogus"}).exit_code == kExitUsage);
+  Parsed help = Parse({"client", "--help"});
+  BOOST_TEST(help.exit_code == kExitOk);
+  BOOST_TEST(help.out.find("rotate-key NAME [--grace S]") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(admin_format)

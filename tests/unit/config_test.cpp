@@ -682,6 +682,30 @@ BOOST_AUTO_TEST_CASE(a_bad_db_hosts_entry_names_the_key) {
   CheckNamesKey(loaded.error(), "db_hosts");
 }
 
+BOOST_AUTO_TEST_CASE(public_host_is_empty_by_default_and_a_host_name_when_set) {
+  BOOST_TEST(Config().public_host.empty());
+  BOOST_TEST(Apply("public_host = verify.example.com.np\n").public_host == "verify.example.com.np");
+  BOOST_TEST(Apply("public_host = localhost\n").public_host == "localhost");
+  BOOST_TEST(Apply("public_host = xn--r8jz45g.jp\n").public_host == "xn--r8jz45g.jp");
+  const std::string longest = std::string(kMaxPublicHostChars - 3, 'a') + ".np";
+  BOOST_TEST(Apply("public_host = " + longest + "\n").public_host == longest);
+  BOOST_TEST(DescribeConfig(Apply("public_host = a.example\n")).find("public_host = a.example\n") !=
+             std::string::npos);
+  for (const std::string& bad :
+       {std::string("a") + longest, std::string("https://example.com"),
+        std::string("example.com/verify"), std::string("exa mple.com"), std::string("a..b"),
+        std::string("example.com."), std::string(".example.com"), std::string("-a.example"),
+        std::string("a-.example"), std::string("a_b.example"), std::string("example.com:8080"),
+        std::string("caf\xC3\xA9.np"), std::string(64, 'a') + ".np"}) {
+    BOOST_TEST_CONTEXT("public_host = '" << bad << "'") {
+      const Error error = ApplyError("public_host = " + bad + "\n");
+      CheckNamesKey(error, "public_host");
+      BOOST_TEST(error.details.find(std::to_string(kMaxPublicHostChars)) != std::string::npos,
+                 error.details);
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(describe_output_reads_back_without_secrets) {
   Config original;
   original.otp_length = 7;

@@ -65,7 +65,7 @@ BOOST_AUTO_TEST_CASE(send_returns_the_receipt_and_queues_an_encrypted_message) {
   const std::string& sealed = store.outbox[0].sealed_text;
   auto text = util::Open(policy.outbox_key, sealed);
   BOOST_REQUIRE(text.has_value());
-  const std::string code = text->substr(text->find("code is ") + 8, 6);
+  const std::string code = text->substr(text->find("code: ") + 6, 6);
   BOOST_TEST(sealed.find(code) == std::string::npos);
   const auto& record = store.codes.at({alice.id, "9841234567"});
   BOOST_TEST(record.code_hash.find(code) == std::string::npos);

@@ -59,6 +59,17 @@ BOOST_AUTO_TEST_CASE(a_32_byte_secret_decodes_to_its_bytes) {
                                 "101112131415161718191a1b1c1d1e1f");
 }
 
+BOOST_AUTO_TEST_CASE(a_formatted_secret_is_padded_base64_and_reads_back) {
+  const std::string bytes = HexDecode("000102030405060708090a0b0c0d0e0f"
+                                      "101112131415161718191a1b1c1d1e1f")
+                                .value();
+  const std::string secret = FormatWebhookSecret(bytes);
+  BOOST_TEST(secret == "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=");
+  BOOST_TEST(ParseWebhookSecret(secret).value() == bytes);
+  BOOST_TEST(ParseWebhookSecret(FormatWebhookSecret(std::string(24, '\xff'))).value() ==
+             std::string(24, '\xff'));
+}
+
 BOOST_AUTO_TEST_CASE(bad_secrets_are_refused) {
   for (const char* secret : {
            "",                                        // nothing
