@@ -61,8 +61,7 @@ class WebhookEventStore {
   // webhook_url, the webhook not disabled and the client not disabled; never an event
   // while an earlier one (lower id) of its verification is pending or sending. At most
   // `per_client` per client and `max` in all. A read only: Claim decides.
-  virtual util::Result<std::vector<WebhookCandidate>> Due(int64_t now, int per_client,
-                                                          int max) = 0;
+  virtual util::Result<std::vector<WebhookCandidate>> Due(int64_t now, int per_client, int max) = 0;
   // Claims those of `ids` (as Due listed them: the order rule is Due's, not rechecked
   // here) that are still due and whose client still takes webhooks, each by its own committed
   // conditional UPDATE: state sending, tries + 1, `claim_token` (fresh per call, at most
@@ -70,8 +69,8 @@ class WebhookEventStore {
   // back by token with their client's URL, name and sealed secret. Two claimers never both
   // take an event: the second finds it leased.
   virtual util::Result<std::vector<WebhookEvent>> Claim(const std::vector<int64_t>& ids,
-                                                        const std::string& claim_token,
-                                                        int64_t now, int64_t lease_seconds) = 0;
+                                                        const std::string& claim_token, int64_t now,
+                                                        int64_t lease_seconds) = 0;
 
   // The marks apply only to an event still 'sending' under `claim_token`; false (or
   // held = false) when the claim was lost. `error` is cut to 255 characters.

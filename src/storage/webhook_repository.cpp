@@ -158,8 +158,8 @@ util::Result<std::vector<domain::WebhookCandidate>> MysqlWebhookRepository::Due(
                                                                                 int max) {
   if (max <= 0 || per_client <= 0) return std::vector<domain::WebhookCandidate>();
   return db_.Run([&](Connection& conn) -> util::Result<std::vector<domain::WebhookCandidate>> {
-    auto rows = conn.Query(kDueSql, {Param::Int(now), Param::Int(now), Param::Int(per_client),
-                                     Param::Int(max)});
+    auto rows = conn.Query(
+        kDueSql, {Param::Int(now), Param::Int(now), Param::Int(per_client), Param::Int(max)});
     if (!rows.ok()) return rows.error();
     std::vector<domain::WebhookCandidate> due;
     for (const Row& row : rows.value()) due.push_back({row.Int(0), row.Int(1)});
@@ -178,9 +178,9 @@ util::Result<std::vector<domain::WebhookEvent>> MysqlWebhookRepository::Claim(
   return db_.Run([&](Connection& conn) -> util::Result<std::vector<domain::WebhookEvent>> {
     uint64_t claimed = 0;
     for (int64_t id : ids) {
-      auto done = conn.Exec(kClaimSql, {Param::Bytes(claim_token), Param::Int(lease_until),
-                                        Param::Int(lease_until), Param::Int(id), Param::Int(now),
-                                        Param::Int(now)});
+      auto done = conn.Exec(
+          kClaimSql, {Param::Bytes(claim_token), Param::Int(lease_until), Param::Int(lease_until),
+                      Param::Int(id), Param::Int(now), Param::Int(now)});
       if (!done.ok()) return done.error();
       claimed += done.value().affected_rows;
     }
@@ -189,12 +189,11 @@ util::Result<std::vector<domain::WebhookEvent>> MysqlWebhookRepository::Claim(
   });
 }
 
-util::Result<bool> MysqlWebhookRepository::MarkDelivered(int64_t id,
-                                                         const std::string& claim_token,
+util::Result<bool> MysqlWebhookRepository::MarkDelivered(int64_t id, const std::string& claim_token,
                                                          int64_t now) {
   return db_.Run([&](Connection& conn) {
-    return Applied(conn.Exec(kDeliveredSql,
-                             {Param::Int(now), Param::Int(id), Param::Bytes(claim_token)}));
+    return Applied(
+        conn.Exec(kDeliveredSql, {Param::Int(now), Param::Int(id), Param::Bytes(claim_token)}));
   });
 }
 

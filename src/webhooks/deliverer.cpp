@@ -188,7 +188,8 @@ const char* WebhookDeliverer::MarkRetryOrDrop(const Flight& flight, const Verdic
   const int64_t now = clock_.NowSeconds();
   next = NextAttempt(flight.event.tries, flight.event.created_at, now, random_);
   if (!next) {
-    auto held = store_.MarkDropped(flight.event.id, flight.claim_token, "gave up: " + verdict.detail);
+    auto held =
+        store_.MarkDropped(flight.event.id, flight.claim_token, "gave up: " + verdict.detail);
     if (Checked(held.status(), "mark dropped")) Held(held.value(), flight);
     ++stats_.dropped;
     return "dropped";

@@ -53,14 +53,14 @@ namespace phoneverify::webhooks {
 
 // Every default is here; DelivererOptionsFrom sets what the configuration decides.
 struct DelivererOptions {
-  std::string outbox_key;      // raw key bytes (Config::outbox_key_bytes): opens the secrets
-  int max_in_flight = 64;      // calls at once, all clients together
-  int max_per_client = 8;      // calls at once to one client
-  int poll_ms = 500;           // longest wait between claims (newly due events go out by then)
+  std::string outbox_key;  // raw key bytes (Config::outbox_key_bytes): opens the secrets
+  int max_in_flight = 64;  // calls at once, all clients together
+  int max_per_client = 8;  // calls at once to one client
+  int poll_ms = 500;       // longest wait between claims (newly due events go out by then)
   int64_t lease_seconds = 3 * kTimeoutSeconds;  // outlives a call and its mark
   int64_t sweep_every_ms = 10'000;
   int64_t keep_finished_seconds = 30 * 24 * 3600;  // delivered/dropped rows kept
-  int stop_grace_ms = 2000;    // calls in flight at a stop get this long
+  int stop_grace_ms = 2000;                        // calls in flight at a stop get this long
 };
 
 // The options of `config`: the outbox key and the retention (retention_days).
@@ -138,7 +138,7 @@ class WebhookDeliverer {
   uint64_t next_tag_ = 1;
   std::unordered_map<uint64_t, Flight> flights_;
   std::unordered_map<int64_t, int> per_client_;  // client id -> calls in flight
-  int handled_ = 0;  // outcomes marked this turn
+  int handled_ = 0;                              // outcomes marked this turn
 };
 
 }  // namespace phoneverify::webhooks

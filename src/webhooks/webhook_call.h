@@ -29,8 +29,7 @@ inline constexpr int kTimeoutSeconds = 10;
 std::optional<std::string> SigningKey(std::string_view outbox_key, std::string_view sealed);
 
 // The call for one try of `event` at `now` signed with `key_bytes`.
-sms::HttpCall BuildCall(const domain::WebhookEvent& event, std::string_view key_bytes,
-                        int64_t now);
+sms::HttpCall BuildCall(const domain::WebhookEvent& event, std::string_view key_bytes, int64_t now);
 
 struct Verdict {
   enum class Kind { kDelivered, kRetry, kGone };

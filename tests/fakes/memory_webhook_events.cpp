@@ -62,7 +62,8 @@ util::Result<std::vector<domain::WebhookCandidate>> MemoryWebhookEvents::Due(int
   if (Failing()) return util::Error::Unavailable();
   std::vector<std::tuple<int64_t, int64_t, int64_t>> due;  // next attempt, id, client
   for (const auto& [id, row] : rows_) {
-    if (Claimable(row, now) && !Blocked(row)) due.emplace_back(row.next_attempt_at, id, row.event.client_id);
+    if (Claimable(row, now) && !Blocked(row))
+      due.emplace_back(row.next_attempt_at, id, row.event.client_id);
   }
   std::sort(due.begin(), due.end());
   std::map<int64_t, int> per;

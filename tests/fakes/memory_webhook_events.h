@@ -40,8 +40,7 @@ class MemoryWebhookEvents final : public domain::WebhookEventStore {
   util::Result<std::vector<domain::WebhookCandidate>> Due(int64_t now, int per_client,
                                                           int max) override;
   util::Result<std::vector<domain::WebhookEvent>> Claim(const std::vector<int64_t>& ids,
-                                                        const std::string& claim_token,
-                                                        int64_t now,
+                                                        const std::string& claim_token, int64_t now,
                                                         int64_t lease_seconds) override;
   util::Result<bool> MarkDelivered(int64_t id, const std::string& claim_token,
                                    int64_t now) override;

@@ -1,4 +1,6 @@
 // webhooks::BuildCall and Judge: the Standard Webhooks request and what answers mean.
+#include "webhooks/webhook_call.h"
+
 #include <curl/curl.h>
 
 #include <boost/test/unit_test.hpp>
@@ -6,7 +8,6 @@
 
 #include "util/crypto.h"
 #include "util/webhook_signature.h"
-#include "webhooks/webhook_call.h"
 
 namespace phoneverify::webhooks {
 namespace {

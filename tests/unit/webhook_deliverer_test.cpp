@@ -1,8 +1,6 @@
 // webhooks::WebhookDeliverer on fake time: the in-memory store (same rules as the MariaDB
 // one), the fake transport with per-URL answers, seeded randomness. No sleeping, no
 // network.
-#include "webhooks/deliverer.h"
-
 #include <curl/curl.h>
 #include <unistd.h>
 
@@ -18,6 +16,7 @@
 #include "fakes/memory_webhook_events.h"
 #include "util/crypto.h"
 #include "util/webhook_signature.h"
+#include "webhooks/deliverer.h"
 
 namespace phoneverify::webhooks {
 namespace {
@@ -103,10 +102,10 @@ struct Rig {
 
 bool SignatureVerifies(const sms::HttpCall& call) {
   const auto key = util::ParseWebhookSecret(kSecret);
-  return key && Header(call, "webhook-signature") ==
-                    util::WebhookSignature(*key, Header(call, "webhook-id"),
-                                           std::stoll(Header(call, "webhook-timestamp")),
-                                           call.body);
+  return key &&
+         Header(call, "webhook-signature") ==
+             util::WebhookSignature(*key, Header(call, "webhook-id"),
+                                    std::stoll(Header(call, "webhook-timestamp")), call.body);
 }
 
 BOOST_AUTO_TEST_SUITE(webhook_deliverer)
@@ -175,10 +174,9 @@ BOOST_AUTO_TEST_CASE(events_of_one_verification_go_in_order_while_the_first_is_r
   }
   BOOST_TEST(rig.store.row(first).state == "delivered");
   BOOST_TEST(rig.store.row(second).state == "delivered");
-  const std::vector<std::string> expected = {"evt_" + std::to_string(first),
-                                             "evt_" + std::to_string(other),
-                                             "evt_" + std::to_string(first),
-                                             "evt_" + std::to_string(second)};
+  const std::vector<std::string> expected = {
+      "evt_" + std::to_string(first), "evt_" + std::to_string(other),
+      "evt_" + std::to_string(first), "evt_" + std::to_string(second)};
   BOOST_TEST(rig.Sent() == expected, boost::test_tools::per_element());
 }
 
