@@ -19,6 +19,9 @@
 // stale messages and polls every dispatcher_poll_ms for retries that came due.
 // A reload stops the loop (the calls in flight finish and their outcomes are written)
 // and starts the new configuration's.
+// A second thread delivers the verification API's webhooks (webhooks::WebhookDeliverer)
+// over a transport of its own, so a slow or dead endpoint never delays an SMS; wake-ups
+// wake it too, and it polls every 500 ms. It stops and reloads with the SMS loop.
 // Exit status: 0 after a clean stop, 2 on bad arguments or configuration, 1 otherwise.
 #include <poll.h>
 #include <signal.h>
@@ -53,6 +56,7 @@
 #include "storage/metrics_store.h"
 #include "storage/outbox_repository.h"
 #include "storage/verification_repository.h"
+#include "storage/webhook_repository.h"
 #include "util/core_dumps.h"
 #include "util/clock.h"
 #include "util/config.h"
@@ -61,6 +65,7 @@
 #include "util/logger.h"
 #include "util/random.h"
 #include "util/wakeup.h"
+#include "webhooks/deliverer.h"
 
 namespace phoneverify {
 namespace {
@@ -208,6 +213,39 @@ void LogStopped(util::Logger& logger, const char* event, const sms::DispatcherSt
   logger.Info(event, fields);
 }
 
+// The webhook deliverer of one generation on its own thread, with its own transport,
+// randomness and store (the Database is shared: thread-safe). Stop() joins it.
+class WebhookLane {
+ public:
+  WebhookLane(const util::Config& config, storage::Database& database,
+              domain::MetricsStore& metrics, const util::Clock& clock, util::Logger& logger)
+      : store_(database),
+        deliverer_(store_, transport_, clock, random_, logger,
+                   webhooks::DelivererOptionsFrom(config), &metrics) {}
+  ~WebhookLane() { Stop(); }
+  WebhookLane(const WebhookLane&) = delete;
+  WebhookLane& operator=(const WebhookLane&) = delete;
+
+  bool ok() const { return transport_.ok(); }
+  void Start() {
+    thread_ = std::thread([this] { deliverer_.Run(stop_); });
+  }
+  void Wake() { deliverer_.Wake(); }
+  void Stop() {
+    stop_.store(true);
+    deliverer_.Wake();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  sms::CurlMultiTransport transport_;
+  storage::MysqlWebhookRepository store_;
+  util::SodiumRandom random_;
+  webhooks::WebhookDeliverer deliverer_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
 // One configuration's backends, database and loop, run until a signal. Empty when the
 // transport cannot be built (the reason on `err`).
 std::optional<Next> RunGeneration(const util::Config& config, util::Logger& logger,
@@ -235,12 +273,18 @@ std::optional<Next> RunGeneration(const util::Config& config, util::Logger& logg
   };
   sms::Dispatcher dispatcher(outbox, backends.list, &transport, clock, random, logger, options,
                              &metrics);
+  WebhookLane webhook_lane(config, database, metrics, clock, logger);
+  if (!webhook_lane.ok()) {
+    err << kProgram << ": curl_multi_init failed (webhooks)\n";
+    return std::nullopt;
+  }
   std::atomic<bool> stop{false};
   // No wake-up socket (e.g. its path is too long) is not fatal: the loop still polls.
   auto wake = util::WakeReceiver::Bind(config.dispatcher_socket);
   if (!wake.ok()) logger.Warn(wake.error().details + "; polling only");
   LogStarted(logger, event, config, options, wake.ok());
   std::thread loop([&] { dispatcher.Run(stop); });
+  webhook_lane.Start();
   std::optional<sms::CreditWatch> credit;
   if (backends.sparrow) {
     credit.emplace(dispatcher.circuit(*backends.sparrow), [&config] {
@@ -249,15 +293,17 @@ std::optional<Next> RunGeneration(const util::Config& config, util::Logger& logg
       return reply.ok() && reply.value().credits_available > 0;
     }, int64_t{config.sms_credit_poll} * 1000);
   }
-  const auto wake_loop = [&board, &dispatcher] {
+  const auto wake_loop = [&board, &dispatcher, &webhook_lane] {
     board.Post(1);
     dispatcher.Wake();
+    webhook_lane.Wake();
   };
   const Next next = Supervise(signal_fd, wake.ok() ? &wake.value() : nullptr, wake_loop,
                               credit ? &*credit : nullptr, clock, logger);
   stop.store(true);
   board.Stop();
   dispatcher.Wake();
+  webhook_lane.Stop();
   loop.join();
   LogStopped(logger, next == Next::kStop ? "dispatcher stopped" : "dispatcher reloading",
              dispatcher.stats());

@@ -2,6 +2,8 @@
 
 #include <json/value.h>
 
+#include <string>
+
 namespace phoneverify::sms {
 
 void StorageTrouble::Failed(const char* operation, const util::Error& error, int64_t now) {
@@ -14,7 +16,7 @@ void StorageTrouble::Failed(const char* operation, const util::Error& error, int
   fields["operation"] = operation;
   fields["error"] = error.details;
   fields["suppressed"] = static_cast<Json::Int64>(suppressed_);
-  logger_.Error("outbox storage failed", fields);
+  logger_.Error(std::string(subject_) + " storage failed", fields);
   last_log_ = now;
   suppressed_ = 0;
 }
@@ -24,7 +26,7 @@ void StorageTrouble::Ok() {
   failing_ = false;
   Json::Value fields(Json::objectValue);
   fields["suppressed"] = static_cast<Json::Int64>(suppressed_);
-  logger_.Info("outbox storage recovered", fields);
+  logger_.Info(std::string(subject_) + " storage recovered", fields);
   last_log_.reset();
   suppressed_ = 0;
 }

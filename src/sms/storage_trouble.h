@@ -1,7 +1,8 @@
-// How the dispatcher reports an outbox storage outage without flooding the log: the first
-// failure is logged ("outbox storage failed", with the operation and error), later ones
+// How the dispatcher reports a storage outage without flooding the log: the first
+// failure is logged ("<subject> storage failed", with the operation and error), later ones
 // at most once per kLogIntervalSeconds with the count suppressed meanwhile, and the first
-// success after a failure logs "outbox storage recovered". Not thread-safe.
+// success after a failure logs "<subject> storage recovered". `subject` is "outbox" for
+// the SMS loop, "webhook" for the webhook deliverer. Not thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -16,7 +17,9 @@ class StorageTrouble {
  public:
   static constexpr int64_t kLogIntervalSeconds = 30;
 
-  explicit StorageTrouble(util::Logger& logger) : logger_(logger) {}
+  // `subject`: a string constant (not copied).
+  explicit StorageTrouble(util::Logger& logger, const char* subject = "outbox")
+      : logger_(logger), subject_(subject) {}
 
   void Failed(const char* operation, const util::Error& error, int64_t now);
   void Ok();
@@ -24,6 +27,7 @@ class StorageTrouble {
 
  private:
   util::Logger& logger_;
+  const char* subject_;
   bool failing_ = false;
   std::optional<int64_t> last_log_;
   int64_t suppressed_ = 0;

@@ -11,6 +11,23 @@ namespace {
 
 constexpr const char* kDepthStates[] = {"queued", "retry", "sending"};
 
+// Webhook events not delivered yet, by state (ix_webhook_events_due's leading column).
+util::Status AddWebhookDepth(Connection& conn, std::vector<domain::MetricSample>& samples) {
+  auto depth = conn.Query(
+      "SELECT state, COUNT(*) FROM webhook_events WHERE state IN ('pending', 'sending') "
+      "GROUP BY state",
+      {});
+  if (!depth.ok()) return depth.error();
+  for (const char* state : {"pending", "sending"}) {
+    double count = 0;
+    for (const Row& row : depth.value()) {
+      if (row.Text(0) == state) count = static_cast<double>(row.Int(1));
+    }
+    samples.push_back({std::string("phoneverify_webhooks_pending{state=\"") + state + "\"}", count});
+  }
+  return util::Status::Ok();
+}
+
 util::Status AddOne(Connection& conn, const domain::MetricDelta& delta, int64_t now) {
   const char* sql =
       delta.gauge ? "INSERT INTO metrics (series, milli, updated_at) VALUES (?, ?, ?) "
@@ -55,6 +72,7 @@ util::Result<std::vector<domain::MetricSample>> MysqlMetricsStore::Read() {
       }
       samples.push_back({std::string("phoneverify_outbox_depth{state=\"") + state + "\"}", count});
     }
+    if (util::Status st = AddWebhookDepth(conn, samples); !st.ok()) return st.error();
     return samples;
   });
 }

@@ -1,4 +1,5 @@
-// domain::MetricsStore over MariaDB: table metrics (sql/003) and the outbox's depth.
+// domain::MetricsStore over MariaDB: table metrics (sql/003), the outbox's depth and the
+// webhook events' (phoneverify_webhooks_pending{state="pending|sending"}).
 // Thread-safe; errors as described in domain/ports.h.
 #pragma once
 

@@ -2,12 +2,15 @@
 // finishes `latency_ms` after it started, with the answer the test scripted for its turn
 // (`default_answer` once the script is used up). Time moves only inside Wait: when
 // nothing is due yet, Wait advances the clock to the next call's end (at most `max_ms`).
+// Calls to a URL in `routes` get that route's latency and answer instead (e.g. an endpoint
+// that hangs until the timeout while others answer at once).
 // Records every call and the most calls ever in flight at once. Single-threaded.
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -35,7 +38,19 @@ class FakeTransport final : public sms::Transport {
 
   void Push(sms::HttpAnswer answer) { script_.push_back(std::move(answer)); }
 
+  struct Route {
+    int64_t latency_ms = 0;
+    sms::HttpAnswer answer;
+  };
+
   void Start(uint64_t tag, sms::HttpCall call) override {
+    if (const auto route = routes.find(call.url); route != routes.end()) {
+      pending_.push_back(
+          {tag, clock_.MonotonicMillis() + route->second.latency_ms, route->second.answer});
+      calls.push_back(std::move(call));
+      most_in_flight = std::max(most_in_flight, pending_.size());
+      return;
+    }
     sms::HttpAnswer answer = default_answer;
     if (!script_.empty()) {
       answer = std::move(script_.front());
@@ -70,6 +85,7 @@ class FakeTransport final : public sms::Transport {
   void Wake() override { ++wakes; }
 
   sms::HttpAnswer default_answer{0, 200, ""};
+  std::map<std::string, Route> routes;  // by URL
   std::vector<sms::HttpCall> calls;
   size_t most_in_flight = 0;
   int waits = 0;
