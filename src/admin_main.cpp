@@ -8,6 +8,7 @@
 #include "sms/curl_global.h"
 #include "storage/admin_repository.h"
 #include "storage/api_client_repository.h"
+#include "storage/webhook_repository.h"
 #include "storage/database.h"
 #include "util/core_dumps.h"
 #include "util/clock.h"
@@ -47,7 +48,8 @@ int Main(int argc, char** argv) {
   storage::MysqlApiClientRepository clients(database);
   util::SystemClock clock;
   util::SodiumRandom random;
-  admin::Context context{*config, repo, clock, std::cout, std::cerr, clients, random};
+  storage::MysqlWebhookRepository webhooks(database);
+  admin::Context context{*config, repo, clock, std::cout, std::cerr, clients, random, &webhooks};
   const int rc = invocation->command->run(context, invocation->vars);
   std::cout.flush();
   return rc;

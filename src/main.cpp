@@ -34,7 +34,7 @@
 #include "http/client_ip.h"
 #include "http/router.h"
 #include "storage/account_repository.h"
-#include "storage/api_client_lookup.h"
+#include "storage/api_client_repository.h"
 #include "storage/database.h"
 #include "storage/health_check.h"
 #include "storage/limit_repository.h"
@@ -139,7 +139,7 @@ int RunWorker(const Shared& shared, int listen_fd) {
   storage::MysqlHealthCheck health(database);
   storage::MysqlSessionRepository sessions(database);
   storage::MysqlMetricsStore metrics(database);
-  storage::MysqlApiClientLookup api_clients(database);
+  storage::MysqlApiClientRepository api_clients(database);
   util::SodiumRandom store_random;
   storage::MysqlVerificationStore verification_store(database, store_random);
   util::Counters counters(shared.state.counters);

@@ -3,6 +3,8 @@
 
     ok = verify(secret, headers, body)   # secret: "whsec_..." from `client show`
 
+or from a shell: verify_webhook.py SECRET ID TIMESTAMP SIGNATURE < body.json
+
 `headers` is a dict with lower-case names, `body` the raw bytes as received (do not
 re-serialise the JSON: the signature covers the exact bytes). Refuse the request when
 verify() returns False; answer 2xx quickly once it is stored (phoneverify retries
@@ -34,15 +36,20 @@ def verify(secret: str, headers: dict, body: bytes) -> bool:
     )
 
 
-if __name__ == "__main__":
-    # Self-check with the Standard Webhooks specification's example values.
+def main(argv):
+    """verify_webhook.py SECRET WEBHOOK_ID WEBHOOK_TIMESTAMP WEBHOOK_SIGNATURE < BODY
+
+    Exit status 0 when the signature is right, 1 otherwise."""
     import sys
-    secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-    body = b'{"test": 2432232314}'
-    headers = {"webhook-id": "msg_p5jXN8AQM9LWM0D4loKWxJek",
-               "webhook-timestamp": str(int(time.time()))}
-    key = base64.b64decode(secret[6:])
-    mac = hmac.new(key, f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + body,
-                   hashlib.sha256).digest()
-    headers["webhook-signature"] = "v1," + base64.b64encode(mac).decode()
-    sys.exit(0 if verify(secret, headers, body) and not verify(secret, headers, body + b" ") else 1)
+    if len(argv) != 5:
+        sys.stderr.write(main.__doc__ + "\n")
+        return 2
+    secret, msg_id, timestamp, signature = argv[1:]
+    headers = {"webhook-id": msg_id, "webhook-timestamp": timestamp,
+               "webhook-signature": signature}
+    return 0 if verify(secret, headers, sys.stdin.buffer.read()) else 1
+
+
+if __name__ == "__main__":
+    import sys
+    sys.exit(main(sys.argv))

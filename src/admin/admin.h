@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "domain/webhook_events.h"
 #include "storage/admin_repository.h"
 #include "storage/api_client_repository.h"
 #include "util/clock.h"
@@ -38,6 +39,7 @@ struct Context {
   std::ostream& err;
   storage::MysqlApiClientRepository& clients;
   util::Random& random;  // API keys and webhook secrets
+  domain::WebhookEventStore* webhooks = nullptr;  // `client show`'s delivery figures
 };
 
 using Vars = boost::program_options::variables_map;

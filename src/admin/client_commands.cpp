@@ -172,6 +172,17 @@ void PrintSettings(Context& ctx, const storage::ApiClientRecord& r) {
           << "disabled: " << YesNo(c.disabled) << "\n";
 }
 
+// What became of the client's webhook events (kept for retention_days).
+void PrintDeliveries(Context& ctx, const storage::ApiClientRecord& r) {
+  if (ctx.webhooks == nullptr || r.client.webhook_url.empty()) return;
+  auto state = ctx.webhooks->ClientState(r.client.id);
+  if (!state.ok()) return;  // the settings above are what `show` is for
+  const domain::WebhookClientState& s = state.value();
+  ctx.out << "webhook_events: " << s.pending << " pending, " << s.delivered << " delivered, "
+          << s.dropped << " dropped\n";
+  if (!s.last_error.empty()) ctx.out << "webhook_last_error: " << s.last_error << "\n";
+}
+
 void PrintTimes(Context& ctx, const storage::ApiClientRecord& r) {
   const int64_t now = ctx.clock.NowSeconds();
   if (r.old_key_until > now) {
@@ -285,6 +296,7 @@ int Show(Context& ctx, const std::string& name) {
           << "name: " << r.client.name << "\n";
   PrintSettings(ctx, r);
   ctx.out << "webhook_secret: " << SecretText(ctx, r) << "\n";
+  PrintDeliveries(ctx, r);
   PrintTimes(ctx, r);
   return kExitOk;
 }

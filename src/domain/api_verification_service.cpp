@@ -40,9 +40,10 @@ VerificationChange Refusal(Error error) {
   return change;
 }
 
-// Events are stored only for a client with a webhook to deliver them to.
+// Events are stored only for a client with a webhook to deliver them to (one disabled by
+// a 410 takes none until it is given a URL again).
 VerificationChange ForClient(const ApiClient& client, VerificationChange change) {
-  if (client.webhook_url.empty()) change.events.clear();
+  if (client.webhook_url.empty() || client.webhook_disabled) change.events.clear();
   return change;
 }
 
@@ -61,7 +62,7 @@ std::optional<Error> CheckStartFields(const StartInput& input) {
     return InvalidField("reference", "reference must be 1 to 64 printable ASCII characters.");
   }
   if (!input.app_hash.empty() &&
-      (input.app_hash.size() != 11 ||
+      (input.app_hash.size() != kAppHashChars ||
        !std::all_of(input.app_hash.begin(), input.app_hash.end(), AppHashChar))) {
     return InvalidField("app_hash", "app_hash must be 11 characters of A-Z a-z 0-9 + /.");
   }
@@ -142,7 +143,10 @@ NewMessage ApiVerificationService::NewCode(VerificationRecord& record,
   record.delivery_error.clear();
   NewMessage message;
   message.sealed_text =
-      util::Seal(policy_.outbox_key, VerificationSmsText(code, rules.ttl, record.lang));
+      util::Seal(policy_.outbox_key,
+                 VerificationSmsText(code, rules.ttl, record.lang,
+                                     SmsTextOptions{rules.brand, record.app_hash,
+                                                    policy_.public_host}));
   message.expires_at = record.expires_at;
   message.request_id = request_id;
   return message;

@@ -40,6 +40,9 @@ constexpr Family kFamilies[] = {
     {"phoneverify_sms_sending_paused", "gauge", "1 while a dispatcher pauses sending."},
     {"phoneverify_outbox_depth", "gauge", "Undelivered outbox messages by state."},
     {"phoneverify_database_up", "gauge", "1 when the database figures could be read."},
+    {"phoneverify_webhooks_total", "counter",
+     "Webhook tries by outcome (delivered, retry, dropped, gone: 410 disabled the webhook)."},
+    {"phoneverify_webhooks_pending", "gauge", "Webhook events not yet delivered, by state."},
     {"phoneverify_metrics_dropped_total", "counter",
      "Counts lost because the shared counter table was full."},
 };

@@ -12,6 +12,7 @@
 #include <regex>
 #include <sstream>
 
+#include "admin_cli.h"
 #include "api_helpers.h"
 #include "storage/api_client_repository.h"
 #include "storage/connection.h"
@@ -22,48 +23,6 @@
 
 namespace phoneverify::itest {
 namespace {
-
-struct AdminRun {
-  int status = -1;
-  std::string out;
-  std::string err;
-  std::map<std::string, std::string> fields;  // "key: value" lines of out
-};
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::map<std::string, std::string> Fields(const std::string& out) {
-  std::map<std::string, std::string> fields;
-  std::istringstream lines(out);
-  for (std::string line; std::getline(lines, line);) {
-    const size_t colon = line.find(": ");
-    if (colon != std::string::npos) fields.emplace(line.substr(0, colon), line.substr(colon + 2));
-  }
-  return fields;
-}
-
-// Runs build/bin/phoneverify-admin with `args` (shell words, test-controlled) and `env`
-// ("NAME=value ...") added to the stack's environment.
-AdminRun Admin(const std::string& args, const std::string& env = "") {
-  const std::string dir = Stack::Get().var_dir();
-  const std::string command = (env.empty() ? "" : "env " + env + " ") +
-                              "build/bin/phoneverify-admin " + args + " >'" + dir +
-                              "/client-admin.out' 2>'" + dir + "/client-admin.err'";
-  const int rc = std::system(command.c_str());
-  AdminRun run;
-  run.status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-  run.out = ReadFile(dir + "/client-admin.out");
-  run.err = ReadFile(dir + "/client-admin.err");
-  run.fields = Fields(run.out);
-  BOOST_TEST_MESSAGE("phoneverify-admin " << args << " -> " << run.status << "\n"
-                                          << run.out << run.err);
-  return run;
-}
 
 bool Contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
