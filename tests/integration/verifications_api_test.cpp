@@ -341,6 +341,35 @@ BOOST_AUTO_TEST_CASE(delivery_and_expiry_store_their_events) {
              409);
 }
 
+// The gateway refusing the SMS for good before expires_at: failed, stored with its event.
+BOOST_AUTO_TEST_CASE(a_message_refused_for_good_fails_the_verification) {
+  ApiClientRow client = NewClient("http://127.0.0.1:9/hook");
+  const std::string phone = UniquePhone("982");
+  Stack::Get().Sparrow().FailNext(1, fakes::FakeSparrow::Error403(1007));
+  auto started = Post("/api/v1/verifications", PhoneBody(phone), client.key);
+  BOOST_REQUIRE_EQUAL(started.status, 201);
+  HttpResponse read;
+  for (int i = 0; i < 100; ++i) {
+    read = Stack::Get().Client().Get(Path(started), client.key);
+    if (read.json["status"].asString() == "failed") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  BOOST_TEST(read.json["status"].asString() == "failed");
+  BOOST_TEST(read.json["delivery"].asString() == "failed");
+  BOOST_TEST(read.json["delivery_error"].asString().find("1007") == std::string::npos);
+  BOOST_TEST(!read.json["delivery_error"].isNull());
+  BOOST_TEST(CountRows("SELECT COUNT(*) FROM webhook_events e JOIN verifications v "
+                       "ON v.id = e.verification_id WHERE e.client_id = ? "
+                       "AND e.type = 'verification.failed' AND v.status = 'failed'",
+                       client.id) == 1);
+  BOOST_TEST(CountRows("SELECT COUNT(*) FROM webhook_events WHERE client_id = ? "
+                       "AND type = 'message.sent'",
+                       client.id) == 0);
+  auto check = Post(Path(started, "check"), CodeBody("123456"), client.key);
+  BOOST_TEST(check.status == 409);
+  BOOST_TEST(check.json["details"].asString().find("failed") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(hostile_bodies_get_the_contracts_400) {
   ApiClientRow client = NewClient();
   const std::string phone = UniquePhone("984");
