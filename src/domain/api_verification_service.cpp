@@ -92,13 +92,9 @@ std::vector<WindowLimit> ApiVerificationService::SendLimits(const ClientCodeRule
                                                             const std::string& phone,
                                                             const std::string& ip_key) const {
   std::vector<WindowLimit> limits = DailySendLimits(policy_, rules, client_id, phone);
-  auto add = [&](const char* scope, std::string key, int64_t window, int max) {
-    if (max > 0) limits.push_back(WindowLimit{scope, std::move(key), window, max});
-  };
-  add("ip_send_hour", ip_key, kHour, policy_.ip_max_sends_per_hour);
-  const size_t digits = static_cast<size_t>(std::clamp(policy_.prefix_digits, 1, 10));
-  add("prefix_hour", phone.substr(0, digits), kHour, policy_.prefix_max_sends_per_hour);
-  add("budget_day", "", kDay, policy_.sms_daily_budget);
+  for (WindowLimit& limit : SharedSendLimits(policy_, phone, ip_key)) {
+    limits.push_back(std::move(limit));
+  }
   return limits;
 }
 

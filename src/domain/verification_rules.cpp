@@ -6,6 +6,20 @@
 
 namespace phoneverify::domain {
 
+std::vector<WindowLimit> SharedSendLimits(const OtpPolicy& policy, const std::string& phone,
+                                          const std::string& ip_key) {
+  std::vector<WindowLimit> limits;
+  auto add = [&](const char* scope, std::string key, int64_t window, int max) {
+    if (max > 0) limits.push_back(WindowLimit{scope, std::move(key), window, max});
+  };
+  add("ip_send_hour", ip_key, kHour, policy.ip_max_sends_per_hour);
+  // SMS pumping walks through number blocks: cap the sends to one block.
+  const size_t digits = static_cast<size_t>(std::clamp(policy.prefix_digits, 1, 10));
+  add("prefix_hour", phone.substr(0, digits), kHour, policy.prefix_max_sends_per_hour);
+  add("budget_day", "", kDay, policy.sms_daily_budget);
+  return limits;
+}
+
 std::vector<WindowLimit> DailySendLimits(const OtpPolicy& policy, const ClientCodeRules& rules,
                                          int64_t client_id, const std::string& phone) {
   std::vector<WindowLimit> limits;

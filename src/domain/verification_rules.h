@@ -19,6 +19,12 @@ namespace phoneverify::domain {
 // Scope of a client's own daily SMS cap (key: the client's id).
 inline constexpr char kClientDayScope[] = "client_day";
 
+// The limits every send counts, from either API: sends from the end user's address
+// (`ip_key`), to the phone's number block (the SMS-pumping guard) and the day's SMS budget;
+// only those switched on.
+std::vector<WindowLimit> SharedSendLimits(const OtpPolicy& policy, const std::string& phone,
+                                          const std::string& ip_key);
+
 // The daily limits a verification's `sends_left` counts: the phone's (otp_max_sends_per_day,
 // shared with the account API) and the client's own cap; only those switched on.
 std::vector<WindowLimit> DailySendLimits(const OtpPolicy& policy, const ClientCodeRules& rules,

@@ -6,6 +6,7 @@
 #include "domain/limits.h"
 #include "domain/phone_number.h"
 #include "domain/sms_text.h"
+#include "domain/verification_rules.h"
 #include "util/crypto.h"
 #include "util/text.h"
 
@@ -74,11 +75,7 @@ std::vector<WindowLimit> VerificationService::SendLimits(const Account& account,
   };
   add("phone_day", phone, kDay, policy_.otp_max_sends_per_day);
   add("account_day", std::to_string(account.id), kDay, policy_.account_max_sends_per_day);
-  add("ip_send_hour", ip, kHour, policy_.ip_max_sends_per_hour);
-  // SMS pumping walks through number blocks: cap the sends to one block.
-  const size_t digits = static_cast<size_t>(std::clamp(policy_.prefix_digits, 1, 10));
-  add("prefix_hour", phone.substr(0, digits), kHour, policy_.prefix_max_sends_per_hour);
-  add("budget_day", "", kDay, policy_.sms_daily_budget);
+  for (WindowLimit& limit : SharedSendLimits(policy_, phone, ip)) limits.push_back(std::move(limit));
   return limits;
 }
 

@@ -39,7 +39,7 @@ attribute() {
 run_tests() {
   local label=$1 limit=$2 binary=$3
   shift 3
-  local report=$REPORTS/$label.xml status passed failed aborted note=""
+  local report=$REPORTS/$label.xml status passed failed aborted note="" started=$SECONDS
   rm -f "$report"
   echo "=== $label: $binary"
   if [[ ! -x $binary ]]; then
@@ -63,6 +63,7 @@ run_tests() {
     note="exit status $status"
   fi
   ((status == 124 || status == 137)) && note="timed out after $limit"
+  [[ -z $note ]] && note="$((SECONDS - started)) s"
   record "$label" "$passed" "$failed" "$note"
 }
 

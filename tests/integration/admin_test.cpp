@@ -16,6 +16,7 @@
 #include <sstream>
 #include <thread>
 
+#include "admin_cli.h"
 #include "api_helpers.h"
 #include "storage/connection.h"
 #include "storage/database.h"
@@ -28,12 +29,6 @@ namespace {
 
 constexpr char kSparrowToken[] = "itest-sparrow-token-5c1f";
 
-struct AdminRun {
-  int status = -1;
-  std::string out;
-  std::string err;
-};
-
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream ss;
@@ -41,22 +36,6 @@ std::string ReadFile(const std::string& path) {
   return ss.str();
 }
 
-// Runs build/bin/phoneverify-admin with `args` (shell words, test-controlled), with
-// `env` ("NAME=value ...") added to the environment.
-AdminRun Admin(const std::string& args, const std::string& env = "") {
-  const std::string dir = Stack::Get().var_dir();
-  const std::string command = (env.empty() ? "" : "env " + env + " ") +
-                              "build/bin/phoneverify-admin " + args + " >'" + dir +
-                              "/admin.out' 2>'" + dir + "/admin.err'";
-  const int rc = std::system(command.c_str());
-  AdminRun run;
-  run.status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-  run.out = ReadFile(dir + "/admin.out");
-  run.err = ReadFile(dir + "/admin.err");
-  BOOST_TEST_MESSAGE("phoneverify-admin " << args << " -> " << run.status << "\n"
-                                          << run.out << run.err);
-  return run;
-}
 
 bool Contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
