@@ -191,6 +191,22 @@ BOOST_AUTO_TEST_CASE(the_phone_limits_are_shared_and_the_client_cap_is_its_own) 
   BOOST_TEST(ErrorCode(Service().Start(other, Input("9861234567"))) == "");
 }
 
+// client_ip: the end user's address, not the calling backend's, meets the per-IP limit.
+BOOST_AUTO_TEST_CASE(the_per_ip_limit_counts_the_end_users_address) {
+  policy.ip_max_sends_per_hour = 2;
+  StartInput input = Input("9841234567");
+  input.ip_key = "203.0.113.7";
+  BOOST_TEST(ErrorCode(Service().Start(shop, input)) == "");
+  input.phone = "9851234567";
+  BOOST_TEST(ErrorCode(Service().Start(shop, input)) == "");
+  input.phone = "9861234567";
+  auto refused = Service().Start(shop, input);
+  BOOST_TEST(ErrorCode(refused) == "send_limit_reached");
+  BOOST_TEST(*refused.value().status.error().retry_after == kHour);
+  input.ip_key = "203.0.113.8";  // another user of the same backend
+  BOOST_TEST(ErrorCode(Service().Start(shop, input)) == "");
+}
+
 BOOST_AUTO_TEST_CASE(a_repeated_key_answers_the_first_time_again) {
   shop.idempotency_key = "order-1";
   Json::Value first = StartOk(shop, "9841234567");
