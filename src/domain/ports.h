@@ -130,20 +130,6 @@ class LimitRepository {
 
 // ---- one-time codes ---------------------------------------------------------------
 
-// A request's idempotency key. `from_client`: the client sent it and may send it again,
-// so it is kept for replays (24 h). Otherwise the server made it up to guard its own
-// re-run of a transaction whose COMMIT went unanswered; no client can repeat it, so work
-// that is never re-run (an autocommit compare-and-set) need not keep it. Converts from a
-// plain string as a client's key. "" is no key.
-struct RequestKey {
-  RequestKey() = default;
-  RequestKey(std::string key, bool client = true)  // NOLINT(google-explicit-constructor)
-      : value(std::move(key)), from_client(client) {}
-  RequestKey(const char* key) : RequestKey(std::string(key)) {}  // NOLINT
-  std::string value;
-  bool from_client = true;
-};
-
 // The code row for one (account, phone). A send replaces it.
 struct OtpRecord {
   std::string code_hash;  // KeyedHash(otp_hash_key, account_id ":" phone ":" code)
@@ -158,9 +144,16 @@ struct SendSnapshot {
   std::optional<int64_t> phone_owner;  // account that verified this phone, if any
   int64_t last_send_to_phone = 0;      // latest accepted send to the phone, 0 = never
   std::vector<WindowUsage> usage;      // one per SendPlan::limits, same order
-  // Set when this idempotency key already made a send for this account and phone (a
-  // retry whose first run committed): its outbox id. Nothing is written again.
-  std::optional<int64_t> replay_of;
+};
+
+// What RecordSend did.
+struct RecordedSend {
+  int64_t outbox_id = 0;
+  // An earlier run of the same request (its idempotency key) already sent: this is its
+  // outbox id, and nothing was written now.
+  bool replayed = false;
+  // The usage of SendPlan::limits read before this send (a replay's counts its first run).
+  std::vector<WindowUsage> usage;
 };
 
 // The decider's answer on a send: ok accepts it. An error refuses it, and nothing is
@@ -178,6 +171,9 @@ struct SendPlan {
   std::string phone;  // national number
   int64_t now = 0;
   std::vector<WindowLimit> limits;  // only the limits that are switched on
+  // The phone's resend cooldown (otp_resend_cooldown; 0 = off). The storage may test an
+  // acceptance before calling the decider with it (MysqlOtpRepository::RecordSend).
+  int64_t cooldown = 0;
 };
 
 // What to persist when the decider accepts.
@@ -185,8 +181,8 @@ struct NewCode {
   OtpRecord record;
   std::string sealed_text;  // Seal(outbox_key, sms text): never stored readable
   int64_t message_expires_at = 0;
-  std::string request_id;       // for log correlation (outbox.request_id)
-  RequestKey idempotency_key;  // "" = not idempotent; see OtpRepository::RecordSend
+  std::string request_id;  // for log correlation (outbox.request_id)
+  std::string client_key;  // the client's Idempotency-Key, "" = none; see RecordSend
 };
 
 enum class GuessOutcome { kRefused, kWrong, kCorrect };
@@ -203,7 +199,7 @@ struct GuessRequest {
   Guesser who;
   std::string phone;  // national number
   int64_t now = 0;
-  RequestKey key;
+  std::string client_key;  // the client's Idempotency-Key, "" = none; see RecordGuess
 };
 
 struct GuessContext {
@@ -236,16 +232,14 @@ class OtpRepository {
   // One transaction: read the snapshot (serialised per phone and per limit key), call
   // `decide` (a refusal writes only the events of its `charged` limits, then commits; a
   // re-run after an unanswered COMMIT may count such a refusal twice); when it returns
-  // ok, record one event per limit, stamp the phone's last
-  // send, replace the (account, phone) code row with `code.record`, cancel (erase) any
-  // earlier undelivered message for that pair, queue the new outbox message, and record
-  // code.idempotency_key as done. Returns the outbox id.
-  // Idempotent per (account, phone, code.idempotency_key) for 24 h: when that key
-  // already sent, the snapshot carries replay_of, nothing is written and that outbox id
-  // comes back (so the storage may safely run the transaction again after a COMMIT
-  // whose outcome is unknown, and so may a client that retries with the same key). An
-  // empty key is never matched.
-  virtual util::Result<int64_t> RecordSend(
+  // ok, record one event per limit, stamp the phone's last send, replace the (account,
+  // phone) code row with `code.record`, cancel (erase) any earlier undelivered message for
+  // that pair and queue the new outbox message.
+  // Run once per request: the storage guards its own re-run after a COMMIT whose answer
+  // was lost, and a client's key (code.client_key) is kept 24 h per (account, phone).
+  // When the request already sent, `decide` is not called, nothing is written, and the
+  // first send's outbox id comes back as replayed. An empty key is never matched.
+  virtual util::Result<RecordedSend> RecordSend(
       const SendPlan& plan, const NewCode& code,
       const std::function<SendVerdict(const SendSnapshot&)>& decide) = 0;
 
@@ -254,8 +248,8 @@ class OtpRepository {
   // (verified) — 409 phone_taken if another account verified it first; kRefused changes
   // nothing. A token that matches no active account gives a context with account_id 0.
   // Returns the decision that was applied (or the phone_taken error).
-  // Idempotent per (account, phone, key) like RecordSend: a key whose guess was applied
-  // gets the context with replay_of set, and nothing is applied again.
+  // Run once per request like RecordSend: a client's key (guess.client_key) whose guess
+  // was applied gets the context with replay_of set, and nothing is applied again.
   virtual util::Result<GuessDecision> RecordGuess(
       const GuessRequest& guess,
       const std::function<GuessDecision(const GuessContext&)>& decide) = 0;

@@ -110,7 +110,6 @@ SendVerdict VerificationService::RefuseTaken(const std::vector<WindowLimit>& lim
 SendVerdict VerificationService::DecideSend(const Account& account,
                                             const std::vector<WindowLimit>& limits,
                                             const SendSnapshot& snap, int64_t now) const {
-  if (snap.replay_of) return util::Status::Ok();  // accepted the first time: same answer
   if (snap.phone_owner) {
     if (*snap.phone_owner == account.id) return AlreadyVerified();
     return RefuseTaken(limits, snap, now);
@@ -140,7 +139,7 @@ util::Result<SendReceipt> VerificationService::SendCode(const Account& account,
                                                         const std::string& client_ip,
                                                         const std::string& request_id,
                                                         Language language,
-                                                        const RequestKey& idempotency_key) {
+                                                        const std::string& client_key) {
   if (raw_phone.empty()) return MissingField("phone");
   auto parsed = PhoneNumber::Parse(raw_phone, policy_.allowed_prefixes);
   if (!parsed.ok()) return parsed.error();
@@ -155,22 +154,20 @@ util::Result<SendReceipt> VerificationService::SendCode(const Account& account,
   new_code.sealed_text = SealedSms(policy_, code, language);
   new_code.message_expires_at = now + policy_.otp_ttl;
   new_code.request_id = request_id;
-  new_code.idempotency_key = idempotency_key;
+  new_code.client_key = client_key;
 
   const SendPlan plan{account.id, phone.national(), now,
-                      SendLimits(account, phone.national(), client_ip)};
-  std::vector<WindowUsage> usage_seen;
-  bool replayed = false;
+                      SendLimits(account, phone.national(), client_ip),
+                      policy_.otp_resend_cooldown};
   auto queued = otps_.RecordSend(plan, new_code, [&](const SendSnapshot& snap) {
-    usage_seen = snap.usage;
-    replayed = snap.replay_of.has_value();
     return DecideSend(account, plan.limits, snap, now);
   });
   if (!queued.ok()) return queued.error();
   // A replay's usage already counts its first run.
+  const RecordedSend& sent = queued.value();
   return SendReceipt{phone.national(), phone.Operator(), policy_.otp_ttl,
                      policy_.otp_resend_cooldown,
-                     SendsLeft(plan.limits, usage_seen, replayed ? 0 : 1)};
+                     SendsLeft(plan.limits, sent.usage, sent.replayed ? 0 : 1)};
 }
 
 GuessDecision VerificationService::DecideGuess(const GuessInput& guess, const GuessContext& ctx,
@@ -239,19 +236,19 @@ util::Result<GuessInput> VerificationService::ParseGuess(const std::string& raw_
 util::Result<VerifyReceipt> VerificationService::VerifyCode(const Account& account,
                                                             const std::string& raw_phone,
                                                             const std::string& raw_otp,
-                                                            const RequestKey& idempotency_key) {
+                                                            const std::string& client_key) {
   auto guess = ParseGuess(raw_phone, raw_otp);
   if (!guess.ok()) return guess.error();
-  return VerifyCode(Guesser{account.id, ""}, guess.value(), idempotency_key);
+  return VerifyCode(Guesser{account.id, ""}, guess.value(), client_key);
 }
 
 util::Result<VerifyReceipt> VerificationService::VerifyCode(const Guesser& who,
                                                             const GuessInput& guess,
-                                                            const RequestKey& idempotency_key) {
+                                                            const std::string& client_key) {
   // (No shortcut for an already verified phone here: DecideGuess answers it, after a
   // replay of the guess that verified it has had the chance to answer 200 again.)
   const int64_t now = clock_.NowSeconds();
-  const GuessRequest request{who, guess.phone, now, idempotency_key};
+  const GuessRequest request{who, guess.phone, now, client_key};
   auto applied = otps_.RecordGuess(request, [&](const GuessContext& ctx) {
     return DecideGuess(guess, ctx, now);
   });

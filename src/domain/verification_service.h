@@ -62,28 +62,28 @@ class VerificationService {
   // `client_ip` is the client as per-IP limits count it (http::Request::client_key).
   // A 409 phone_taken counts toward the account's daily cap and the client's hourly cap.
   // The SMS is written in `language`. `request_id` follows the message into the outbox
-  // and the dispatcher's log lines. A non-empty `idempotency_key` makes the send
-  // idempotent (OtpRepository::RecordSend): the same key for the same account and phone
-  // within 24 h answers the first send's receipt again, without a second SMS or a second
-  // charge against any limit.
+  // and the dispatcher's log lines. A non-empty `client_key` (the client's
+  // Idempotency-Key) makes the send idempotent (OtpRepository::RecordSend): the same key
+  // for the same account and phone within 24 h answers the first send's receipt again,
+  // without a second SMS or a second charge against any limit.
   util::Result<SendReceipt> SendCode(const Account& account, const std::string& raw_phone,
                                      const std::string& client_ip,
                                      const std::string& request_id,
                                      Language language = Language::kEnglish,
-                                     const RequestKey& idempotency_key = {});
+                                     const std::string& client_key = "");
 
   // 400 invalid_phone/missing_field/invalid_field/otp_not_requested/otp_invalid,
   // 403 phone_already_verified, 409 phone_taken, 410 otp_expired, 429 too_many_attempts.
-  // A non-empty `idempotency_key` makes the guess idempotent like SendCode: repeating
+  // A non-empty `client_key` makes the guess idempotent like SendCode: repeating
   // it answers the first outcome again and uses no further attempt.
   util::Result<VerifyReceipt> VerifyCode(const Account& account,
                                          const std::string& raw_phone,
                                          const std::string& raw_otp,
-                                         const RequestKey& idempotency_key = {});
+                                         const std::string& client_key = "");
   // The same for a guess already parsed, by an account or an API token resolved with
   // the code (401 not_authenticated when the token matches no active account).
   util::Result<VerifyReceipt> VerifyCode(const Guesser& who, const GuessInput& guess,
-                                         const RequestKey& idempotency_key);
+                                         const std::string& client_key);
   // 400 invalid_phone/missing_field/invalid_field. Both fields may be typed in
   // Devanagari digits; the result holds ASCII digits only.
   util::Result<GuessInput> ParseGuess(const std::string& raw_phone,

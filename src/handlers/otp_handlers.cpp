@@ -10,15 +10,15 @@ namespace phoneverify::handlers {
 
 namespace {
 
-// The client's Idempotency-Key, else the server's own. A malformed one is refused, not
+// The client's Idempotency-Key ("" when it sent none). A malformed one is refused, not
 // dropped: a retry that silently lost its key could send a second SMS.
-util::Result<domain::RequestKey> KeyOf(const http::Request& request) {
-  if (!request.idempotency_key_header.empty() && !request.idempotency_key_from_client) {
+util::Result<std::string> KeyOf(const http::Request& request) {
+  if (request.idempotency_key_malformed) {
     return util::Error::Make(util::ErrorKind::kInvalidInput, "invalid_field",
                              "Idempotency-Key must be 1 to 255 printable ASCII characters.",
                              "Idempotency-Key");
   }
-  return domain::RequestKey{request.idempotency_key, request.idempotency_key_from_client};
+  return request.idempotency_key;
 }
 
 util::Result<domain::GuessInput> ReadGuess(const domain::VerificationService& verification,

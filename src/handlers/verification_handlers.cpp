@@ -35,13 +35,13 @@ util::Result<domain::ApiClient> RequireClient(VerificationApi& api, const http::
 util::Result<domain::ApiCaller> RequireCaller(VerificationApi& api, const http::Request& request) {
   auto client = RequireClient(api, request);
   if (!client.ok()) return client.error();
-  if (!request.idempotency_key_header.empty() && !request.idempotency_key_from_client) {
+  if (request.idempotency_key_malformed) {
     return Error::Make(ErrorKind::kInvalidInput, "invalid_field",
                        "Idempotency-Key must be 1 to 255 printable ASCII characters.",
                        "Idempotency-Key");
   }
   domain::ApiCaller caller{std::move(client.value()), std::nullopt, request.request_id};
-  if (request.idempotency_key_from_client) caller.idempotency_key = request.idempotency_key;
+  if (!request.idempotency_key.empty()) caller.idempotency_key = request.idempotency_key;
   return caller;
 }
 

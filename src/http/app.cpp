@@ -67,10 +67,9 @@ Response App::Handle(Request request) {
   int64_t started = clock_.MonotonicMillis();
   try {
     request.request_id = RequestIdFor(request.x_request_id, random_);
-    request.idempotency_key_from_client = ValidIdempotencyKey(request.idempotency_key_header);
-    request.idempotency_key = request.idempotency_key_from_client
-                                  ? request.idempotency_key_header
-                                  : random_.Hex(8);
+    const bool key_valid = ValidIdempotencyKey(request.idempotency_key_header);
+    request.idempotency_key = key_valid ? request.idempotency_key_header : "";
+    request.idempotency_key_malformed = !key_valid && !request.idempotency_key_header.empty();
     request.client_ip =
         ClientIp(request.remote_addr, request.x_forwarded_for, clients_.proxies);
     request.client_key = LimitKey(request.client_ip, clients_.ipv6_limit_prefix);

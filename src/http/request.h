@@ -39,10 +39,10 @@ struct Request {
   std::string client_ip;   // see client_ip.h; for logs
   std::string client_key;  // LimitKey(client_ip): the client as per-IP limits count it
   // The client's Idempotency-Key when it is 1 to 255 printable ASCII characters, else
-  // 16 random hex characters (a malformed key is refused by the routes that use it): unique per request, so the storage can tell whether its own
-  // earlier run of a write committed (domain::OtpRepository).
+  // "" (a malformed key is refused by the routes that use it, see
+  // idempotency_key_malformed). The storage guards its own re-runs with keys it makes up.
   std::string idempotency_key;
-  bool idempotency_key_from_client = false;  // the first case above
+  bool idempotency_key_malformed = false;  // a header was sent, and it is not such a key
 };
 
 }  // namespace phoneverify::http

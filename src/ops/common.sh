@@ -40,6 +40,6 @@ account_sql() {
 CREATE DATABASE IF NOT EXISTS \`$db\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
 CREATE USER IF NOT EXISTS '$user'@'$host' IDENTIFIED BY $(sql_quote "$password");
 ALTER USER '$user'@'$host' IDENTIFIED BY $(sql_quote "$password");
-GRANT SELECT, INSERT, UPDATE, DELETE ON \`$db\`.* TO '$user'@'$host';
+GRANT SELECT, INSERT, UPDATE, DELETE, EXECUTE ON \`$db\`.* TO '$user'@'$host';
 SQL
 }

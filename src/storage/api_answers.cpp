@@ -6,6 +6,7 @@
 #include <optional>
 #include <utility>
 
+#include "storage/common_sql.h"
 #include "storage/connection.h"
 #include "storage/database.h"
 #include "util/json_text.h"
@@ -84,7 +85,7 @@ util::Result<domain::ApiAnswer> RunOnce(
     const std::function<util::Result<Outcome>(Connection&)>& work) {
   // A server token cannot be sent by a client in practice ("~" + 128 random bits), and
   // only this request's re-runs know it.
-  const std::string key = request.client_key ? *request.client_key : "~" + random.Hex(16);
+  const std::string key = request.client_key ? *request.client_key : MadeUpKey(random);
   std::optional<domain::ApiAnswer> answer;
   bool refused = false;
   util::Status done = db.TransactIdempotent([&](Connection& conn) -> util::Status {

@@ -94,119 +94,32 @@ std::vector<GateKey> GatesFor(const std::vector<domain::WindowLimit>& limits,
 
 namespace {
 
+// ON DUPLICATE KEY takes an exclusive lock on an existing row at once; a plain INSERT
+// IGNORE + SELECT FOR UPDATE would take a shared lock first and deadlock two transactions
+// upgrading it.
 constexpr char kLockGateSql[] =
     "INSERT INTO limit_gates (scope, key_, last_at, prev_at) VALUES (?, ?, ?, 0) "
     "ON DUPLICATE KEY UPDATE prev_at = last_at, last_at = VALUES(last_at)";
 
-// The phone's gate, locked and stamped like the others, and in the same round trip
-// what the send decides on. The subqueries are plain reads (no locks); each is planned
-// again on every execution, so only the replay lookup that can find something is asked.
-// Parameters: scope, key, now, phone, account, phone, then the lookup's.
-constexpr char kLockPhoneGateSql[] =
-    "INSERT INTO limit_gates (scope, key_, last_at, prev_at) VALUES (?, ?, ?, 0) "
-    "ON DUPLICATE KEY UPDATE prev_at = last_at, last_at = VALUES(last_at) "
-    "RETURNING prev_at, "
-    "(SELECT id FROM accounts WHERE phone = ? AND phone_verified = 1), "
-    "(SELECT outbox_id FROM otp_codes WHERE account_id = ? AND phone = ?), ";
-// The last column: a client's key in idempotency_keys (account, phone, operation, key,
-// since) ...
-constexpr char kClientReplaySql[] =
-    "(SELECT result FROM idempotency_keys WHERE account_id = ? AND phone = ? "
-    "AND operation = ? AND idem_key = ? AND created_at > ?)";
-// ... a server's key in the pair's code row (account, phone, key) ...
-constexpr char kServerReplaySql[] =
-    "(SELECT outbox_id FROM otp_codes WHERE account_id = ? AND phone = ? "
-    "AND send_key = ? AND send_key <> '')";
-// ... or nothing to look up: a server's key before its first run is known to nobody.
-constexpr char kNoReplaySql[] = "NULL";
+}  // namespace
 
-// Also the index of its statement in LockPhoneGate (same order as the texts above).
-enum class ReplayKind { kClient = 0, kServer = 1, kNone = 2 };
-
-ReplayKind KindOf(const ReplayLookup& replay) {
-  if (replay.key.empty()) return ReplayKind::kNone;
-  if (replay.kept) return ReplayKind::kClient;
-  return replay.rerun ? ReplayKind::kServer : ReplayKind::kNone;
-}
-
-std::vector<GateKey> SortedStoredGates(std::vector<GateKey> gates) {
+std::vector<GateKey> StoredGates(std::vector<GateKey> gates) {
   for (GateKey& gate : gates) gate.key = StoredKey(gate.key);
   std::sort(gates.begin(), gates.end(), GateLess);
   gates.erase(std::unique(gates.begin(), gates.end(), GateEqual), gates.end());
   return gates;
 }
 
-util::Status LockGate(Connection& conn, const GateKey& stored, int64_t now) {
-  // ON DUPLICATE KEY takes an exclusive lock on an existing row at once; a plain
-  // INSERT IGNORE + SELECT FOR UPDATE would take a shared lock first and deadlock
-  // two transactions upgrading it.
-  return conn
-      .Exec(kLockGateSql, {Param::Text(stored.scope), Param::Bytes(stored.key), Param::Int(now)})
-      .status();
-}
-
-util::Result<PhoneState> LockPhoneGate(Connection& conn, const GateKey& stored, int64_t now,
-                                       int64_t account_id, const std::string& phone,
-                                       const ReplayLookup& replay) {
-  // Indexed by ReplayKind; built once each (the connection caches statements by the
-  // text's address).
-  static const std::string sql[] = {std::string(kLockPhoneGateSql) + kClientReplaySql,
-                                    std::string(kLockPhoneGateSql) + kServerReplaySql,
-                                    std::string(kLockPhoneGateSql) + kNoReplaySql};
-  const ReplayKind kind = KindOf(replay);
-  std::vector<Param> params = {Param::Text(stored.scope), Param::Bytes(stored.key),
-                               Param::Int(now),           Param::Text(phone),
-                               Param::Int(account_id),    Param::Text(phone)};
-  if (kind != ReplayKind::kNone) {
-    params.insert(params.end(), {Param::Int(account_id), Param::Text(phone)});
-  }
-  if (kind == ReplayKind::kClient) {
-    params.insert(params.end(), {Param::Text(replay.operation), Param::Text(replay.key),
-                                 Param::Int(replay.since)});
-  } else if (kind == ReplayKind::kServer) {
-    params.push_back(Param::Text(replay.key));
-  }
-  auto rows = conn.ExecReturning(sql[static_cast<int>(kind)].c_str(), params);
-  if (!rows.ok()) return rows.error();
-  PhoneState state;
-  if (rows.value().empty()) return util::Error::Internal();  // RETURNING always gives a row
-  const Row& row = rows.value()[0];
-  state.last_send = row.Int(0);
-  if (!row.IsNull(1)) state.owner = row.Int(1);
-  state.pair_has_code = !row.IsNull(2);
-  // Empty keys are never recorded (so never found). A client's key is looked up in
-  // idempotency_keys (any send of the last 24 h), a server's in the code row (the latest
-  // send of the pair: the re-run comes right after its first run).
-  if (kind != ReplayKind::kNone && !row.IsNull(3)) state.replay_result = row.Int(3);
-  return state;
-}
-
-}  // namespace
-
 util::Status LockGates(Connection& conn, std::vector<GateKey> gates, int64_t now) {
-  for (const GateKey& gate : SortedStoredGates(std::move(gates))) {
-    if (util::Status st = LockGate(conn, gate, now); !st.ok()) return st;
+  for (const GateKey& gate : StoredGates(std::move(gates))) {
+    auto done = conn.Exec(kLockGateSql, {Param::Text(gate.scope), Param::Bytes(gate.key),
+                                         Param::Int(now)});
+    if (!done.ok()) return done.error();
   }
   return util::Status::Ok();
 }
 
-util::Result<PhoneState> LockSendGates(Connection& conn, std::vector<GateKey> gates, int64_t now,
-                                       int64_t account_id, const std::string& phone,
-                                       const ReplayLookup& replay) {
-  const GateKey phone_gate{kLastSendScope, StoredKey(phone)};
-  std::optional<PhoneState> state;
-  for (const GateKey& gate : SortedStoredGates(std::move(gates))) {
-    if (GateEqual(gate, phone_gate)) {
-      auto locked = LockPhoneGate(conn, gate, now, account_id, phone, replay);
-      if (!locked.ok()) return locked.error();
-      state = locked.value();
-    } else if (util::Status st = LockGate(conn, gate, now); !st.ok()) {
-      return st.error();
-    }
-  }
-  if (!state) return util::Error::Internal();  // the caller forgot the phone's gate
-  return *state;
-}
+std::string MadeUpKey(util::Random& random) { return "~" + random.Hex(16); }
 
 util::Result<int64_t> GateLastAt(Connection& conn, const GateKey& gate) {
   auto rows = conn.Query("SELECT last_at FROM limit_gates WHERE scope = ? AND key_ = ?",

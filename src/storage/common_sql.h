@@ -10,6 +10,7 @@
 
 #include "domain/ports.h"
 #include "storage/connection.h"
+#include "util/random.h"
 #include "util/status.h"
 
 namespace phoneverify::storage {
@@ -41,34 +42,13 @@ std::vector<GateKey> GatesFor(const std::vector<domain::WindowLimit>& limits,
 // A refusal rolls the stamps back with the transaction. In a transaction only.
 util::Status LockGates(Connection& conn, std::vector<GateKey> gates, int64_t now);
 
-// What a send needs to know about its phone, read in the statement that locks the
-// phone's gate.
-struct PhoneState {
-  int64_t last_send = 0;          // latest accepted send to the phone before now, 0 = never
-  std::optional<int64_t> owner;   // the account that verified the phone, if any
-  bool pair_has_code = false;     // (account, phone) has a code row, i.e. an earlier send
-  // The result an earlier run of the request recorded (see LockSendGates), if any.
-  std::optional<int64_t> replay_result;
-};
-// Where LockSendGates looks for an earlier run of the same request: the idempotency_keys
-// row (account, phone, operation, key) created after `since` when the client sent the key
-// (`kept`), and in any case the pair's code row, whose send_key names the send that wrote
-// it (sql/011). An empty key is never found, nor a server's key on the request's first
-// run (`rerun` false): nobody else can know it.
-struct ReplayLookup {
-  const char* operation = "";
-  std::string key;
-  bool kept = false;
-  int64_t since = 0;
-  bool rerun = true;  // the request may have run before (a re-run after a lost answer)
-};
-// LockGates for a send to `phone` by `account_id`: the gate (kLastSendScope, phone) must
-// be among `gates`; its statement also returns the PhoneState, read after that lock was
-// taken (a twin holding it has committed by then), so one round trip serves the lock,
-// the decision's figures and the replay lookup.
-util::Result<PhoneState> LockSendGates(Connection& conn, std::vector<GateKey> gates, int64_t now,
-                                       int64_t account_id, const std::string& phone,
-                                       const ReplayLookup& replay);
+// `gates` with StoredKey applied, in LockGates' order, without duplicates.
+std::vector<GateKey> StoredGates(std::vector<GateKey> gates);
+
+// A key for a request the client gave none: "~" + 128 random bits. It guards only the
+// storage's own re-run of a write whose COMMIT went unanswered; no client can send it.
+std::string MadeUpKey(util::Random& random);
+
 // The gate's last_at, 0 when the gate does not exist.
 util::Result<int64_t> GateLastAt(Connection& conn, const GateKey& gate);
 

@@ -469,6 +469,29 @@ util::Result<std::vector<Row>> Connection::ExecReturning(const char* sql,
   return FetchAll(stmt.value());
 }
 
+util::Result<std::vector<Row>> Connection::Call(const char* sql,
+                                                const std::vector<Param>& params) {
+  util::Result<MYSQL_STMT*> stmt = Prepare(sql);
+  if (!stmt.ok()) return stmt.error();
+  possibly_wrote_ = true;
+  if (util::Status st = Execute(stmt.value(), params); !st.ok()) return st.error();
+  auto rows = FetchAll(stmt.value());
+  if (!rows.ok()) return rows.error();
+  // A CALL ends with a status result (and any further result sets): read them all, or
+  // the connection stays busy.
+  int rc;
+  while ((rc = mysql_stmt_next_result(stmt.value())) == 0) {
+    if (mysql_stmt_field_count(stmt.value()) > 0) {
+      std::vector<Row> ignored;
+      if (const unsigned error_number = ReadRows(stmt.value(), ignored); error_number != 0) {
+        return Fail(error_number);
+      }
+    }
+  }
+  if (rc > 0) return FailStatement(stmt.value());
+  return rows;
+}
+
 util::Result<std::vector<Row>> Connection::FetchAll(MYSQL_STMT* stmt) {
   std::vector<Row> rows;
   // ReadRows has released the result set before Fail may close the statement.

@@ -143,6 +143,9 @@ class Connection {
   util::Result<std::vector<Row>> Query(const char* sql, const std::vector<Param>& params);
   // A statement that changes data and returns rows (INSERT ... RETURNING).
   util::Result<std::vector<Row>> ExecReturning(const char* sql, const std::vector<Param>& params);
+  // CALL of a stored procedure that may change data: the rows of its first result set
+  // (none if it returns none); the results after it are read and dropped.
+  util::Result<std::vector<Row>> Call(const char* sql, const std::vector<Param>& params);
 
   util::Status Begin();
   util::Status Commit();

@@ -103,7 +103,7 @@ util::Status Database::Execute(const StatusWork& work, bool transaction, bool id
     // A connection that died while idle (found dead at once, before anything that may
     // write was sent): open a new one and run again. Idempotent work may run again even
     // after a write or COMMIT was sent: it finds its own earlier run, if that committed.
-    const bool may_rerun = !attempt.possibly_wrote || (idempotent && transaction);
+    const bool may_rerun = !attempt.possibly_wrote || idempotent;
     if (IsConnectionError(err) && (attempt.was_connected || idempotent) && may_rerun &&
         !attempt.timed_out && reconnect_left) {
       reconnect_left = false;
@@ -133,7 +133,7 @@ util::Status Database::ExecuteOnNodes(const StatusWork& work, bool transaction,
     if (attempt.status.ok() || err == 0) break;
     if (RetryAfterConflict(err, n, deadline)) continue;
     // Run again (elsewhere) only what cannot have written, or what finds its own commit.
-    if (IsNodeError(err) && (!attempt.possibly_wrote || (idempotent && transaction))) {
+    if (IsNodeError(err) && (!attempt.possibly_wrote || idempotent)) {
       // A pooled connection found dead at once (idle timeout, killed): the node itself
       // may be fine, so first a new connection to it.
       if (attempt.was_connected && !attempt.timed_out && std::exchange(reconnect_left, false)) {

@@ -8,6 +8,10 @@
 //                   already committed (a unique request id it records and looks up
 //                   first): after a connection lost mid-work or at COMMIT -- outcome
 //                   unknown -- it reconnects and runs `work` once more instead of failing.
+//   RunIdempotent(work)
+//                   autocommit, for work that is one CALL of a procedure that commits
+//                   its own transaction and finds its own earlier run the same way: run
+//                   once more after a lost connection too.
 //
 // `work` is a callable `(Connection&) -> util::Status or util::Result<T>`; Run/Transact
 // return the same type. Retries, invisible to `work` except that it may run again:
@@ -101,6 +105,11 @@ class Database {
   template <typename Work>
   auto Transact(Work&& work) {
     return Call(std::forward<Work>(work), /*transaction=*/true);
+  }
+
+  template <typename Work>
+  auto RunIdempotent(Work&& work) {
+    return Call(std::forward<Work>(work), /*transaction=*/false, /*idempotent=*/true);
   }
 
   template <typename Work>

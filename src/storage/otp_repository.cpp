@@ -1,9 +1,12 @@
 #include "storage/otp_repository.h"
 
+#include <sstream>
+
 #include "domain/otp_policy.h"
 #include "storage/common_sql.h"
 #include "storage/connection.h"
 #include "storage/database.h"
+#include "util/crypto.h"
 
 namespace phoneverify::storage {
 namespace {
@@ -23,7 +26,6 @@ domain::OtpRecord OtpFromRow(const Row& row, int first = 0) {
   return otp;
 }
 
-constexpr char kSendOperation[] = "send";
 constexpr char kGuessOperation[] = "guess";
 constexpr int64_t kReplayWindow = domain::kDay;  // idempotency_keys rows are pruned after it
 constexpr int64_t kGuessWrong = 1;
@@ -71,79 +73,128 @@ util::Status LogRequest(Connection& conn, int64_t account_id, const std::string&
 
 // ---- sending ------------------------------------------------------------------------
 
-util::Result<domain::SendSnapshot> ReadSendSnapshot(Connection& conn, const domain::SendPlan& plan,
-                                                    const PhoneState& phone) {
+// The whole send as one round trip (sql/016_send_procedure.sql): parameters account,
+// phone, now, key, key kept, gates, limits, cooldown, code hash, expires at, max attempts,
+// sealed text, message expires at, request id.
+constexpr char kSendCodeSql[] =
+    "CALL pv_send_code(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+// The procedure's answers (its first column).
+constexpr char kAccepted[] = "accepted";
+constexpr char kReplayed[] = "replayed";
+
+// Rounds of "the procedure declined, the charged refusal's transaction then found the
+// send acceptable" (the phone's owner changed in between) before giving up.
+constexpr int kSendRounds = 3;
+
+// JSON for the procedure's list parameters. Keys go as hex (any bytes pass); scopes are
+// the code's own constants (lowercase letters and '_').
+std::string GatesJson(const std::vector<GateKey>& stored) {
+  std::string json = "[";
+  for (const GateKey& gate : stored) {
+    if (json.size() > 1) json += ',';
+    json += "[\"" + gate.scope + "\",\"" + util::HexEncode(gate.key) + "\"]";
+  }
+  return json + "]";
+}
+
+std::string LimitsJson(const std::vector<domain::WindowLimit>& limits) {
+  std::string json = "[";
+  for (const domain::WindowLimit& limit : limits) {
+    if (json.size() > 1) json += ',';
+    json += "[\"" + limit.scope + "\",\"" + util::HexEncode(StoredKey(limit.key)) + "\"," +
+            std::to_string(limit.window) + "," + std::to_string(limit.max) + "]";
+  }
+  return json + "]";
+}
+
+// "count:oldest " per limit, as the procedure writes it.
+std::vector<domain::WindowUsage> ParseUsage(const std::string& text) {
+  std::vector<domain::WindowUsage> usage;
+  std::istringstream in(text);
+  std::string item;
+  while (in >> item) {
+    domain::WindowUsage one;
+    const size_t colon = item.find(':');
+    one.count = std::stoi(item.substr(0, colon));
+    one.oldest = colon == std::string::npos ? 0 : std::stoll(item.substr(colon + 1));
+    usage.push_back(one);
+  }
+  return usage;
+}
+
+struct SendCall {
+  std::string outcome;  // accepted | declined | replayed
+  int64_t outbox_id = 0;
   domain::SendSnapshot snapshot;
-  snapshot.phone_owner = phone.owner;
-  snapshot.last_send_to_phone = phone.last_send;
-  auto usage = ReadUsage(conn, plan.limits, plan.now);
-  if (!usage.ok()) return usage.error();
-  snapshot.usage = std::move(usage).value();
-  return snapshot;
-}
+};
 
-util::Status SupersedeEarlier(Connection& conn, const domain::SendPlan& plan) {
-  return conn
-      .Exec(
-          "UPDATE outbox SET state = 'superseded', sealed_text = NULL, claim_token = NULL "
-          "WHERE account_id = ? AND phone = ? AND state IN ('queued', 'retry', 'sending')",
-          {Param::Int(plan.account_id), Param::Text(plan.phone)})
-      .status();
-}
-
-util::Result<int64_t> InsertOutbox(Connection& conn, const domain::SendPlan& plan,
-                                   const domain::NewCode& code) {
-  auto done = conn.Exec(
-      "INSERT INTO outbox (account_id, phone, sealed_text, state, tries, next_attempt_at, "
-      "lease_until, last_error, created_at, expires_at, request_id) "
-      "VALUES (?, ?, ?, 'queued', 0, ?, 0, '', ?, ?, ?)",
-      {Param::Int(plan.account_id), Param::Text(plan.phone), Param::Bytes(code.sealed_text),
-       Param::Int(plan.now), Param::Int(plan.now), Param::Int(code.message_expires_at),
-       Param::Text(ClampUtf8(code.request_id, 64))});
-  if (!done.ok()) return done.error();
-  return static_cast<int64_t>(done.value().insert_id);
-}
-
-// The row names the send that wrote it (send_key, sql/011).
-util::Status UpsertCode(Connection& conn, const domain::SendPlan& plan,
-                        const domain::NewCode& code, int64_t outbox_id) {
+util::Result<SendCall> CallSendCode(Connection& conn, const domain::SendPlan& plan,
+                                    const domain::NewCode& code, const std::string& gates,
+                                    const std::string& key, bool kept) {
   const domain::OtpRecord& otp = code.record;
-  return conn
-      .Exec(
-          "INSERT INTO otp_codes (account_id, phone, code_hash, created_at, expires_at, "
-          "attempts_used, max_attempts, consumed, outbox_id, send_key) "
-          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE "
-          "code_hash = VALUES(code_hash), created_at = VALUES(created_at), "
-          "expires_at = VALUES(expires_at), attempts_used = VALUES(attempts_used), "
-          "max_attempts = VALUES(max_attempts), consumed = VALUES(consumed), "
-          "outbox_id = VALUES(outbox_id), send_key = VALUES(send_key)",
-          {Param::Int(plan.account_id), Param::Text(plan.phone), Param::Bytes(otp.code_hash),
-           Param::Int(otp.created_at), Param::Int(otp.expires_at), Param::Int(otp.attempts_used),
-           Param::Int(otp.max_attempts), Param::Int(otp.consumed ? 1 : 0), Param::Int(outbox_id),
-           Param::Text(code.idempotency_key.value)})
-      .status();
+  auto rows = conn.Call(
+      kSendCodeSql,
+      {Param::Int(plan.account_id), Param::Text(plan.phone), Param::Int(plan.now),
+       Param::Text(key), Param::Int(kept ? 1 : 0), Param::Text(gates),
+       Param::Text(LimitsJson(plan.limits)), Param::Int(plan.cooldown),
+       Param::Bytes(otp.code_hash), Param::Int(otp.expires_at), Param::Int(otp.max_attempts),
+       Param::Bytes(code.sealed_text), Param::Int(code.message_expires_at),
+       Param::Text(ClampUtf8(code.request_id, 64))});
+  if (!rows.ok()) return rows.error();
+  if (rows.value().size() != 1) return util::Error::Internal();
+  const Row& row = rows.value()[0];
+  SendCall call;
+  call.outcome = row.Text(0);
+  call.outbox_id = row.Int(1);
+  if (!row.IsNull(2)) call.snapshot.phone_owner = row.Int(2);
+  call.snapshot.last_send_to_phone = row.Int(3);
+  call.snapshot.usage = ParseUsage(row.Text(4));
+  if (call.snapshot.usage.size() != plan.limits.size()) return util::Error::Internal();
+  return call;
 }
 
-// The gates were stamped when they were locked.
-util::Result<int64_t> PersistSend(Connection& conn, const domain::SendPlan& plan,
-                                  const domain::NewCode& code, const PhoneState& phone) {
-  if (util::Status st = InsertEvents(conn, plan.limits, plan.now); !st.ok()) return st.error();
-  // Messages of the pair all come from earlier sends, which left a code row (code rows
-  // are replaced, never deleted): without one there is nothing to supersede.
-  if (phone.pair_has_code) {
-    if (util::Status st = SupersedeEarlier(conn, plan); !st.ok()) return st.error();
-  }
-  auto outbox_id = InsertOutbox(conn, plan, code);
-  if (!outbox_id.ok()) return outbox_id.error();
-  util::Status st = UpsertCode(conn, plan, code, outbox_id.value());
-  if (!st.ok()) return st.error();
-  // A server's key needs no row here: the code row names its send.
-  if (code.idempotency_key.from_client) {
-    st = LogRequest(conn, plan.account_id, plan.phone, kSendOperation,
-                    code.idempotency_key.value, outbox_id.value(), plan.now);
-    if (!st.ok()) return st.error();
-  }
-  return outbox_id;
+// The procedure's acceptance test and the C++ decider gave different answers on the same
+// snapshot: a bug (the two are tested against each other), answered as one.
+util::Error RulesDisagree() {
+  return util::Error::Internal("the send procedure and the send rules disagree");
+}
+
+constexpr char kGatePrevAtSql[] = "SELECT prev_at FROM limit_gates WHERE scope = ? AND key_ = ?";
+constexpr char kRestorePhoneGateSql[] =
+    "UPDATE limit_gates SET last_at = prev_at WHERE scope = ? AND key_ = ?";
+
+// A refusal that still counts (SendVerdict::charged), in its own transaction: the gates
+// locked again, the snapshot read and decided again, the charged limits' events written,
+// and the phone's gate set back (a refusal is no send and starts no cooldown). nullopt:
+// the decider now accepts (something changed since the procedure's read).
+util::Result<std::optional<util::Error>> ChargeRefusal(
+    Database& db, const domain::SendPlan& plan, const std::vector<GateKey>& gates,
+    const std::function<domain::SendVerdict(const domain::SendSnapshot&)>& decide) {
+  using Refusal = std::optional<util::Error>;
+  const std::string phone_key = StoredKey(plan.phone);
+  return db.Transact([&](Connection& conn) -> util::Result<Refusal> {
+    if (util::Status st = LockGates(conn, gates, plan.now); !st.ok()) return st.error();
+    domain::SendSnapshot snapshot;
+    auto prev = conn.Query(kGatePrevAtSql, {Param::Text(kLastSendScope), Param::Bytes(phone_key)});
+    if (!prev.ok()) return prev.error();
+    snapshot.last_send_to_phone = prev.value().empty() ? 0 : prev.value()[0].Int(0);
+    auto owner = FindPhoneOwner(conn, plan.phone);
+    if (!owner.ok()) return owner.error();
+    snapshot.phone_owner = owner.value();
+    auto usage = ReadUsage(conn, plan.limits, plan.now);
+    if (!usage.ok()) return usage.error();
+    snapshot.usage = std::move(usage).value();
+    const domain::SendVerdict verdict = decide(snapshot);
+    if (verdict.status.ok()) return Refusal();  // rolled back: the stamps go
+    std::vector<domain::WindowLimit> charged;
+    for (size_t i : verdict.charged) charged.push_back(plan.limits.at(i));
+    if (util::Status st = InsertEvents(conn, charged, plan.now); !st.ok()) return st.error();
+    auto restored = conn.Exec(kRestorePhoneGateSql,
+                              {Param::Text(kLastSendScope), Param::Bytes(phone_key)});
+    if (!restored.ok()) return restored.error();
+    return Refusal(verdict.status.error());
+  });
 }
 
 // ---- guessing -----------------------------------------------------------------------
@@ -208,12 +259,6 @@ constexpr char kCountWrongGuessSql[] =
 // one code: every round lets at least one concurrent guess through).
 constexpr int kOptimisticGuessRounds = 4;
 
-// The key the compare-and-set path keeps: a client's, which it may send again. A key the
-// server made up guards only re-runs, and that path never runs a write again.
-std::string KeptKey(const domain::RequestKey& key) {
-  return key.from_client ? key.value : std::string();
-}
-
 // The statement for a guesser by token or by account, with or without a kept key.
 std::string GuessReadSql(bool by_token, bool key_kept) {
   std::string sql = kGuessColumnsSql;
@@ -230,7 +275,7 @@ std::string GuessReadSql(bool by_token, bool key_kept) {
 util::Result<domain::GuessContext> ReadGuessContext(Connection& conn,
                                                     const domain::GuessRequest& guess,
                                                     std::optional<int64_t>* replay) {
-  const std::string key = KeptKey(guess.key);
+  const std::string& key = guess.client_key;
   const bool by_token = guess.who.account_id == 0;
   std::vector<Param> params = {Param::Text(guess.phone), Param::Text(guess.phone),
                                Param::Text(kLastSendScope), Param::Bytes(StoredKey(guess.phone))};
@@ -329,7 +374,7 @@ util::Status LogGuess(Connection& conn, int64_t account_id, const std::string& p
 util::Result<bool> CountWrongGuess(Connection& conn, int64_t account_id,
                                    const domain::GuessRequest& guess,
                                    const domain::OtpRecord& seen) {
-  const std::string kept = KeptKey(guess.key);
+  const std::string& kept = guess.client_key;
   auto done = conn.Exec(kCountWrongGuessSql,
                         {Param::Text(kept), Param::Int(guess.now), Param::Int(account_id),
                          Param::Text(guess.phone), Param::Int(seen.attempts_used),
@@ -347,70 +392,40 @@ std::optional<GuessOutcome> ReplayedGuess(const std::optional<int64_t>& result) 
   return *result == kGuessCorrect ? GuessOutcome::kCorrect : GuessOutcome::kWrong;
 }
 
-constexpr char kRestorePhoneGateSql[] =
-    "UPDATE limit_gates SET last_at = prev_at WHERE scope = ? AND key_ = ?";
-
-// A refusal that still counts (SendVerdict::charged): its events, and the phone's gate set
-// back to the last send (locking stamped it; a refusal is no send and starts no cooldown).
-util::Result<int64_t> ChargeRefusal(Connection& conn, const domain::SendPlan& plan,
-                                    const std::vector<size_t>& charged) {
-  std::vector<domain::WindowLimit> limits;
-  for (size_t i : charged) limits.push_back(plan.limits.at(i));
-  if (util::Status st = InsertEvents(conn, limits, plan.now); !st.ok()) return st.error();
-  util::Status st = conn.Exec(kRestorePhoneGateSql, {Param::Text(kLastSendScope),
-                                                     Param::Bytes(StoredKey(plan.phone))})
-                        .status();
-  if (!st.ok()) return st.error();
-  return int64_t{0};
-}
-
-// Returned from a send transaction to roll a replay back; never leaves RecordSend.
-util::Error ReplayRollback() {
-  return util::Error::Make(util::ErrorKind::kConflict, "replayed", "Replayed request.", "");
-}
-
 }  // namespace
 
-util::Result<int64_t> MysqlOtpRepository::RecordSend(
+util::Result<domain::RecordedSend> MysqlOtpRepository::RecordSend(
     const domain::SendPlan& plan, const domain::NewCode& code,
     const std::function<domain::SendVerdict(const domain::SendSnapshot&)>& decide) {
-  const std::vector<GateKey> gates = GatesFor(plan.limits, {{kLastSendScope, plan.phone}});
-  // A replay must not keep the gate stamps LockSendGates wrote: its run is rolled back
-  // (kReplayed is only a rollback signal) and the recorded outbox id is returned.
-  std::optional<int64_t> replayed;
-  std::optional<util::Error> refused;  // a refusal that committed its charged events
-  int runs = 0;
-  auto queued = db_.TransactIdempotent([&](Connection& conn) -> util::Result<int64_t> {
-    replayed.reset();
-    refused.reset();
-    ++runs;
-    // A twin of this request waits at the phone's gate; the same statement looks up
-    // the idempotency key once the gate is ours.
-    auto phone = LockSendGates(conn, gates, plan.now, plan.account_id, plan.phone,
-                               {kSendOperation, code.idempotency_key.value,
-                                code.idempotency_key.from_client, plan.now - kReplayWindow,
-                                /*rerun=*/runs > 1});
-    if (!phone.ok()) return phone.error();
-    auto snapshot = ReadSendSnapshot(conn, plan, phone.value());
-    if (!snapshot.ok()) return snapshot.error();
-    const std::optional<int64_t> replay = phone.value().replay_result;
-    snapshot.value().replay_of = replay;
-    domain::SendVerdict verdict = decide(snapshot.value());
-    if (!verdict.status.ok()) {
-      if (verdict.charged.empty()) return verdict.status.error();
-      refused = verdict.status.error();
-      return ChargeRefusal(conn, plan, verdict.charged);
+  const std::vector<GateKey> gates =
+      StoredGates(GatesFor(plan.limits, {{kLastSendScope, plan.phone}}));
+  const std::string gates_json = GatesJson(gates);
+  // The request's key: the client's, kept 24 h, or one made up here that guards only the
+  // CALL's own re-run after a lost answer (RunIdempotent).
+  const bool kept = !code.client_key.empty();
+  const std::string key = kept ? code.client_key : MadeUpKey(random_);
+  for (int round = 0; round < kSendRounds; ++round) {
+    auto called = db_.RunIdempotent([&](Connection& conn) {
+      return CallSendCode(conn, plan, code, gates_json, key, kept);
+    });
+    if (!called.ok()) return called.error();
+    const SendCall& call = called.value();
+    if (call.outcome == kReplayed) {
+      return domain::RecordedSend{call.outbox_id, true, call.snapshot.usage};
     }
-    if (replay) {
-      replayed = *replay;
-      return ReplayRollback();
+    const domain::SendVerdict verdict = decide(call.snapshot);
+    if (call.outcome == kAccepted) {
+      if (!verdict.status.ok()) return RulesDisagree();
+      if (on_queued_) on_queued_();
+      return domain::RecordedSend{call.outbox_id, false, call.snapshot.usage};
     }
-    return PersistSend(conn, plan, code, phone.value());
-  });
-  if (replayed) return *replayed;
-  if (refused && queued.ok()) return *refused;
-  if (queued.ok() && on_queued_) on_queued_();
-  return queued;
+    if (verdict.status.ok()) return RulesDisagree();
+    if (verdict.charged.empty()) return verdict.status.error();
+    auto refusal = ChargeRefusal(db_, plan, gates, decide);
+    if (!refusal.ok()) return refusal.error();
+    if (refusal.value()) return *refusal.value();
+  }
+  return util::Error::Unavailable();
 }
 
 // Wrong guesses (the common case: every brute-force attempt is one) and refusals need
@@ -430,7 +445,7 @@ util::Result<domain::GuessDecision> MysqlOtpRepository::RecordGuess(
     const domain::GuessRequest& guess,
     const std::function<domain::GuessDecision(const domain::GuessContext&)>& decide) {
   using OptionalDecision = std::optional<domain::GuessDecision>;
-  const bool key_kept = !KeptKey(guess.key).empty();
+  const bool key_kept = !guess.client_key.empty();
   int64_t account_id = 0;  // resolved by the first read
   bool needs_lock = false;
   for (int round = 0; round < kOptimisticGuessRounds && !needs_lock; ++round) {
@@ -479,7 +494,7 @@ util::Result<domain::GuessDecision> MysqlOtpRepository::RecordGuessLocked(
     int64_t account_id, const domain::GuessRequest& guess,
     const std::function<domain::GuessDecision(const domain::GuessContext&)>& decide) {
   const std::string& phone = guess.phone;
-  const std::string& key = guess.key.value;
+  const std::string key = guess.client_key.empty() ? MadeUpKey(random_) : guess.client_key;
   return db_.TransactIdempotent([&](Connection& conn) -> util::Result<domain::GuessDecision> {
     // Locks the code row first: a twin of this request waits here.
     auto context = ReadLockedGuessContext(conn, account_id, phone);

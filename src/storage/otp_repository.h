@@ -1,22 +1,24 @@
 // domain::OtpRepository over MariaDB: tables otp_codes, outbox (the producing side),
-// limit_gates, limit_events, and accounts (phone owner, verification).
+// limit_gates, limit_events, idempotency_keys, and accounts (phone owner, verification).
 //
-// Serialisation: RecordSend locks the gate rows of the phone ('last_send') and of every
-// limit key before reading the limits, so concurrent sends to one phone, account or IP
-// run one after another on a node; it writes every gate as it locks it (a refusal or a
-// replay rolls that back), so on Galera conflicting commits fail certification (1213)
-// and run again. RecordGuess counts a wrong guess with a compare-and-set on the code row
-// (applied only if the row is unchanged since it was read; the read also finds the
-// idempotency key's earlier result; a client's key is recorded in the same transaction
-// as the UPDATE), and takes the row lock in a transaction for a correct guess or under
-// contention. Both record their idempotency key in
-// idempotency_keys (sql/004) and run their transactions as Database::TransactIdempotent:
-// a COMMIT lost with its connection is simply run again.
-// Round trips: a send is START, one statement per gate (the phone's also returns what the
-// decision needs and the idempotency key's earlier result), one per limit, the writes,
-// COMMIT; a wrong guess (or a refusal, or a replay of a wrong guess) is one SELECT, which
-// also resolves the guesser's API token, and at most one UPDATE, autocommit (with a
-// client's key: START, the UPDATE, the key's INSERT, COMMIT).
+// Sending: one CALL of pv_send_code (sql/016_send_procedure.sql), one round trip. It locks
+// the gate rows of the phone ('last_send') and of every limit key, in one order, before
+// reading, so concurrent sends to one phone, account or IP run one after another on a
+// node; the stamps it writes on them make conflicting commits on different Galera nodes
+// fail certification (1213: the CALL runs again). The procedure accepts only what the
+// C++ decider accepts (no owner, cooldown passed, limits below their max) and returns
+// the snapshot it read; the decider then runs on it: it must agree with an acceptance,
+// and names the refusal otherwise. A refusal that still charges limits (phone_taken)
+// takes a second transaction that decides again on a locked read.
+// Guessing: a wrong guess is counted with a compare-and-set on the code row (applied
+// only if the row is unchanged since it was read, which also resolved the API token and
+// found the client key's earlier result): two round trips. A correct guess, or one
+// under contention, takes the row lock in a transaction.
+// Run once per request: a client's Idempotency-Key is recorded in idempotency_keys in the
+// transaction of its change (24 h); with none, the repository makes up a key (MadeUpKey)
+// that guards its own re-run of a write whose COMMIT went unanswered
+// (Database::RunIdempotent, TransactIdempotent). A repeated request gets the first
+// result back, and nothing is written again.
 // Thread-safe; errors as described in domain/ports.h.
 #pragma once
 
@@ -27,6 +29,7 @@
 #include <vector>
 
 #include "domain/ports.h"
+#include "util/random.h"
 
 namespace phoneverify::storage {
 
@@ -38,9 +41,9 @@ class MysqlOtpRepository final : public domain::OtpRepository {
   explicit MysqlOtpRepository(Database& db, std::function<void()> on_queued = {})
       : db_(db), on_queued_(std::move(on_queued)) {}
 
-  // Returns the new outbox row's id. On acceptance the earlier undelivered messages of
-  // (account, phone) become 'superseded' with their sealed text erased.
-  util::Result<int64_t> RecordSend(
+  // On acceptance the earlier undelivered messages of (account, phone) become
+  // 'superseded' with their sealed text erased.
+  util::Result<domain::RecordedSend> RecordSend(
       const domain::SendPlan& plan, const domain::NewCode& code,
       const std::function<domain::SendVerdict(const domain::SendSnapshot&)>& decide) override;
 
@@ -64,6 +67,7 @@ class MysqlOtpRepository final : public domain::OtpRepository {
 
   Database& db_;
   std::function<void()> on_queued_;
+  util::SodiumRandom random_;  // MadeUpKey
 };
 
 }  // namespace phoneverify::storage

@@ -209,7 +209,7 @@ util::Status MemoryLimitRepository::Clear(const WindowLimit& limit) {
   return util::Status::Ok();
 }
 
-util::Result<int64_t> MemoryOtpRepository::RecordSend(
+util::Result<domain::RecordedSend> MemoryOtpRepository::RecordSend(
     const domain::SendPlan& plan, const domain::NewCode& code,
     const std::function<domain::SendVerdict(const domain::SendSnapshot&)>& decide) {
   if (s_.TakeFailure()) return util::Error::Unavailable();
@@ -217,11 +217,11 @@ util::Result<int64_t> MemoryOtpRepository::RecordSend(
   snap.phone_owner = s_.PhoneOwner(plan.phone);
   snap.last_send_to_phone = s_.last_send.count(plan.phone) ? s_.last_send[plan.phone] : 0;
   snap.usage = s_.Usage(plan.limits, plan.now);
-  const std::string& idempotency_key = code.idempotency_key.value;
+  const std::string& idempotency_key = code.client_key;
   const auto log_key = std::make_tuple(plan.account_id, plan.phone, std::string("send"),
                                        idempotency_key);
   if (!idempotency_key.empty() && s_.request_log.count(log_key)) {
-    snap.replay_of = s_.request_log[log_key];
+    return domain::RecordedSend{s_.request_log[log_key], true, snap.usage};
   }
   const domain::SendVerdict verdict = decide(snap);
   if (!verdict.status.ok()) {
@@ -230,7 +230,6 @@ util::Result<int64_t> MemoryOtpRepository::RecordSend(
     }
     return verdict.status.error();
   }
-  if (snap.replay_of) return *snap.replay_of;
   for (const auto& limit : plan.limits) s_.events[{limit.scope, limit.key}].push_back(plan.now);
   s_.last_send[plan.phone] = plan.now;
   for (auto& row : s_.outbox) {
@@ -251,7 +250,7 @@ util::Result<int64_t> MemoryOtpRepository::RecordSend(
   s_.codes[{plan.account_id, plan.phone}] = code.record;
   s_.code_outbox[{plan.account_id, plan.phone}] = row.id;
   if (!idempotency_key.empty()) s_.request_log[log_key] = row.id;
-  return row.id;
+  return domain::RecordedSend{row.id, false, snap.usage};
 }
 
 util::Result<domain::GuessDecision> MemoryOtpRepository::RecordGuess(
@@ -263,7 +262,7 @@ util::Result<domain::GuessDecision> MemoryOtpRepository::RecordGuess(
   ctx.account_id = account_id;
   if (account_id == 0) return decide(ctx);
   const std::string& phone = guess.phone;
-  const std::string& idempotency_key = guess.key.value;
+  const std::string& idempotency_key = guess.client_key;
   auto key = std::make_pair(account_id, phone);
   if (s_.codes.count(key)) ctx.otp = s_.codes[key];
   ctx.phone_owner = s_.PhoneOwner(phone);

@@ -112,7 +112,7 @@ class MemoryLimitRepository final : public domain::LimitRepository {
 class MemoryOtpRepository final : public domain::OtpRepository {
  public:
   explicit MemoryOtpRepository(MemoryStore& store) : s_(store) {}
-  util::Result<int64_t> RecordSend(
+  util::Result<domain::RecordedSend> RecordSend(
       const domain::SendPlan& plan, const domain::NewCode& code,
       const std::function<domain::SendVerdict(const domain::SendSnapshot&)>& decide) override;
   util::Result<domain::GuessDecision> RecordGuess(

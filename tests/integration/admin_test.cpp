@@ -407,7 +407,7 @@ BOOST_AUTO_TEST_CASE(purge_deletes_expired_codes_and_finished_messages_past_rete
   BOOST_TEST(gone.json["code"].asString() == "otp_not_requested");
   auto rows = db.Run([&](storage::Connection& conn) {
     return conn.Query("SELECT COUNT(*) FROM outbox WHERE id = ?",
-                      {storage::Param::Int(sent.value())});
+                      {storage::Param::Int(sent.value().outbox_id)});
   });
   BOOST_REQUIRE(rows.ok());
   BOOST_TEST(rows.value()[0].Int(0) == 0);

@@ -29,6 +29,7 @@
 #include "storage/otp_repository.h"
 #include "storage/outbox_repository.h"
 #include "test_db.h"
+#include "util/crypto.h"
 
 namespace phoneverify::itest {
 namespace {
@@ -112,10 +113,16 @@ domain::SendPlan MakePlan(int64_t account_id, const std::string& phone, int64_t 
 util::Status AcceptAll(const domain::SendSnapshot&) { return util::Status::Ok(); }
 util::Status AcceptUsage(const std::vector<domain::WindowUsage>&) { return util::Status::Ok(); }
 
+// The outbox id of a send, or its error.
+util::Result<int64_t> OutboxId(const util::Result<domain::RecordedSend>& sent) {
+  if (!sent.ok()) return sent.error();
+  return sent.value().outbox_id;
+}
+
 util::Result<int64_t> Send(storage::MysqlOtpRepository& otps, int64_t account_id,
                            const std::string& phone, int64_t now, int max_attempts = 5) {
-  return otps.RecordSend(MakePlan(account_id, phone, now), MakeCode(now, max_attempts, now + 600),
-                         AcceptAll);
+  return OutboxId(otps.RecordSend(MakePlan(account_id, phone, now),
+                                  MakeCode(now, max_attempts, now + 600), AcceptAll));
 }
 
 util::Error TooSoon() {
@@ -175,7 +182,7 @@ int CountGates(Database& db, const std::string& phone) {
 }
 
 domain::GuessRequest Guess(int64_t account_id, const std::string& phone, int64_t now,
-                           domain::RequestKey key) {
+                           std::string key) {
   return {{account_id, ""}, phone, now, std::move(key)};
 }
 
@@ -347,11 +354,12 @@ BOOST_AUTO_TEST_CASE(record_send_accepted_and_superseded) {
   const int64_t account_id = SyntheticAccountId();
   const std::string phone = RandomPhone();
   domain::SendSnapshot seen;
-  auto first = otps.RecordSend(MakePlan(account_id, phone, now), MakeCode(now, 5, now + 600),
-                               [&](const domain::SendSnapshot& snap) {
-                                 seen = snap;
-                                 return util::Status::Ok();
-                               });
+  auto first = OutboxId(otps.RecordSend(MakePlan(account_id, phone, now),
+                                        MakeCode(now, 5, now + 600),
+                                        [&](const domain::SendSnapshot& snap) {
+                                          seen = snap;
+                                          return util::Status::Ok();
+                                        }));
   BOOST_REQUIRE(first.ok());
   BOOST_TEST(!seen.phone_owner.has_value());
   BOOST_TEST(seen.last_send_to_phone == 0);
@@ -380,16 +388,27 @@ BOOST_AUTO_TEST_CASE(record_send_accepted_and_superseded) {
   BOOST_TEST(usage.value()[1].count == 2);
 }
 
+// The storage declines (the phone has an owner) and the decider names the refusal.
 BOOST_AUTO_TEST_CASE(record_send_refusal_persists_nothing) {
   const int64_t now = FutureNow();
   const int64_t account_id = SyntheticAccountId();
   const std::string phone = RandomPhone();
+  const int64_t owner = MustCreate(accounts, UniqueName("owner"), now).id;
+  auto owned = db.Run([&](Connection& conn) {
+    return conn.Exec("UPDATE accounts SET phone = ?, phone_verified = 1 WHERE id = ?",
+                     {Param::Text(phone), Param::Int(owner)});
+  });
+  BOOST_REQUIRE(owned.ok());
   const domain::SendPlan plan = MakePlan(account_id, phone, now);
-  auto refused =
-      otps.RecordSend(plan, MakeCode(now, 5, now + 600),
-                      [](const domain::SendSnapshot&) -> util::Status { return TooSoon(); });
+  std::optional<int64_t> owner_seen;
+  auto refused = otps.RecordSend(plan, MakeCode(now, 5, now + 600),
+                                 [&](const domain::SendSnapshot& snap) -> util::Status {
+                                   owner_seen = snap.phone_owner;
+                                   return TooSoon();
+                                 });
   BOOST_REQUIRE(!refused.ok());
   BOOST_TEST(refused.error().code == "resend_too_soon");
+  BOOST_TEST((owner_seen == std::optional<int64_t>(owner)));
   auto status = otps.FindCodeStatus(account_id, phone);
   BOOST_REQUIRE(status.ok());
   BOOST_TEST(!status.value().has_value());
@@ -411,9 +430,11 @@ BOOST_AUTO_TEST_CASE(concurrent_sends_to_one_phone_accept_exactly_one) {
   for (int i = 0; i < kThreads; ++i) {
     threads.emplace_back([&] {
       const int64_t account_id = SyntheticAccountId();
+      domain::SendPlan plan = MakePlan(account_id, phone, now);
+      plan.cooldown = kCooldown;
       start.arrive_and_wait();
       auto sent = otps.RecordSend(
-          MakePlan(account_id, phone, now), MakeCode(now, 5, now + 600),
+          plan, MakeCode(now, 5, now + 600),
           [&](const domain::SendSnapshot& snap) { return CooldownDecider(snap, now); });
       if (sent.ok()) ++accepted;
       if (!sent.ok() && sent.error().code == "resend_too_soon") ++too_soon;
@@ -471,7 +492,7 @@ BOOST_AUTO_TEST_CASE(concurrent_twins_of_a_clients_key_count_one_attempt) {
   const int64_t account_id = MustCreate(accounts, UniqueName("twins"), now).id;
   const std::string phone = RandomPhone();
   BOOST_REQUIRE(Send(otps, account_id, phone, now, /*max_attempts=*/50).ok());
-  const domain::RequestKey twin_key{"twin-" + RandomDigits(10), /*client=*/true};
+  const std::string twin_key = "twin-" + RandomDigits(10);
   constexpr int kTwins = 8;
   constexpr int kOthers = 4;
   std::latch start(kTwins + kOthers);
@@ -479,8 +500,7 @@ BOOST_AUTO_TEST_CASE(concurrent_twins_of_a_clients_key_count_one_attempt) {
   std::atomic<int> replays{0};
   std::vector<std::thread> threads;
   for (int i = 0; i < kTwins + kOthers; ++i) {
-    const domain::RequestKey key =
-        i < kTwins ? twin_key : domain::RequestKey{"own-" + RandomDigits(10), true};
+    const std::string key = i < kTwins ? twin_key : "own-" + RandomDigits(10);
     threads.emplace_back([&, key] {
       start.arrive_and_wait();
       auto applied = otps.RecordGuess(Guess(account_id, phone, now + 1, key),
@@ -708,8 +728,8 @@ BOOST_AUTO_TEST_CASE(expire_stale_fails_and_erases_expired_messages) {
   const int64_t now = RealNow();
   const int64_t account_id = SyntheticAccountId();
   const std::string phone = RandomPhone();
-  auto id = otps.RecordSend(MakePlan(account_id, phone, now - 100), MakeCode(now - 100, 5, now - 1),
-                            AcceptAll);
+  auto id = OutboxId(otps.RecordSend(MakePlan(account_id, phone, now - 100),
+                                     MakeCode(now - 100, 5, now - 1), AcceptAll));
   BOOST_REQUIRE(id.ok());
   auto expired = outbox.ExpireStale(now);
   BOOST_REQUIRE(expired.ok());
@@ -842,25 +862,25 @@ BOOST_AUTO_TEST_CASE(a_guess_by_token_resolves_the_account_with_the_code) {
   BOOST_TEST(seen_account == 0);
 }
 
-BOOST_AUTO_TEST_CASE(a_wrong_guess_keeps_a_clients_key_but_not_a_server_made_one) {
+BOOST_AUTO_TEST_CASE(a_wrong_guess_keeps_a_clients_key_and_no_other) {
   const int64_t now = FutureNow();
   const int64_t account_id = MustCreate(accounts, UniqueName("keys"), now).id;
   const std::string phone = RandomPhone();
   BOOST_REQUIRE(Send(otps, account_id, phone, now).ok());
-  const domain::RequestKey server_key{"srv-" + RandomDigits(10), /*client=*/false};
+  const std::string no_key;
   for (int i = 0; i < 2; ++i) {
-    auto guess = otps.RecordGuess(Guess(account_id, phone, now + 1, server_key),
+    auto guess = otps.RecordGuess(Guess(account_id, phone, now + 1, no_key),
                                   WrongGuessDecider);
     BOOST_REQUIRE(guess.ok());
     BOOST_TEST((guess.value().outcome == GuessOutcome::kWrong));
   }
   BOOST_TEST(CountGuessKeys(db, account_id, phone) == 0);
-  // (No client can send a server's key again: each run was its own guess.)
+  // (Without a key, each request is its own guess.)
   auto status = otps.FindCodeStatus(account_id, phone);
   BOOST_REQUIRE(status.ok() && status.value().has_value());
   BOOST_TEST(status.value()->otp.attempts_used == 2);
 
-  const domain::RequestKey client_key{"cli-" + RandomDigits(10), /*client=*/true};
+  const std::string client_key = "cli-" + RandomDigits(10);
   for (int i = 0; i < 2; ++i) {
     BOOST_REQUIRE(
         otps.RecordGuess(Guess(account_id, phone, now + 2, client_key), WrongGuessDecider).ok());
@@ -869,9 +889,9 @@ BOOST_AUTO_TEST_CASE(a_wrong_guess_keeps_a_clients_key_but_not_a_server_made_one
   status = otps.FindCodeStatus(account_id, phone);
   BOOST_REQUIRE(status.ok() && status.value().has_value());
   BOOST_TEST(status.value()->otp.attempts_used == 3);
-  // A server-made key after it still counts (the row's last key is the client's).
+  // A keyless guess after it still counts (the row's last key is the client's).
   BOOST_REQUIRE(
-      otps.RecordGuess(Guess(account_id, phone, now + 3, server_key), WrongGuessDecider).ok());
+      otps.RecordGuess(Guess(account_id, phone, now + 3, no_key), WrongGuessDecider).ok());
   status = otps.FindCodeStatus(account_id, phone);
   BOOST_REQUIRE(status.ok() && status.value().has_value());
   BOOST_TEST(status.value()->otp.attempts_used == 4);
@@ -897,27 +917,29 @@ BOOST_AUTO_TEST_CASE(idempotency_key_makes_sends_and_guesses_run_once) {
   const int64_t account_id = MustCreate(accounts, UniqueName("idem"), now).id;
   const std::string phone = RandomPhone();
   domain::NewCode code = MakeCode(now, 5, now + 600);
-  code.idempotency_key = "idem-" + RandomDigits(10);
-  auto first = otps.RecordSend(MakePlan(account_id, phone, now), code, AcceptAll);
+  code.client_key = "idem-" + RandomDigits(10);
+  auto first = OutboxId(otps.RecordSend(MakePlan(account_id, phone, now), code, AcceptAll));
   BOOST_REQUIRE(first.ok());
-  domain::SendSnapshot seen;
+  bool decided = false;
   auto again = otps.RecordSend(MakePlan(account_id, phone, now + 1), code,
-                               [&](const domain::SendSnapshot& snap) {
-                                 seen = snap;
+                               [&](const domain::SendSnapshot&) {
+                                 decided = true;
                                  return util::Status::Ok();
                                });
   BOOST_REQUIRE(again.ok());
-  BOOST_TEST(again.value() == first.value());
-  BOOST_REQUIRE(seen.replay_of.has_value());
-  BOOST_TEST(*seen.replay_of == first.value());
+  BOOST_TEST(again.value().replayed);
+  BOOST_TEST(again.value().outbox_id == first.value());
+  BOOST_TEST(!decided);  // a replay is answered, not decided again
+  BOOST_REQUIRE_EQUAL(again.value().usage.size(), 2u);
+  BOOST_TEST(again.value().usage[0].count == 1);  // as read: the first run counted
   auto usage = otps.Usage(MakePlan(account_id, phone, now + 1).limits, now + 1);
   BOOST_REQUIRE(usage.ok());
   BOOST_TEST(usage.value()[0].count == 1);  // charged once
   BOOST_TEST(ReadOutboxRow(db, first.value()).state == "queued");
 
   domain::NewCode other = MakeCode(now + 2, 5, now + 600);
-  other.idempotency_key = "idem-" + RandomDigits(10);
-  auto fresh = otps.RecordSend(MakePlan(account_id, phone, now + 2), other, AcceptAll);
+  other.client_key = "idem-" + RandomDigits(10);
+  auto fresh = OutboxId(otps.RecordSend(MakePlan(account_id, phone, now + 2), other, AcceptAll));
   BOOST_REQUIRE(fresh.ok());
   BOOST_TEST(fresh.value() != first.value());
 
@@ -951,40 +973,35 @@ BOOST_AUTO_TEST_CASE(idempotency_key_makes_sends_and_guesses_run_once) {
   BOOST_TEST(status.value()->otp.attempts_used == 2);
 }
 
-// KILL drops the connection between the work and its COMMIT: the transaction is rolled
-// back and the client cannot know. Idempotent work runs once more and lands once; plain
-// work reports the database as unavailable.
-// A server-made key is kept in the code row only (sql/011): the re-run of a send whose
-// COMMIT went unanswered (TransactIdempotent runs it again, `rerun`) finds its first run
-// there, and idempotency_keys gets no row. A first run does not look (nobody can know
-// its key yet). The lookup is checked on the phone gate's statement, in a transaction
-// rolled back after it: an answer lost after its COMMIT cannot be staged from here.
-BOOST_AUTO_TEST_CASE(a_send_rerun_with_a_server_made_key_finds_its_first_run_in_the_code_row) {
+// The send procedure's own re-run safety, called directly: the same made-up key again
+// (what RunIdempotent does after a COMMIT whose answer was lost) finds its first run in
+// the code row and writes nothing; idempotency_keys gets no row for it; another key is
+// another send. A client's key (kept) is found in idempotency_keys.
+BOOST_AUTO_TEST_CASE(the_send_procedure_run_again_with_its_key_answers_its_first_run) {
   const int64_t now = FutureNow();
   const int64_t account_id = MustCreate(accounts, UniqueName("srvkey"), now).id;
   const std::string phone = RandomPhone();
-  domain::NewCode code = MakeCode(now, 5, now + 600);
-  code.idempotency_key = domain::RequestKey("srv-" + RandomDigits(10), /*client=*/false);
-  auto first = otps.RecordSend(MakePlan(account_id, phone, now), code, AcceptAll);
-  BOOST_REQUIRE(first.ok());
-  auto lookup = [&](bool rerun) {
-    std::optional<int64_t> found;
-    auto done = db.Transact([&](Connection& conn) -> util::Status {
-      const storage::ReplayLookup replay{"send", code.idempotency_key.value, /*kept=*/false,
-                                         now - 3600, rerun};
-      auto state = storage::LockSendGates(conn, {{storage::kLastSendScope, phone}}, now + 1,
-                                          account_id, phone, replay);
-      BOOST_REQUIRE(state.ok());
-      BOOST_TEST(state.value().pair_has_code);
-      found = state.value().replay_result;
-      return util::Error::Make(util::ErrorKind::kConflict, "rollback", "", "");
+  auto call = [&](const std::string& key, bool kept, int64_t at) {
+    auto rows = db.Run([&](Connection& conn) {
+      return conn.Call("CALL pv_send_code(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       {Param::Int(account_id), Param::Text(phone), Param::Int(at),
+                        Param::Text(key), Param::Int(kept ? 1 : 0),
+                        Param::Text("[[\"last_send\",\"" + util::HexEncode(phone) + "\"]]"),
+                        Param::Text("[]"), Param::Int(0), Param::Bytes(std::string(32, 'h')),
+                        Param::Int(at + 300), Param::Int(5), Param::Bytes("sealed"),
+                        Param::Int(at + 300), Param::Text("req")});
     });
-    BOOST_TEST(done.error().code == "rollback");
-    return found;
+    BOOST_REQUIRE(rows.ok());
+    BOOST_REQUIRE_EQUAL(rows.value().size(), 1u);
+    return std::make_pair(rows.value()[0].Text(0), rows.value()[0].Int(1));
   };
-  BOOST_TEST((lookup(/*rerun=*/true) == std::optional<int64_t>(first.value())));
-  BOOST_TEST(!lookup(/*rerun=*/false).has_value());
-  BOOST_TEST(ReadOutboxRow(db, first.value()).state == "queued");
+  const std::string made_up = "~" + RandomDigits(20);
+  const auto first = call(made_up, false, now);
+  BOOST_TEST(first.first == "accepted");
+  const auto rerun = call(made_up, false, now + 1);
+  BOOST_TEST(rerun.first == "replayed");
+  BOOST_TEST(rerun.second == first.second);
+  BOOST_TEST(ReadOutboxRow(db, first.second).state == "queued");
   auto keys = db.Run([&](Connection& conn) {
     return conn.Query("SELECT COUNT(*) FROM idempotency_keys WHERE account_id = ?",
                       {Param::Int(account_id)});
@@ -992,15 +1009,24 @@ BOOST_AUTO_TEST_CASE(a_send_rerun_with_a_server_made_key_finds_its_first_run_in_
   BOOST_REQUIRE(keys.ok());
   BOOST_TEST(keys.value()[0].Int(0) == 0);
 
-  // Another server key is another send.
-  domain::NewCode next = MakeCode(now + 1, 5, now + 600);
-  next.idempotency_key = domain::RequestKey("srv-" + RandomDigits(10), /*client=*/false);
-  auto second = otps.RecordSend(MakePlan(account_id, phone, now + 1), next, AcceptAll);
-  BOOST_REQUIRE(second.ok());
-  BOOST_TEST(second.value() != first.value());
-  BOOST_TEST(ReadOutboxRow(db, first.value()).state == "superseded");
+  const auto second = call("~" + RandomDigits(20), false, now + 2);
+  BOOST_TEST(second.first == "accepted");
+  BOOST_TEST(second.second != first.second);
+  BOOST_TEST(ReadOutboxRow(db, first.second).state == "superseded");
+  // The first key is no longer the code row's: it would send again (only a re-run right
+  // after its first run uses it).
+  const std::string client = "cli-" + RandomDigits(10);
+  const auto kept = call(client, true, now + 3);
+  BOOST_TEST(kept.first == "accepted");
+  call("~" + RandomDigits(20), false, now + 4);  // a later send replaces the code row
+  const auto repeated = call(client, true, now + 5);
+  BOOST_TEST(repeated.first == "replayed");  // found in idempotency_keys
+  BOOST_TEST(repeated.second == kept.second);
 }
 
+// KILL drops the connection between the work and its COMMIT: the transaction is rolled
+// back and the client cannot know. Idempotent work runs once more and lands once; plain
+// work reports the database as unavailable.
 BOOST_AUTO_TEST_CASE(a_commit_lost_with_its_connection_is_run_again_only_when_idempotent) {
   Database killer(config);
   auto kill_own_connection = [&](Connection& conn) {
