@@ -6,6 +6,8 @@
 #   make cluster    (root) the several-hosts topology on this machine: three Galera nodes and
 #                   two application hosts in network namespaces, nginx in front (src/ops/cluster.sh)
 #   make bench      the stack against its floor under wrk (src/ops/bench.sh); prints a table
+#   make bench-cluster  (root) send/verify latency through nginx on make cluster's topology
+#                   (src/ops/bench-cluster.sh); skipped while another cluster is up
 #   make deps       only check/install the Debian packages
 #   make asan       build-asan/bin/unit_tests (AddressSanitizer + UBSan)
 #   make install    binaries, sql/, www/, config, systemd units, logrotate under $(DESTDIR)
@@ -68,7 +70,7 @@ ALL_OBJS := $(call obj,$(LIB_SRCS) $(MAINS) $(FAKE_SRCS) $(FAKE_MAIN) $(UNIT_SRC
                       $(CLUSTER_SRCS) \
                       $(FUZZ_SRCS) $(BENCH_SRCS))
 
-.PHONY: all asan run cluster test bench deps install clean fuzz fuzz-targets FORCE
+.PHONY: all asan run cluster test bench bench-cluster deps install clean fuzz fuzz-targets FORCE
 .DEFAULT_GOAL := all
 
 all: $(PROGRAMS)
@@ -160,6 +162,11 @@ bench:
 	@src/ops/deps.sh
 	@$(MAKE) --no-print-directory -j2 all $(BIN)/bench-floor-fcgi
 	@exec src/ops/bench.sh
+
+bench-cluster:
+	@src/ops/deps.sh
+	@$(MAKE) --no-print-directory -j2 all
+	@exec src/ops/bench-cluster.sh
 
 # --- install ------------------------------------------------------------------------
 PREFIX      ?= /usr/local

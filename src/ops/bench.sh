@@ -9,6 +9,10 @@
 #             nginx, same process model (workers x worker threads), no database
 #   floor 2   the same responder doing the minimum SQL against the same MariaDB, autocommit:
 #             send = one INSERT ... ON DUPLICATE KEY UPDATE; verify = one SELECT + one UPDATE
+#   floor 3   the same responder doing the least SQL the contract's send needs, in one round
+#             trip: one prepared CALL f3_send (tests/bench/floor3.sql, issue 16: the API
+#             token resolved from its hash, then in one transaction the phone's gate row,
+#             the code row and the outbox row), with the real API tokens
 #   phoneverify  send-otp (distinct phones, tokens rotating over the accounts), verify-otp
 #             (wrong guesses over BENCH_PAIRS pending codes, attempt limit raised), GET /me;
 #             send-paused is send-otp with the dispatcher stopped (SIGSTOP) for the run:
@@ -24,7 +28,8 @@
 #             its threads and its database connections. Afterwards the stack is restarted
 #             as the other scenarios had it.
 # and prints requests/s, p50/p99, non-2xx, CPU of each process group, RSS per worker, the
-# phoneverify/floor 2 ratios, the dispatcher's SMS/s and the outbox depth (in the send runs
+# phoneverify/floor 2 and send/floor 3 ratios with issue 16's targets, statements per
+# request (MariaDB's Questions) of the send rows and their floors, the dispatcher's SMS/s and the outbox depth (in the send runs
 # sampled every 0.5 s, its peak also in seconds of sends: depth / send-otp req/s), plus idle
 # CPU; the delivery figures with their targets beside them.
 # The table is printed and written to <var>/bench-<time>.md (and <var>/bench-latest.md).
@@ -40,8 +45,8 @@
 #   BENCH_DRAIN_SECONDS=120 longest wait for the outbox to drain after the send runs; what
 #                           is still queued then is set aside (superseded) so that it does
 #                           not compete with the runs that follow
-#   BENCH_ONLY="..."        subset of scenarios (floor0 floor1 floor2-send send
-#                           send-paused floor2-verify verify me delivery); default all
+#   BENCH_ONLY="..."        subset of scenarios (floor0 floor1 floor2-send floor3-send
+#                           send send-paused floor2-verify verify me delivery); default all
 #   BENCH_DELIVERY_MESSAGES=3000  codes queued for the delivery scenario
 #   BENCH_DELIVERY_DELAY_MS=200   its fake gateway's answer time
 #   BENCH_DELIVERY_IN_FLIGHT      dispatcher_in_flight for it (default: the default; for
@@ -68,7 +73,7 @@ ACCOUNTS=${BENCH_ACCOUNTS:-48}
 PAIRS=${BENCH_PAIRS:-4096}
 SMS_DELAY_MS=${BENCH_SMS_DELAY_MS:-50}
 DRAIN_SECONDS=${BENCH_DRAIN_SECONDS:-120}
-ONLY=${BENCH_ONLY:-floor0 floor1 floor2-send send send-paused floor2-verify verify me delivery}
+ONLY=${BENCH_ONLY:-floor0 floor1 floor2-send floor3-send send send-paused floor2-verify verify me delivery}
 DELIVERY_MESSAGES=${BENCH_DELIVERY_MESSAGES:-3000}
 DELIVERY_DELAY_MS=${BENCH_DELIVERY_DELAY_MS:-200}
 DELIVERY_IN_FLIGHT=${BENCH_DELIVERY_IN_FLIGHT:-}
@@ -177,6 +182,26 @@ TRUNCATE TABLE limit_events; TRUNCATE TABLE limit_gates;
 DROP TABLE IF EXISTS bench_floor_codes;  -- made again: otp_codes may have new columns
 CREATE TABLE bench_floor_codes LIKE otp_codes;
 SQL
+  load_floor3
+}
+
+# Floor 3's tables and procedure (tests/bench/floor3.sql, made again on every run), empty.
+# The application's account may only read and write rows (account_sql in common.sh):
+# it is allowed to CALL this one procedure, here only (the procedure runs as its definer,
+# the administrator loading it). Dropping the procedure drops that grant: granted again.
+load_floor3() {
+  sql <"$ROOT/tests/bench/floor3.sql" || die "could not load tests/bench/floor3.sql"
+  sql <<SQL || die "could not prepare floor 3's tables"
+TRUNCATE TABLE f3_tokens; TRUNCATE TABLE f3_gates; TRUNCATE TABLE f3_codes;
+TRUNCATE TABLE f3_outbox;
+GRANT EXECUTE ON PROCEDURE \`$DB_NAME\`.f3_send TO '${CFG[db_user]}'@'localhost';
+SQL
+}
+
+# Floor 3 resolves the same API tokens as send-otp: api_tokens keeps util::Hash(token),
+# 32 bytes, as the floor responder computes it.
+seed_floor3_tokens() {
+  sql -e "INSERT INTO f3_tokens (token_hash, account_id) SELECT token_hash, account_id FROM api_tokens"
 }
 
 # --- the floor responder behind the same nginx ---------------------------------------
@@ -309,6 +334,8 @@ stop_sampler() {
 }
 
 declare -A R=()  # results: R[scenario,conns,field]
+F3_ROWS=""       # rows floor 3 wrote to f3_outbox, and its 2xx answers
+F3_ACCEPTED=0
 ROWS=()
 
 # run SCENARIO SCRIPT PATH CONNS
@@ -667,20 +694,50 @@ report() {
   echo "sampled every 0.5 s during the run; in the send rows its peak also in seconds of sends"
   echo "(depth / req/s; target at -c 32 with the dispatcher running: < 1 s)."
   echo
-  echo "| ratio phoneverify / floor 2 | -c | req/s | p99 |"
-  echo "|---|---|---|---|"
+  echo "| ratio phoneverify / floor | -c | req/s / floor 2 | p99 / floor 2 | req/s / floor 3 | p99 / floor 3 |"
+  echo "|---|---|---|---|---|---|"
   for conns in "${CONNECTIONS[@]}"; do
-    echo "| send | $conns | $(ratio "send,$conns" "floor2-send,$conns") | $(p99ratio "send,$conns" "floor2-send,$conns") |"
-    echo "| send, dispatcher paused | $conns | $(ratio "send-paused,$conns" "floor2-send,$conns") | $(p99ratio "send-paused,$conns" "floor2-send,$conns") |"
-    echo "| verify | $conns | $(ratio "verify,$conns" "floor2-verify,$conns") | $(p99ratio "verify,$conns" "floor2-verify,$conns") |"
+    echo "| send | $conns | $(ratio "send,$conns" "floor2-send,$conns") | $(p99ratio "send,$conns" "floor2-send,$conns") | $(ratio "send,$conns" "floor3-send,$conns") | $(p99ratio "send,$conns" "floor3-send,$conns") |"
+    echo "| send, dispatcher paused | $conns | $(ratio "send-paused,$conns" "floor2-send,$conns") | $(p99ratio "send-paused,$conns" "floor2-send,$conns") | $(ratio "send-paused,$conns" "floor3-send,$conns") | $(p99ratio "send-paused,$conns" "floor3-send,$conns") |"
+    echo "| verify | $conns | $(ratio "verify,$conns" "floor2-verify,$conns") | $(p99ratio "verify,$conns" "floor2-verify,$conns") | - | - |"
   done
+  echo
+  echo "Targets (issue 16): send-otp ≥ 0.7× floor 3 and verify-otp ≥ 0.8× floor 2 at -c 32; p99 ≤ 2× the floor's."
+  echo "Statements per request$(stmts_conns_label): $(stmts_line)"
+  echo "(MariaDB's Questions / requests: each executed prepared statement, CALL, BEGIN and COMMIT"
+  echo "counts one, statements inside a procedure none; the send row includes the dispatcher's.)"
   echo
   echo "- RSS per worker (largest): phoneverify-fcgi ${RSS_FCGI} MiB, floor responder ${RSS_FLOOR} MiB"
   echo "- dispatcher after the send runs (${CFG[dispatcher_in_flight]:-?} in flight at most, fake gateway ${SMS_DELAY_MS} ms): outbox ${DRAIN:-not measured}"
   echo "- idle stack (nginx + fcgi + dispatcher + mysqld, 5 s, no requests): ${IDLE:-not measured}"
+  [[ -z $F3_ROWS ]] || echo "- floor 3 wrote $F3_ROWS rows to f3_outbox ($F3_ACCEPTED requests answered 2xx; the few in flight when wrk stopped are written, not counted)"
   echo "- load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (the machine may be shared: repeat runs)"
   wanted delivery && report_delivery
   return 0
+}
+
+# The -c whose statements per request the report states: 32 when measured, else the last.
+stmts_conns() {
+  local conns
+  for conns in "${CONNECTIONS[@]}"; do ((conns == 32)) && { echo 32; return; }; done
+  echo "${CONNECTIONS[-1]}"
+}
+stmts_conns_label() { echo " (-c $(stmts_conns))"; }
+# "send X, send-paused Y, floor 3 Z, floor 2 W": the statements half of db_per_req.
+stmts_line() {
+  local conns label out="" value
+  conns=$(stmts_conns)
+  for label in send send-paused floor3-send floor2-send; do
+    value=${R[$label,$conns,db_per_req]:-}
+    value=${value%% /*}
+    [[ -n $out ]] && out+=", "
+    case $label in
+      floor3-send) out+="floor 3 ${value:--}" ;;
+      floor2-send) out+="floor 2 ${value:--}" ;;
+      *) out+="$label ${value:--}" ;;
+    esac
+  done
+  echo "$out"
 }
 
 # The send rows' peak outbox in seconds of sends ("-" for the other rows).
@@ -727,12 +784,13 @@ main() {
   find_groups
   say "creating $ACCOUNTS accounts"
   make_accounts
+  seed_floor3_tokens
   if wanted verify || wanted floor2-verify; then
     say "seeding $PAIRS pending codes"
     seed_codes
   fi
   local conns
-  for scenario in floor0 floor1 floor2-send send send-paused floor2-verify verify me delivery; do
+  for scenario in floor0 floor1 floor2-send floor3-send send send-paused floor2-verify verify me delivery; do
     wanted "$scenario" || continue
     if [[ $scenario == delivery ]]; then
       run_delivery
@@ -743,6 +801,7 @@ main() {
         floor0) run floor0 send.lua /bench/floor0 "$conns" ;;
         floor1) run floor1 send.lua /bench/floor1 "$conns" ;;
         floor2-send) run floor2-send send.lua /bench/floor2/send "$conns" ;;
+        floor3-send) run floor3-send send.lua /bench/floor3/send "$conns" ;;
         send) run send send.lua "" "$conns" ;;
         send-paused) run send-paused send.lua "" "$conns" ;;
         floor2-verify) run floor2-verify verify.lua /bench/floor2/verify "$conns" ;;
@@ -750,6 +809,14 @@ main() {
         me) run me me.lua "" "$conns" ;;
       esac
     done
+    if [[ $scenario == floor3-send ]]; then
+      F3_ROWS=$(sql -e "SELECT COUNT(*) FROM f3_outbox")
+      F3_ACCEPTED=0
+      for conns in "${CONNECTIONS[@]}"; do
+        F3_ACCEPTED=$((F3_ACCEPTED + R[floor3-send,$conns,requests] - R[floor3-send,$conns,non2xx]))
+      done
+      say "floor 3: $F3_ROWS rows in f3_outbox, $F3_ACCEPTED requests answered 2xx"
+    fi
     if [[ $scenario == send-paused ]] || { [[ $scenario == send ]] && ! wanted send-paused; }; then
       say "waiting for the dispatcher to empty the outbox (at most ${DRAIN_SECONDS} s)"
       measure_drain

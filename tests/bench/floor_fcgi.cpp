@@ -1,7 +1,7 @@
 // bench-floor-fcgi: the floor of the architecture for `make bench` (src/ops/bench.sh).
 // A FastCGI responder with nothing in it but what every request must cost: libfcgi,
 // the same process model as phoneverify-fcgi (pre-forked processes, each with
-// accept threads), and for floor 2 the minimum SQL of each operation on the same
+// accept threads), and for floors 2 and 3 the minimum SQL of each operation on the same
 // MariaDB, through prepared statements made once per thread, autocommit.
 //
 //   bench-floor-fcgi --socket PATH [--processes N] [--threads T]
@@ -11,14 +11,25 @@
 //   .../floor1          200 {"status": 200}: hello world, no database
 //   .../floor2/send     one INSERT ... ON DUPLICATE KEY UPDATE of the code row
 //   .../floor2/verify   one SELECT of the code row + one UPDATE of its attempts
-// The code row is (account, phone) in table bench_floor_codes (shaped like otp_codes):
-// the account comes from the X-Bench-Account header, the phone is the first run of ten
-// digits in the body. Deliberately no parsing, routing table, logging or error shape:
-// this is the yardstick, not an application. The password comes from the environment
-// (BENCH_DB_PASSWORD) when not given, so it is not on the command line.
+//   .../floor3/send     one prepared CALL f3_send(token hash, phone, code hash, message)
+//                       (tests/bench/floor3.sql: the token resolved, gate row, code row
+//                       and outbox row written in one transaction, one round trip);
+//                       202, 401 when the procedure does not know the token, 500 else
+// The floor 2 code row is (account, phone) in table bench_floor_codes (shaped like
+// otp_codes): the account comes from the X-Bench-Account header. Floor 3 instead takes the
+// API token from `Authorization: Token <token>` (or Bearer) and hashes it as phoneverify
+// stores API tokens (util::Hash: libsodium's crypto_generichash, BLAKE2b, 32 bytes, no
+// key); the code hash and a 100-byte message are random bytes. The phone is the first run
+// of ten digits in the body. Deliberately no parsing, routing table, logging or error
+// shape: this is the yardstick, not an application. The password comes from the
+// environment (BENCH_DB_PASSWORD) when not given, so it is not on the command line.
+// Without the floor 3 procedure in the database (floor3.sql not loaded, or no EXECUTE on
+// it) the floor 3 route answers 500 and the others still work.
 #include <fcgiapp.h>
 #include <mysql.h>
 #include <signal.h>
+#include <sodium.h>
+#include <strings.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -57,7 +68,10 @@ constexpr char kSelectSql[] =
 constexpr char kUpdateSql[] =
     "UPDATE bench_floor_codes SET attempts_used = attempts_used + 1 "
     "WHERE account_id = ? AND phone = ?";
+constexpr char kFloor3Sql[] = "CALL f3_send(?, ?, ?, ?)";
+constexpr size_t kFloor3MessageBytes = 100;  // about a sealed SMS text
 
+enum class Floor3 { kAccepted, kNotAuthenticated, kFailed };
 // One database session and its three statements; one per thread.
 class Db {
  public:
@@ -65,14 +79,55 @@ class Db {
     mysql_ = mysql_init(nullptr);
     if (mysql_ == nullptr) return false;
     if (!mysql_real_connect(mysql_, nullptr, o.db_user.c_str(), o.db_password.c_str(),
-                            o.db_name.c_str(), 0, o.db_socket.c_str(), CLIENT_FOUND_ROWS)) {
+                            o.db_name.c_str(), 0, o.db_socket.c_str(),
+                            CLIENT_FOUND_ROWS | CLIENT_MULTI_RESULTS)) {
       std::fprintf(stderr, "bench-floor-fcgi: connect: %s\n", mysql_error(mysql_));
       return false;
     }
     send_ = Prepare(kSendSql);
     select_ = Prepare(kSelectSql);
     update_ = Prepare(kUpdateSql);
+    floor3_ = Prepare(kFloor3Sql);  // optional: see the header comment
     return send_ && select_ && update_;
+  }
+
+  // Floor 3: one CALL. A CALL answers with the procedure's result sets (none here) and a
+  // final status result; all of it is read before the connection takes the next statement.
+  Floor3 Send3(const std::string& token, const std::string& phone) {
+    if (floor3_ == nullptr) return Floor3::kFailed;
+    unsigned char token_hash[crypto_generichash_BYTES];
+    crypto_generichash(token_hash, sizeof token_hash,
+                       reinterpret_cast<const unsigned char*>(token.data()), token.size(),
+                       nullptr, 0);
+    char code_hash[32];
+    char message[kFloor3MessageBytes];
+    for (char& c : code_hash) c = static_cast<char>(random_());
+    for (char& c : message) c = static_cast<char>(random_());
+    MYSQL_BIND b[4] = {};
+    BindBytes(b[0], token_hash, sizeof token_hash);
+    BindText(b[1], phone);
+    BindBytes(b[2], code_hash, sizeof code_hash);
+    BindBytes(b[3], message, sizeof message);
+    if (mysql_stmt_bind_param(floor3_, b) != 0) return Floor3::kFailed;
+    if (mysql_stmt_execute(floor3_) != 0) {
+      if (mysql_stmt_errno(floor3_) == 1644 &&
+          std::strcmp(mysql_stmt_sqlstate(floor3_), "45000") == 0) {
+        return Floor3::kNotAuthenticated;  // SIGNAL before START TRANSACTION
+      }
+      std::fprintf(stderr, "bench-floor-fcgi: floor3: %s\n", mysql_stmt_error(floor3_));
+      mysql_rollback(mysql_);  // a statement failed inside the procedure's transaction
+      return Floor3::kFailed;
+    }
+    int status = 0;
+    do {
+      if (mysql_stmt_field_count(floor3_) > 0) mysql_stmt_free_result(floor3_);
+      status = mysql_stmt_next_result(floor3_);
+    } while (status == 0);
+    if (status > 0) {  // -1: no more results
+      std::fprintf(stderr, "bench-floor-fcgi: floor3: %s\n", mysql_stmt_error(floor3_));
+      return Floor3::kFailed;
+    }
+    return Floor3::kAccepted;
   }
 
   bool Send(int64_t account, const std::string& phone) {
@@ -121,7 +176,7 @@ class Db {
   MYSQL_STMT* Prepare(const char* sql) {
     MYSQL_STMT* stmt = mysql_stmt_init(mysql_);
     if (stmt == nullptr || mysql_stmt_prepare(stmt, sql, std::strlen(sql)) != 0) {
-      std::fprintf(stderr, "bench-floor-fcgi: prepare: %s\n", mysql_error(mysql_));
+      std::fprintf(stderr, "bench-floor-fcgi: prepare %.24s...: %s\n", sql, mysql_error(mysql_));
       return nullptr;
     }
     return stmt;
@@ -129,6 +184,11 @@ class Db {
   static void BindInt(MYSQL_BIND& b, int64_t* value) {
     b.buffer_type = MYSQL_TYPE_LONGLONG;
     b.buffer = value;
+  }
+  static void BindBytes(MYSQL_BIND& b, const void* data, size_t size) {
+    b.buffer_type = MYSQL_TYPE_BLOB;
+    b.buffer = const_cast<void*>(data);
+    b.buffer_length = size;
   }
   static void BindText(MYSQL_BIND& b, const std::string& text) {
     b.buffer_type = MYSQL_TYPE_STRING;
@@ -141,6 +201,7 @@ class Db {
   MYSQL_STMT* send_ = nullptr;
   MYSQL_STMT* select_ = nullptr;
   MYSQL_STMT* update_ = nullptr;
+  MYSQL_STMT* floor3_ = nullptr;
 };
 
 bool EndsWith(const char* s, const char* suffix) {
@@ -167,6 +228,22 @@ std::string ReadBody(FCGX_Request& request) {
   return body;
 }
 
+// The token of `Authorization: Token <token>` (or Bearer), trimmed; empty when absent.
+std::string RequestToken(FCGX_Request& request) {
+  const char* header = FCGX_GetParam("HTTP_AUTHORIZATION", request.envp);
+  if (header == nullptr) return {};
+  std::string h(header);
+  const size_t space = h.find(' ');
+  if (space == std::string::npos) return {};
+  const std::string scheme = h.substr(0, space);
+  if (strcasecmp(scheme.c_str(), "Token") != 0 && strcasecmp(scheme.c_str(), "Bearer") != 0) {
+    return {};
+  }
+  const size_t begin = h.find_first_not_of(" \t", space);
+  const size_t end = h.find_last_not_of(" \t");
+  return begin == std::string::npos ? std::string() : h.substr(begin, end - begin + 1);
+}
+
 void Reply(FCGX_Request& request, int status) {
   char out[160];
   int n = std::snprintf(out, sizeof out,
@@ -185,8 +262,22 @@ void Handle(FCGX_Request& request, Db* db) {
   }
   const bool send = EndsWith(uri, "/floor2/send");
   const bool verify = EndsWith(uri, "/floor2/verify");
-  if (db == nullptr || (!send && !verify)) {
+  const bool send3 = EndsWith(uri, "/floor3/send");
+  if (db == nullptr || (!send && !verify && !send3)) {
     Reply(request, 404);
+    return;
+  }
+  if (send3) {
+    const std::string token = RequestToken(request);
+    const std::string phone = FirstPhone(ReadBody(request));
+    if (token.empty()) {  // as phoneverify: no database work without a token
+      Reply(request, 401);
+      return;
+    }
+    const Floor3 result = db->Send3(token, phone);
+    Reply(request, result == Floor3::kAccepted           ? 202
+                   : result == Floor3::kNotAuthenticated ? 401
+                                                         : 500);
     return;
   }
   const char* account = FCGX_GetParam("HTTP_X_BENCH_ACCOUNT", request.envp);
@@ -259,6 +350,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (mysql_library_init(0, nullptr, nullptr) != 0) return 1;
+  if (sodium_init() < 0) return 1;
   unlink(options.socket.c_str());
   const int listen_fd = FCGX_OpenSocket(options.socket.c_str(), 1024);
   if (listen_fd < 0) {
