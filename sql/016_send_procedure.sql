@@ -52,7 +52,7 @@ BEGIN
   DECLARE v_usage TEXT CHARACTER SET ascii DEFAULT '';
   DECLARE v_last_send BIGINT DEFAULT 0;
   DECLARE v_owner BIGINT UNSIGNED DEFAULT NULL;
-  DECLARE v_has_code BIGINT DEFAULT 0;
+  DECLARE v_has_code TINYINT DEFAULT 0;
   DECLARE v_code_outbox BIGINT UNSIGNED DEFAULT NULL;
   DECLARE v_code_key VARCHAR(255) CHARACTER SET ascii DEFAULT NULL;
   DECLARE v_replay BIGINT DEFAULT NULL;
@@ -71,11 +71,15 @@ BEGIN
       ON DUPLICATE KEY UPDATE prev_at = last_at, last_at = VALUES(last_at);
     SET v_i = v_i + 1;
   END WHILE;
-  SET v_last_send = COALESCE(
-    (SELECT prev_at FROM limit_gates WHERE scope = 'last_send' AND key_ = p_phone), 0);
-  SET v_owner = (SELECT id FROM accounts WHERE phone = p_phone AND phone_verified = 1);
-  SELECT COUNT(*), MAX(outbox_id), MAX(send_key) INTO v_has_code, v_code_outbox, v_code_key
-    FROM otp_codes WHERE account_id = p_account AND phone = p_phone;
+  -- One read of what the decision needs, each table on a unique key bound to constants
+  -- (the optimizer reads them as constant tables): the phone's last send before this one
+  -- (its gate row, just stamped), its owner, and the pair's code row.
+  SELECT g.prev_at, w.id, c.account_id IS NOT NULL, c.outbox_id, c.send_key
+    INTO v_last_send, v_owner, v_has_code, v_code_outbox, v_code_key
+    FROM limit_gates g
+    LEFT JOIN accounts w ON w.phone = p_phone AND w.phone_verified = 1
+    LEFT JOIN otp_codes c ON c.account_id = p_account AND c.phone = p_phone
+    WHERE g.scope = 'last_send' AND g.key_ = p_phone;
 
   -- An earlier run of this request: a made-up key is found in the code row (its re-run
   -- comes right after it), a client's in idempotency_keys (any send of the last 24 h).

@@ -202,36 +202,38 @@ util::Result<std::optional<util::Error>> ChargeRefusal(
 // The guesser (column 0: the account's id), its code row for the phone (columns 1-6 as
 // OtpFromRow, NULL when no code was requested), the phone's owner, its last send (only
 // for a code whose attempts are used up, the one decision that needs it; else NULL),
-// and the result recorded for the request's idempotency key (NULL: none; as FindReplay).
-// No row: the guesser is no active account. One round trip, no locks. Every table is
-// joined on a unique key bound to constants, so the optimizer reads each as a constant
-// table; the same reads as scalar subqueries were planned again on every execution and
-// took a fifth of mysqld's time per guess.
-constexpr char kGuessColumnsSql[] =
+// and the result recorded for the client's key (NULL: none, or no key: '' is never
+// recorded). No row: the guesser is no active account. One round trip, no locks. Every
+// table is joined on a unique key bound to constants, so the optimizer reads each as a
+// constant table; the same reads as scalar subqueries were planned again on every
+// execution and took a fifth of mysqld's time per guess.
+// Parameters: phone, phone, last-send scope, stored phone key, phone, client key, since,
+// and the guesser: by API token (the token check and the code in one statement) ...
+constexpr char kGuessByTokenSql[] =
     "SELECT a.id, o.code_hash, o.created_at, o.expires_at, o.attempts_used, o.max_attempts, "
     "o.consumed, w.id, "
-    "CASE WHEN o.max_attempts > 0 AND o.attempts_used >= o.max_attempts THEN g.last_at END, ";
-// ... the last column, for a key kept (a client's) ...
-constexpr char kGuessReplayColumnSql[] = "r.result ";
-// ... or for none (a server's key was never recorded here: nothing to look up) ...
-constexpr char kGuessNoReplayColumnSql[] = "NULL ";
-// ... the guesser by API token (the token check and the code in one statement) ...
-constexpr char kGuessByTokenSql[] =
-    "FROM api_tokens t JOIN accounts a ON a.id = t.account_id AND a.is_active = 1 ";
-// ... or by the account already resolved ...
-constexpr char kGuessByAccountSql[] = "FROM accounts a ";
-// ... the rows the decision reads (parameters: phone, phone, last-send scope and key) ...
-constexpr char kGuessJoinsSql[] =
+    "CASE WHEN o.max_attempts > 0 AND o.attempts_used >= o.max_attempts THEN g.last_at END, "
+    "r.result "
+    "FROM api_tokens t JOIN accounts a ON a.id = t.account_id AND a.is_active = 1 "
     "LEFT JOIN otp_codes o ON o.account_id = a.id AND o.phone = ? "
     "LEFT JOIN accounts w ON w.phone = ? AND w.phone_verified = 1 "
-    "LEFT JOIN limit_gates g ON g.scope = ? AND g.key_ = ? ";
-// ... the kept key's earlier result (parameters: phone, key, since) ...
-constexpr char kGuessReplayJoinSql[] =
+    "LEFT JOIN limit_gates g ON g.scope = ? AND g.key_ = ? "
     "LEFT JOIN idempotency_keys r ON r.account_id = a.id AND r.phone = ? "
-    "AND r.operation = 'guess' AND r.idem_key = ? AND r.created_at > ? ";
-// ... and the guesser (parameter: the token's hash or the account's id).
-constexpr char kGuessWhereTokenSql[] = "WHERE t.token_hash = ?";
-constexpr char kGuessWhereAccountSql[] = "WHERE a.id = ? AND a.is_active = 1";
+    "AND r.operation = 'guess' AND r.idem_key = ? AND r.created_at > ? "
+    "WHERE t.token_hash = ?";
+// ... or by the account already resolved (a web session).
+constexpr char kGuessByAccountSql[] =
+    "SELECT a.id, o.code_hash, o.created_at, o.expires_at, o.attempts_used, o.max_attempts, "
+    "o.consumed, w.id, "
+    "CASE WHEN o.max_attempts > 0 AND o.attempts_used >= o.max_attempts THEN g.last_at END, "
+    "r.result "
+    "FROM accounts a "
+    "LEFT JOIN otp_codes o ON o.account_id = a.id AND o.phone = ? "
+    "LEFT JOIN accounts w ON w.phone = ? AND w.phone_verified = 1 "
+    "LEFT JOIN limit_gates g ON g.scope = ? AND g.key_ = ? "
+    "LEFT JOIN idempotency_keys r ON r.account_id = a.id AND r.phone = ? "
+    "AND r.operation = 'guess' AND r.idem_key = ? AND r.created_at > ? "
+    "WHERE a.id = ? AND a.is_active = 1";
 
 // The code row locked, in a transaction (the subqueries stay plain reads; the replay
 // is looked up by FindReplay once the lock is held).
@@ -259,36 +261,22 @@ constexpr char kCountWrongGuessSql[] =
 // one code: every round lets at least one concurrent guess through).
 constexpr int kOptimisticGuessRounds = 4;
 
-// The statement for a guesser by token or by account, with or without a kept key.
-std::string GuessReadSql(bool by_token, bool key_kept) {
-  std::string sql = kGuessColumnsSql;
-  sql += key_kept ? kGuessReplayColumnSql : kGuessNoReplayColumnSql;
-  sql += by_token ? kGuessByTokenSql : kGuessByAccountSql;
-  sql += kGuessJoinsSql;
-  if (key_kept) sql += kGuessReplayJoinSql;
-  sql += by_token ? kGuessWhereTokenSql : kGuessWhereAccountSql;
-  return sql;
-}
-
 // One round trip: the guesser, its code row, and what the decision needs besides it,
-// with the result recorded for the kept key (in `replay`) if any.
+// with the result recorded for the client's key (in `replay`) if any.
 util::Result<domain::GuessContext> ReadGuessContext(Connection& conn,
                                                     const domain::GuessRequest& guess,
                                                     std::optional<int64_t>* replay) {
-  const std::string& key = guess.client_key;
   const bool by_token = guess.who.account_id == 0;
-  std::vector<Param> params = {Param::Text(guess.phone), Param::Text(guess.phone),
-                               Param::Text(kLastSendScope), Param::Bytes(StoredKey(guess.phone))};
-  if (!key.empty()) {
-    params.insert(params.end(), {Param::Text(guess.phone), Param::Text(key),
-                                 Param::Int(guess.now - kReplayWindow)});
-  }
-  params.push_back(by_token ? Param::Bytes(guess.who.token_hash)
-                            : Param::Int(guess.who.account_id));
-  // Indexed [by_token][key kept]; built once (the connection caches by the text's address).
-  static const std::string sql[2][2] = {{GuessReadSql(false, false), GuessReadSql(false, true)},
-                                        {GuessReadSql(true, false), GuessReadSql(true, true)}};
-  auto rows = conn.Query(sql[by_token][!key.empty()].c_str(), params);
+  std::vector<Param> params = {Param::Text(guess.phone),
+                               Param::Text(guess.phone),
+                               Param::Text(kLastSendScope),
+                               Param::Bytes(StoredKey(guess.phone)),
+                               Param::Text(guess.phone),
+                               Param::Text(guess.client_key),
+                               Param::Int(guess.now - kReplayWindow),
+                               by_token ? Param::Bytes(guess.who.token_hash)
+                                        : Param::Int(guess.who.account_id)};
+  auto rows = conn.Query(by_token ? kGuessByTokenSql : kGuessByAccountSql, params);
   if (!rows.ok()) return rows.error();
   domain::GuessContext context;
   if (rows.value().empty()) return context;  // account_id 0: not authenticated
@@ -297,7 +285,7 @@ util::Result<domain::GuessContext> ReadGuessContext(Connection& conn,
   if (!row.IsNull(1)) context.otp = OtpFromRow(row, 1);
   if (!row.IsNull(7)) context.phone_owner = row.Int(7);
   context.last_send_to_phone = row.IsNull(8) ? 0 : row.Int(8);
-  if (!key.empty() && !row.IsNull(9)) *replay = row.Int(9);
+  if (!guess.client_key.empty() && !row.IsNull(9)) *replay = row.Int(9);
   return context;
 }
 
