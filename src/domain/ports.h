@@ -209,14 +209,20 @@ struct GuessContext {
   // The phone's latest send; the storage may leave it 0 unless the code's attempts are
   // used up (the one decision that needs it).
   int64_t last_send_to_phone = 0;
-  // Set when this idempotency key already had a guess applied (a retry whose first run
-  // committed): what it was. Nothing is applied again; `otp` already counts it.
-  std::optional<GuessOutcome> replay_of;
 };
 
 struct GuessDecision {
   GuessOutcome outcome = GuessOutcome::kRefused;
   util::Error error;  // for kRefused and kWrong: the answer to give
+};
+
+// What RecordGuess did: the decision it applied, or, when an earlier run of the same
+// request (its client key) was applied already, that run's outcome (kWrong or kCorrect)
+// with `replayed` set, the code row as it is now in `otp`, and nothing applied now.
+struct RecordedGuess {
+  GuessDecision decision;
+  bool replayed = false;
+  std::optional<OtpRecord> otp;  // replayed only
 };
 
 struct CodeStatusRecord {
@@ -248,9 +254,10 @@ class OtpRepository {
   // (verified) — 409 phone_taken if another account verified it first; kRefused changes
   // nothing. A token that matches no active account gives a context with account_id 0.
   // Returns the decision that was applied (or the phone_taken error).
-  // Run once per request like RecordSend: a client's key (guess.client_key) whose guess
-  // was applied gets the context with replay_of set, and nothing is applied again.
-  virtual util::Result<GuessDecision> RecordGuess(
+  // Run once per request like RecordSend: when a client's key (guess.client_key) already
+  // had its guess applied, `decide` is not called, nothing is applied, and the first
+  // run's outcome comes back as replayed.
+  virtual util::Result<RecordedGuess> RecordGuess(
       const GuessRequest& guess,
       const std::function<GuessDecision(const GuessContext&)>& decide) = 0;
 

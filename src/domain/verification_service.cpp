@@ -173,7 +173,6 @@ util::Result<SendReceipt> VerificationService::SendCode(const Account& account,
 GuessDecision VerificationService::DecideGuess(const GuessInput& guess, const GuessContext& ctx,
                                                int64_t now) const {
   if (ctx.account_id == 0) return {GuessOutcome::kRefused, NotAuthenticated()};
-  if (ctx.replay_of) return ReplayGuess(ctx);
   const Error not_requested =
       Error::Make(ErrorKind::kInvalidInput, "otp_not_requested",
                   "No code was requested for this phone; ask for one first.", "phone");
@@ -205,16 +204,17 @@ GuessDecision VerificationService::DecideGuess(const GuessInput& guess, const Gu
   return {GuessOutcome::kWrong, wrong};
 }
 
-// The first run's answer again; the storage applies nothing for a replay, and `otp`
-// already counts the attempt the first run used.
-GuessDecision VerificationService::ReplayGuess(const GuessContext& ctx) const {
-  if (*ctx.replay_of == GuessOutcome::kCorrect) return {GuessOutcome::kCorrect, {}};
+// The storage applied nothing for a replay, and `otp` already counts the attempt the
+// first run used.
+util::Result<VerifyReceipt> VerificationService::AnswerReplay(const std::string& phone,
+                                                              const RecordedGuess& first) const {
+  if (first.decision.outcome == GuessOutcome::kCorrect) return VerifyReceipt{phone};
   Error wrong = Error::Make(ErrorKind::kInvalidInput, "otp_invalid",
                             "The code is not correct.", "otp");
-  if (ctx.otp && ctx.otp->max_attempts > 0) {
-    wrong.attempts_left = std::max(0, ctx.otp->max_attempts - ctx.otp->attempts_used);
+  if (first.otp && first.otp->max_attempts > 0) {
+    wrong.attempts_left = std::max(0, first.otp->max_attempts - first.otp->attempts_used);
   }
-  return {GuessOutcome::kRefused, wrong};
+  return wrong;
 }
 
 util::Result<GuessInput> VerificationService::ParseGuess(const std::string& raw_phone,
@@ -253,7 +253,9 @@ util::Result<VerifyReceipt> VerificationService::VerifyCode(const Guesser& who,
     return DecideGuess(guess, ctx, now);
   });
   if (!applied.ok()) return applied.error();
-  if (applied.value().outcome != GuessOutcome::kCorrect) return applied.value().error;
+  if (applied.value().replayed) return AnswerReplay(guess.phone, applied.value());
+  const GuessDecision& decision = applied.value().decision;
+  if (decision.outcome != GuessOutcome::kCorrect) return decision.error;
   return VerifyReceipt{guess.phone};
 }
 

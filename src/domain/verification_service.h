@@ -106,7 +106,9 @@ class VerificationService {
                           int64_t now) const;
   GuessDecision DecideGuess(const GuessInput& guess, const GuessContext& ctx,
                             int64_t now) const;
-  GuessDecision ReplayGuess(const GuessContext& ctx) const;
+  // The first run's answer again, for a repeated request (RecordedGuess::replayed).
+  util::Result<VerifyReceipt> AnswerReplay(const std::string& phone,
+                                           const RecordedGuess& first) const;
   CodeStatusView DescribeCode(const std::string& phone, const CodeStatusRecord& rec,
                               const std::vector<WindowLimit>& limits,
                               const std::vector<WindowUsage>& usage, int64_t now) const;

@@ -375,9 +375,20 @@ util::Result<bool> CountWrongGuess(Connection& conn, int64_t account_id,
   return true;
 }
 
-std::optional<GuessOutcome> ReplayedGuess(const std::optional<int64_t>& result) {
-  if (!result) return std::nullopt;
-  return *result == kGuessCorrect ? GuessOutcome::kCorrect : GuessOutcome::kWrong;
+domain::RecordedGuess Applied(domain::GuessDecision decision) {
+  domain::RecordedGuess applied;
+  applied.decision = std::move(decision);
+  return applied;
+}
+
+// The answer to a request whose first run recorded `result` (kGuessWrong, kGuessCorrect):
+// that outcome, with the code row as it is now.
+domain::RecordedGuess Replayed(int64_t result, const std::optional<domain::OtpRecord>& otp) {
+  domain::RecordedGuess replayed;
+  replayed.decision.outcome = result == kGuessCorrect ? GuessOutcome::kCorrect : GuessOutcome::kWrong;
+  replayed.replayed = true;
+  replayed.otp = otp;
+  return replayed;
 }
 
 }  // namespace
@@ -421,47 +432,46 @@ util::Result<domain::RecordedSend> MysqlOtpRepository::RecordSend(
 // with the idempotency key's earlier result, the decider runs, and a wrong guess is
 // counted by a compare-and-set (kCountWrongGuessSql), autocommit: two round trips. A
 // wrong guess with a client's key counts it and records the key in one transaction
-// (CountWrongGuess) instead. A replay of a wrong guess is answered from that read. A
-// correct guess (or a replay of one) changes two rows and takes the locking
-// transaction, as does a guess whose compare-and-set keeps losing to concurrent changes.
+// (CountWrongGuess) instead. A repeated request (its client key found) is answered from
+// that read as replayed, without the decider. A correct guess changes two rows and takes
+// the locking transaction, as does a guess whose compare-and-set keeps losing to
+// concurrent changes.
 //
 // Twins of one key: both may read before either writes; the first compare-and-set wins,
 // the second finds attempts_used changed, reads again and finds the first one's key
 // (committed with the count), so it answers as a replay. A resend in between changes
 // code_hash: the late twin's write fails the same way.
-util::Result<domain::GuessDecision> MysqlOtpRepository::RecordGuess(
+util::Result<domain::RecordedGuess> MysqlOtpRepository::RecordGuess(
     const domain::GuessRequest& guess,
     const std::function<domain::GuessDecision(const domain::GuessContext&)>& decide) {
-  using OptionalDecision = std::optional<domain::GuessDecision>;
+  using OptionalRecorded = std::optional<domain::RecordedGuess>;
   const bool key_kept = !guess.client_key.empty();
   int64_t account_id = 0;  // resolved by the first read
   bool needs_lock = false;
   for (int round = 0; round < kOptimisticGuessRounds && !needs_lock; ++round) {
-    OptionalDecision keyed_wrong;  // a wrong guess whose key is kept, still to count
+    std::optional<domain::GuessDecision> keyed_wrong;  // its key kept, still to count
     domain::OtpRecord seen;
-    auto applied = db_.Run([&](Connection& conn) -> util::Result<OptionalDecision> {
+    auto applied = db_.Run([&](Connection& conn) -> util::Result<OptionalRecorded> {
       keyed_wrong.reset();
       std::optional<int64_t> replay;
       auto context = ReadGuessContext(conn, guess, &replay);
       if (!context.ok()) return context.error();
-      context.value().replay_of = ReplayedGuess(replay);
+      if (replay) return OptionalRecorded(Replayed(*replay, context.value().otp));
       domain::GuessDecision decision = decide(context.value());
       account_id = context.value().account_id;
       if (decision.outcome == GuessOutcome::kCorrect) {
-        needs_lock = true;  // also a replay of a correct guess: answered there
-        return OptionalDecision();
+        needs_lock = true;
+        return OptionalRecorded();
       }
-      if (decision.outcome == GuessOutcome::kRefused || context.value().replay_of) {
-        return OptionalDecision(decision);
-      }
+      if (decision.outcome == GuessOutcome::kRefused) return OptionalRecorded(Applied(decision));
       seen = *context.value().otp;
       if (key_kept) {
         keyed_wrong = decision;
-        return OptionalDecision();
+        return OptionalRecorded();
       }
       auto counted = CountWrongGuess(conn, account_id, guess, seen);
       if (!counted.ok()) return counted.error();
-      return counted.value() ? OptionalDecision(decision) : OptionalDecision();  // or again
+      return counted.value() ? OptionalRecorded(Applied(decision)) : OptionalRecorded();  // or again
     });
     if (!applied.ok()) return applied.error();
     if (applied.value()) return *applied.value();
@@ -471,32 +481,32 @@ util::Result<domain::GuessDecision> MysqlOtpRepository::RecordGuess(
     auto counted = db_.TransactIdempotent(
         [&](Connection& conn) { return CountWrongGuess(conn, account_id, guess, seen); });
     if (!counted.ok()) return counted.error();
-    if (counted.value()) return *keyed_wrong;
+    if (counted.value()) return Applied(*keyed_wrong);
   }
   return RecordGuessLocked(account_id, guess, decide);
 }
 
-// The transaction path, for the account the unlocked read resolved. It keeps every key,
-// a server's too: the transaction may run again after a COMMIT that went unanswered.
-util::Result<domain::GuessDecision> MysqlOtpRepository::RecordGuessLocked(
+// The transaction path, for the account the unlocked read resolved. It keeps the key it
+// runs under, one made up when the client sent none: the transaction may run again after
+// a COMMIT that went unanswered.
+util::Result<domain::RecordedGuess> MysqlOtpRepository::RecordGuessLocked(
     int64_t account_id, const domain::GuessRequest& guess,
     const std::function<domain::GuessDecision(const domain::GuessContext&)>& decide) {
   const std::string& phone = guess.phone;
   const std::string key = guess.client_key.empty() ? MadeUpKey(random_) : guess.client_key;
-  return db_.TransactIdempotent([&](Connection& conn) -> util::Result<domain::GuessDecision> {
+  return db_.TransactIdempotent([&](Connection& conn) -> util::Result<domain::RecordedGuess> {
     // Locks the code row first: a twin of this request waits here.
     auto context = ReadLockedGuessContext(conn, account_id, phone);
     if (!context.ok()) return context.error();
     auto replay = FindReplay(conn, account_id, phone, kGuessOperation, key, guess.now);
     if (!replay.ok()) return replay.error();
-    context.value().replay_of = ReplayedGuess(replay.value());
+    if (replay.value()) return Replayed(*replay.value(), context.value().otp);
     domain::GuessDecision decision = decide(context.value());
-    if (context.value().replay_of) return decision;
     util::Status st = ApplyGuess(conn, account_id, phone, key, decision.outcome, guess.now);
     if (!st.ok()) return st.error();
     st = LogGuess(conn, account_id, phone, key, decision.outcome, guess.now);
     if (!st.ok()) return st.error();
-    return decision;
+    return Applied(decision);
   });
 }
 

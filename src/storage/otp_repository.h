@@ -49,7 +49,7 @@ class MysqlOtpRepository final : public domain::OtpRepository {
 
   // kCorrect on a phone another account verified meanwhile: 409 phone_taken (field
   // "phone"), and nothing changes.
-  util::Result<domain::GuessDecision> RecordGuess(
+  util::Result<domain::RecordedGuess> RecordGuess(
       const domain::GuessRequest& guess,
       const std::function<domain::GuessDecision(const domain::GuessContext&)>& decide) override;
 
@@ -61,7 +61,7 @@ class MysqlOtpRepository final : public domain::OtpRepository {
   util::Result<std::optional<int64_t>> PhoneOwner(const std::string& phone) override;
 
  private:
-  util::Result<domain::GuessDecision> RecordGuessLocked(
+  util::Result<domain::RecordedGuess> RecordGuessLocked(
       int64_t account_id, const domain::GuessRequest& guess,
       const std::function<domain::GuessDecision(const domain::GuessContext&)>& decide);
 

@@ -253,14 +253,24 @@ util::Result<domain::RecordedSend> MemoryOtpRepository::RecordSend(
   return domain::RecordedSend{row.id, false, snap.usage};
 }
 
-util::Result<domain::GuessDecision> MemoryOtpRepository::RecordGuess(
+namespace {
+
+domain::RecordedGuess Applied(domain::GuessDecision decision) {
+  domain::RecordedGuess applied;
+  applied.decision = std::move(decision);
+  return applied;
+}
+
+}  // namespace
+
+util::Result<domain::RecordedGuess> MemoryOtpRepository::RecordGuess(
     const domain::GuessRequest& guess,
     const std::function<domain::GuessDecision(const domain::GuessContext&)>& decide) {
   if (s_.TakeFailure()) return util::Error::Unavailable();
   domain::GuessContext ctx;
   const int64_t account_id = s_.Resolve(guess.who);
   ctx.account_id = account_id;
-  if (account_id == 0) return decide(ctx);
+  if (account_id == 0) return Applied(decide(ctx));
   const std::string& phone = guess.phone;
   const std::string& idempotency_key = guess.client_key;
   auto key = std::make_pair(account_id, phone);
@@ -270,11 +280,14 @@ util::Result<domain::GuessDecision> MemoryOtpRepository::RecordGuess(
   const auto log_key =
       std::make_tuple(account_id, phone, std::string("guess"), idempotency_key);
   if (!idempotency_key.empty() && s_.request_log.count(log_key)) {
-    ctx.replay_of = s_.request_log[log_key] == 2 ? domain::GuessOutcome::kCorrect
-                                                  : domain::GuessOutcome::kWrong;
+    domain::RecordedGuess replayed;
+    replayed.decision.outcome = s_.request_log[log_key] == 2 ? domain::GuessOutcome::kCorrect
+                                                              : domain::GuessOutcome::kWrong;
+    replayed.replayed = true;
+    replayed.otp = ctx.otp;
+    return replayed;
   }
   domain::GuessDecision decision = decide(ctx);
-  if (ctx.replay_of) return decision;
   if (!idempotency_key.empty() && decision.outcome != domain::GuessOutcome::kRefused) {
     s_.request_log[log_key] = decision.outcome == domain::GuessOutcome::kCorrect ? 2 : 1;
   }
@@ -286,7 +299,7 @@ util::Result<domain::GuessDecision> MemoryOtpRepository::RecordGuess(
     account.phone_verified = true;
     account.pending_phone.clear();
   }
-  return decision;
+  return Applied(decision);
 }
 
 util::Result<std::optional<domain::CodeStatusRecord>> MemoryOtpRepository::FindCodeStatus(

@@ -115,7 +115,7 @@ class MemoryOtpRepository final : public domain::OtpRepository {
   util::Result<domain::RecordedSend> RecordSend(
       const domain::SendPlan& plan, const domain::NewCode& code,
       const std::function<domain::SendVerdict(const domain::SendSnapshot&)>& decide) override;
-  util::Result<domain::GuessDecision> RecordGuess(
+  util::Result<domain::RecordedGuess> RecordGuess(
       const domain::GuessRequest& guess,
       const std::function<domain::GuessDecision(const domain::GuessContext&)>& decide)
       override;

@@ -462,8 +462,8 @@ BOOST_AUTO_TEST_CASE(concurrent_wrong_guesses_use_exactly_max_attempts) {
     threads.emplace_back([&] {
       start.arrive_and_wait();
       auto applied = otps.RecordGuess(Guess(account_id, phone, now + 1, ""), WrongGuessDecider);
-      if (applied.ok() && applied.value().outcome == GuessOutcome::kWrong) ++wrong;
-      if (applied.ok() && applied.value().outcome == GuessOutcome::kRefused) ++refused;
+      if (applied.ok() && applied.value().decision.outcome == GuessOutcome::kWrong) ++wrong;
+      if (applied.ok() && applied.value().decision.outcome == GuessOutcome::kRefused) ++refused;
     });
   }
   for (auto& t : threads) t.join();
@@ -503,17 +503,15 @@ BOOST_AUTO_TEST_CASE(concurrent_twins_of_a_clients_key_count_one_attempt) {
     const std::string key = i < kTwins ? twin_key : "own-" + RandomDigits(10);
     threads.emplace_back([&, key] {
       start.arrive_and_wait();
-      auto applied = otps.RecordGuess(Guess(account_id, phone, now + 1, key),
-                                      [&](const domain::GuessContext& ctx) {
-                                        if (ctx.replay_of) ++replays;
-                                        return WrongGuessDecider(ctx);
-                                      });
-      if (applied.ok() && applied.value().outcome == GuessOutcome::kWrong) ++wrong;
+      auto applied =
+          otps.RecordGuess(Guess(account_id, phone, now + 1, key), WrongGuessDecider);
+      if (applied.ok() && applied.value().decision.outcome == GuessOutcome::kWrong) ++wrong;
+      if (applied.ok() && applied.value().replayed) ++replays;
     });
   }
   for (auto& t : threads) t.join();
   BOOST_TEST(wrong.load() == kTwins + kOthers);
-  BOOST_TEST(replays.load() >= kTwins - 1);
+  BOOST_TEST(replays.load() == kTwins - 1);  // one twin counted, the others its replays
   BOOST_TEST(CountGuessKeys(db, account_id, phone) == 1 + kOthers);
   auto status = otps.FindCodeStatus(account_id, phone);
   BOOST_REQUIRE(status.ok() && status.value().has_value());
@@ -530,7 +528,7 @@ BOOST_AUTO_TEST_CASE(correct_guess_verifies_and_second_account_gets_phone_taken)
 
   auto verified = otps.RecordGuess(Guess(a.id, phone, now + 70, ""), CorrectDecider);
   BOOST_REQUIRE(verified.ok());
-  BOOST_TEST((verified.value().outcome == GuessOutcome::kCorrect));
+  BOOST_TEST((verified.value().decision.outcome == GuessOutcome::kCorrect));
   auto owner = otps.PhoneOwner(phone);
   BOOST_REQUIRE(owner.ok() && owner.value().has_value());
   BOOST_TEST(*owner.value() == a.id);
@@ -844,7 +842,7 @@ BOOST_AUTO_TEST_CASE(a_guess_by_token_resolves_the_account_with_the_code) {
   auto guess = otps.RecordGuess({{0, token_hash}, phone, now + 1, ""}, by_token);
   BOOST_REQUIRE(guess.ok());
   BOOST_TEST(seen_account == account.id);
-  BOOST_TEST((guess.value().outcome == GuessOutcome::kWrong));
+  BOOST_TEST((guess.value().decision.outcome == GuessOutcome::kWrong));
 
   // An unknown token: no account, no code, nothing counted.
   auto stranger = otps.RecordGuess({{0, token_hash.substr(0, 31) + "?"}, phone, now + 2, ""},
@@ -872,7 +870,7 @@ BOOST_AUTO_TEST_CASE(a_wrong_guess_keeps_a_clients_key_and_no_other) {
     auto guess = otps.RecordGuess(Guess(account_id, phone, now + 1, no_key),
                                   WrongGuessDecider);
     BOOST_REQUIRE(guess.ok());
-    BOOST_TEST((guess.value().outcome == GuessOutcome::kWrong));
+    BOOST_TEST((guess.value().decision.outcome == GuessOutcome::kWrong));
   }
   BOOST_TEST(CountGuessKeys(db, account_id, phone) == 0);
   // (Without a key, each request is its own guess.)
@@ -944,30 +942,32 @@ BOOST_AUTO_TEST_CASE(idempotency_key_makes_sends_and_guesses_run_once) {
   BOOST_TEST(fresh.value() != first.value());
 
   const std::string guess_key = "guess-" + RandomDigits(10);
-  std::optional<GuessOutcome> replayed;
+  int guesses_decided = 0;
+  auto counting_decider = [&](const domain::GuessContext& ctx) {
+    ++guesses_decided;
+    return WrongGuessDecider(ctx);
+  };
   for (int i = 0; i < 3; ++i) {
-    auto guess = otps.RecordGuess(Guess(account_id, phone, now + 3, guess_key),
-                                  [&](const domain::GuessContext& ctx) {
-                                    replayed = ctx.replay_of;
-                                    return WrongGuessDecider(ctx);
-                                  });
+    auto guess = otps.RecordGuess(Guess(account_id, phone, now + 3, guess_key), counting_decider);
     BOOST_REQUIRE(guess.ok());
+    BOOST_TEST(guess.value().replayed == (i > 0));
+    BOOST_TEST((guess.value().decision.outcome == GuessOutcome::kWrong));
+    if (i > 0) {
+      BOOST_REQUIRE(guess.value().otp.has_value());
+      BOOST_TEST(guess.value().otp->attempts_used == 1);  // the code row as it is now
+    }
   }
-  BOOST_TEST((replayed == std::optional<GuessOutcome>(GuessOutcome::kWrong)));
+  BOOST_TEST(guesses_decided == 1);  // replays are answered, not decided again
   auto status = otps.FindCodeStatus(account_id, phone);
   BOOST_REQUIRE(status.ok() && status.value().has_value());
   BOOST_TEST(status.value()->otp.attempts_used == 1);
   // Another key counts; the first one, repeated after it, is still found.
   const std::string other_key = "guess-" + RandomDigits(10);
   BOOST_REQUIRE(otps.RecordGuess(Guess(account_id, phone, now + 4, other_key), WrongGuessDecider).ok());
-  replayed.reset();
-  auto late = otps.RecordGuess(Guess(account_id, phone, now + 5, guess_key),
-                               [&](const domain::GuessContext& ctx) {
-                                 replayed = ctx.replay_of;
-                                 return WrongGuessDecider(ctx);
-                               });
+  auto late = otps.RecordGuess(Guess(account_id, phone, now + 5, guess_key), counting_decider);
   BOOST_REQUIRE(late.ok());
-  BOOST_TEST((replayed == std::optional<GuessOutcome>(GuessOutcome::kWrong)));
+  BOOST_TEST(late.value().replayed);
+  BOOST_TEST((late.value().decision.outcome == GuessOutcome::kWrong));
   status = otps.FindCodeStatus(account_id, phone);
   BOOST_REQUIRE(status.ok() && status.value().has_value());
   BOOST_TEST(status.value()->otp.attempts_used == 2);
