@@ -92,12 +92,8 @@ for binary in phoneverify-fcgi phoneverify-dispatcher fake-sparrow bench-floor-f
   [[ -x $BIN/$binary ]] || die "$BIN/$binary is not built (use make bench)"
 done
 
-free_port() {
-  local port
-  for ((port = 20000 + RANDOM % 20000; ; port++)); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
-  done
-}
+# shellcheck source=src/ops/bench_common.sh
+. "$ROOT/src/ops/bench_common.sh"
 
 # --- the stack under test ------------------------------------------------------------
 
@@ -114,15 +110,7 @@ export PHONEVERIFY_SMS_BACKEND=sparrow
 export PHONEVERIFY_SPARROW_URL=http://127.0.0.1:$SPARROW_PORT/v2/sms/
 export PHONEVERIFY_SPARROW_TOKEN=bench-sparrow-token
 export PHONEVERIFY_SPARROW_FROM=Bench
-# Limits off (0), so every request does the full work instead of a quick 429; the
-# attempt limit raised rather than off, so the attempt count is still checked and kept.
-export PHONEVERIFY_OTP_RESEND_COOLDOWN=0 PHONEVERIFY_OTP_MAX_SENDS_PER_DAY=0
-export PHONEVERIFY_IP_MAX_SENDS_PER_HOUR=0 PHONEVERIFY_IP_MAX_SIGNUPS_PER_HOUR=0
-export PHONEVERIFY_ACCOUNT_MAX_SENDS_PER_DAY=0 PHONEVERIFY_LOGIN_MAX_FAILURES=0
-export PHONEVERIFY_LOGIN_MAX_FAILURES_PER_IP=0
-export PHONEVERIFY_SMS_DAILY_BUDGET=0 PHONEVERIFY_PREFIX_MAX_SENDS_PER_HOUR=0
-export PHONEVERIFY_OTP_MAX_ATTEMPTS=${PHONEVERIFY_OTP_MAX_ATTEMPTS:-1000000000}
-export PHONEVERIFY_OTP_TTL=${PHONEVERIFY_OTP_TTL:-3600}
+export_bench_limits  # every abuse limit off (bench_common.sh)
 # The dispatcher runs on its defaults (dispatcher_in_flight = 256) in every scenario; the
 # delivery scenario also drops any dispatcher knob passed in from outside.
 
