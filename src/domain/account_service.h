@@ -67,7 +67,7 @@ class AccountService {
   // 401 not_authenticated for unknown, revoked or malformed tokens, inactive accounts.
   util::Result<Account> Authenticate(const std::string& token);
   // The stored form of a well-formed token, for work that resolves it in its own round
-  // trip (VerificationService::VerifyCode with a Guesser); 401 for a malformed one.
+  // trip (VerificationService::VerifyCode with a Caller); 401 for a malformed one.
   static util::Result<std::string> TokenHash(const std::string& token);
   util::Status Logout(const std::string& token);
   util::Result<Account> Get(int64_t account_id);

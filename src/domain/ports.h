@@ -31,7 +31,21 @@ struct WindowLimit {
   std::string key;
   int64_t window = 0;
   int max = 0;
+  // Keyed by the caller's account, which the storage resolves from an API token in the
+  // same round trip as the send (SendPlan::who): `key` is empty until KeyedByAccount.
+  bool keyed_by_caller = false;
 };
+
+// `limits` with each limit keyed by the caller keyed by `account_id` (its decimal id).
+inline std::vector<WindowLimit> KeyedByAccount(std::vector<WindowLimit> limits,
+                                               int64_t account_id) {
+  for (WindowLimit& limit : limits) {
+    if (!limit.keyed_by_caller) continue;
+    limit.key = std::to_string(account_id);
+    limit.keyed_by_caller = false;
+  }
+  return limits;
+}
 
 // Events of one limit inside its window at the time of reading.
 struct WindowUsage {
@@ -140,7 +154,16 @@ struct OtpRecord {
   bool consumed = false;
 };
 
+// Who asks for a send or makes a guess: an account already resolved (a web session), or
+// the hash of an API token that the storage resolves in the same round trip as the send or
+// the guess (which then cost no token lookup of their own). Exactly one of the two is set.
+struct Caller {
+  int64_t account_id = 0;
+  std::string token_hash;  // Hash(token), 32 raw bytes
+};
+
 struct SendSnapshot {
+  int64_t account_id = 0;              // the caller; 0: the token matched no active account
   std::optional<int64_t> phone_owner;  // account that verified this phone, if any
   int64_t last_send_to_phone = 0;      // latest accepted send to the phone, 0 = never
   std::vector<WindowUsage> usage;      // one per SendPlan::limits, same order
@@ -167,7 +190,7 @@ struct SendVerdict {
 };
 
 struct SendPlan {
-  int64_t account_id = 0;
+  Caller who;
   std::string phone;  // national number
   int64_t now = 0;
   std::vector<WindowLimit> limits;  // only the limits that are switched on
@@ -187,16 +210,8 @@ struct NewCode {
 
 enum class GuessOutcome { kRefused, kWrong, kCorrect };
 
-// Who makes a guess: an account already resolved (a web session), or the hash of an API
-// token that the storage resolves in the same round trip as it reads the code (a verify
-// then costs no token lookup of its own). Exactly one of the two is set.
-struct Guesser {
-  int64_t account_id = 0;
-  std::string token_hash;  // Hash(token), 32 raw bytes
-};
-
 struct GuessRequest {
-  Guesser who;
+  Caller who;
   std::string phone;  // national number
   int64_t now = 0;
   std::string client_key;  // the client's Idempotency-Key, "" = none; see RecordGuess
@@ -235,7 +250,9 @@ struct CodeStatusRecord {
 class OtpRepository {
  public:
   virtual ~OtpRepository() = default;
-  // One transaction: read the snapshot (serialised per phone and per limit key), call
+  // Resolves plan.who (a token that matches no active account: `decide` gets a snapshot
+  // with account_id 0 and nothing else, and nothing is written). Then one transaction:
+  // read the snapshot (serialised per phone and per limit key), call
   // `decide` (a refusal writes only the events of its `charged` limits, then commits; a
   // re-run after an unanswered COMMIT may count such a refusal twice); when it returns
   // ok, record one event per limit, stamp the phone's last send, replace the (account,

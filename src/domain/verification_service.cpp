@@ -36,10 +36,25 @@ Error WithRetry(Error e, int64_t retry_after) {
   return e;
 }
 
-// The code hash binds the code to one account and one phone.
-std::string CodeHash(const std::string& key, int64_t account_id, const std::string& phone,
-                     const std::string& code) {
-  return util::KeyedHash(key, std::to_string(account_id) + ":" + phone + ":" + code);
+// The code hash binds the code to its phone. It is made before the storage resolves an
+// API token (the send is one round trip, sql/017), so it cannot name the account; the code
+// row's key (account, phone) binds it to the account. A leading version byte tells it from
+// the hashes of codes made before, bound to "account:phone:code" (still matched, so that
+// no code pending at an upgrade is lost).
+constexpr char kPhoneBoundHash = '\x02';
+
+std::string CodeHash(const std::string& key, const std::string& phone, const std::string& code) {
+  return kPhoneBoundHash + util::KeyedHash(key, "phone:" + phone + ":" + code);
+}
+
+bool CodeMatches(const std::string& key, int64_t account_id, const std::string& phone,
+                 const std::string& code, const std::string& stored) {
+  if (!stored.empty() && stored[0] == kPhoneBoundHash) {
+    return util::ConstantTimeEqual(CodeHash(key, phone, code), stored);
+  }
+  const std::string account_bound =
+      util::KeyedHash(key, std::to_string(account_id) + ":" + phone + ":" + code);
+  return util::ConstantTimeEqual(account_bound, stored);
 }
 
 // Errors shared by send and verify once the phone owner is known.
@@ -66,15 +81,19 @@ std::string SealedSms(const OtpPolicy& policy, const std::string& code, Language
 }  // namespace
 
 
-std::vector<WindowLimit> VerificationService::SendLimits(const Account& account,
+// An account_id of 0 (a caller known by its token) leaves the account's limit to be keyed
+// by the storage (WindowLimit::keyed_by_caller).
+std::vector<WindowLimit> VerificationService::SendLimits(int64_t account_id,
                                                          const std::string& phone,
                                                          const std::string& ip) const {
   std::vector<WindowLimit> limits;
-  auto add = [&](const char* scope, std::string key, int64_t window, int max) {
-    if (max > 0) limits.push_back(WindowLimit{scope, std::move(key), window, max});
+  auto add = [&](const char* scope, std::string key, int64_t window, int max,
+                 bool by_caller = false) {
+    if (max > 0) limits.push_back(WindowLimit{scope, std::move(key), window, max, by_caller});
   };
   add("phone_day", phone, kDay, policy_.otp_max_sends_per_day);
-  add("account_day", std::to_string(account.id), kDay, policy_.account_max_sends_per_day);
+  add("account_day", account_id == 0 ? "" : std::to_string(account_id), kDay,
+      policy_.account_max_sends_per_day, account_id == 0);
   for (WindowLimit& limit : SharedSendLimits(policy_, phone, ip)) limits.push_back(std::move(limit));
   return limits;
 }
@@ -107,11 +126,11 @@ SendVerdict VerificationService::RefuseTaken(const std::vector<WindowLimit>& lim
   return verdict;
 }
 
-SendVerdict VerificationService::DecideSend(const Account& account,
-                                            const std::vector<WindowLimit>& limits,
+SendVerdict VerificationService::DecideSend(const std::vector<WindowLimit>& limits,
                                             const SendSnapshot& snap, int64_t now) const {
+  if (snap.account_id == 0) return NotAuthenticated();
   if (snap.phone_owner) {
-    if (*snap.phone_owner == account.id) return AlreadyVerified();
+    if (*snap.phone_owner == snap.account_id) return AlreadyVerified();
     return RefuseTaken(limits, snap, now);
   }
   const int64_t cooldown = policy_.otp_resend_cooldown;
@@ -134,33 +153,48 @@ SendVerdict VerificationService::DecideSend(const Account& account,
   return util::Status::Ok();
 }
 
+util::Result<PhoneNumber> VerificationService::ParseSendPhone(
+    const std::string& raw_phone) const {
+  if (raw_phone.empty()) return MissingField("phone");
+  return PhoneNumber::Parse(raw_phone, policy_.allowed_prefixes);
+}
+
 util::Result<SendReceipt> VerificationService::SendCode(const Account& account,
                                                         const std::string& raw_phone,
                                                         const std::string& client_ip,
                                                         const std::string& request_id,
                                                         Language language,
                                                         const std::string& client_key) {
-  if (raw_phone.empty()) return MissingField("phone");
-  auto parsed = PhoneNumber::Parse(raw_phone, policy_.allowed_prefixes);
+  auto parsed = ParseSendPhone(raw_phone);
   if (!parsed.ok()) return parsed.error();
-  const PhoneNumber& phone = parsed.value();
-  if (account.phone_verified && account.phone == phone.national()) return AlreadyVerified();
+  if (account.phone_verified && account.phone == parsed.value().national()) {
+    return AlreadyVerified();
+  }
+  return SendCode(Caller{account.id, ""}, parsed.value(), client_ip, request_id, language,
+                  client_key);
+}
 
+util::Result<SendReceipt> VerificationService::SendCode(const Caller& who,
+                                                        const PhoneNumber& phone,
+                                                        const std::string& client_ip,
+                                                        const std::string& request_id,
+                                                        Language language,
+                                                        const std::string& client_key) {
   const int64_t now = clock_.NowSeconds();
   const std::string code = random_.Digits(policy_.otp_length);
   NewCode new_code;
-  new_code.record = OtpRecord{CodeHash(policy_.otp_hash_key, account.id, phone.national(), code),
-                              now, now + policy_.otp_ttl, 0, policy_.otp_max_attempts, false};
+  new_code.record = OtpRecord{CodeHash(policy_.otp_hash_key, phone.national(), code), now,
+                              now + policy_.otp_ttl, 0, policy_.otp_max_attempts, false};
   new_code.sealed_text = SealedSms(policy_, code, language);
   new_code.message_expires_at = now + policy_.otp_ttl;
   new_code.request_id = request_id;
   new_code.client_key = client_key;
 
-  const SendPlan plan{account.id, phone.national(), now,
-                      SendLimits(account, phone.national(), client_ip),
+  const SendPlan plan{who, phone.national(), now,
+                      SendLimits(who.account_id, phone.national(), client_ip),
                       policy_.otp_resend_cooldown};
   auto queued = otps_.RecordSend(plan, new_code, [&](const SendSnapshot& snap) {
-    return DecideSend(account, plan.limits, snap, now);
+    return DecideSend(plan.limits, snap, now);
   });
   if (!queued.ok()) return queued.error();
   // A replay's usage already counts its first run.
@@ -196,8 +230,9 @@ GuessDecision VerificationService::DecideGuess(const GuessInput& guess, const Gu
             Error::Make(ErrorKind::kGone, "otp_expired",
                         "This code has expired; ask for a new one.", "otp")};
   }
-  const std::string hash = CodeHash(policy_.otp_hash_key, ctx.account_id, guess.phone, guess.otp);
-  if (util::ConstantTimeEqual(hash, otp.code_hash)) return {GuessOutcome::kCorrect, {}};
+  if (CodeMatches(policy_.otp_hash_key, ctx.account_id, guess.phone, guess.otp, otp.code_hash)) {
+    return {GuessOutcome::kCorrect, {}};
+  }
   Error wrong = Error::Make(ErrorKind::kInvalidInput, "otp_invalid",
                             "The code is not correct.", "otp");
   if (otp.max_attempts > 0) wrong.attempts_left = otp.max_attempts - otp.attempts_used - 1;
@@ -239,10 +274,10 @@ util::Result<VerifyReceipt> VerificationService::VerifyCode(const Account& accou
                                                             const std::string& client_key) {
   auto guess = ParseGuess(raw_phone, raw_otp);
   if (!guess.ok()) return guess.error();
-  return VerifyCode(Guesser{account.id, ""}, guess.value(), client_key);
+  return VerifyCode(Caller{account.id, ""}, guess.value(), client_key);
 }
 
-util::Result<VerifyReceipt> VerificationService::VerifyCode(const Guesser& who,
+util::Result<VerifyReceipt> VerificationService::VerifyCode(const Caller& who,
                                                             const GuessInput& guess,
                                                             const std::string& client_key) {
   // (No shortcut for an already verified phone here: DecideGuess answers it, after a
@@ -272,7 +307,7 @@ util::Result<CodeStatusView> VerificationService::CodeStatus(const Account& acco
                        "No code was requested for this phone.", "phone");
   }
   const int64_t now = clock_.NowSeconds();
-  std::vector<WindowLimit> limits = SendLimits(account, phone, "");
+  std::vector<WindowLimit> limits = SendLimits(account.id, phone, "");
   std::erase_if(limits, [](const WindowLimit& l) {
     return l.scope != "phone_day" && l.scope != "account_day";
   });

@@ -9,6 +9,7 @@
 #include "domain/account.h"
 #include "domain/language.h"
 #include "domain/otp_policy.h"
+#include "domain/phone_number.h"
 #include "domain/ports.h"
 #include "util/clock.h"
 #include "util/random.h"
@@ -71,6 +72,15 @@ class VerificationService {
                                      const std::string& request_id,
                                      Language language = Language::kEnglish,
                                      const std::string& client_key = "");
+  // The same for a phone already parsed, by an account or an API token resolved with the
+  // send, in its one round trip (401 not_authenticated when the token matches no active
+  // account).
+  util::Result<SendReceipt> SendCode(const Caller& who, const PhoneNumber& phone,
+                                     const std::string& client_ip,
+                                     const std::string& request_id, Language language,
+                                     const std::string& client_key);
+  // 400 missing_field/invalid_phone: a send's phone, parsed (Devanagari digits allowed).
+  util::Result<PhoneNumber> ParseSendPhone(const std::string& raw_phone) const;
 
   // 400 invalid_phone/missing_field/invalid_field/otp_not_requested/otp_invalid,
   // 403 phone_already_verified, 409 phone_taken, 410 otp_expired, 429 too_many_attempts.
@@ -82,7 +92,7 @@ class VerificationService {
                                          const std::string& client_key = "");
   // The same for a guess already parsed, by an account or an API token resolved with
   // the code (401 not_authenticated when the token matches no active account).
-  util::Result<VerifyReceipt> VerifyCode(const Guesser& who, const GuessInput& guess,
+  util::Result<VerifyReceipt> VerifyCode(const Caller& who, const GuessInput& guess,
                                          const std::string& client_key);
   // 400 invalid_phone/missing_field/invalid_field. Both fields may be typed in
   // Devanagari digits; the result holds ASCII digits only.
@@ -94,14 +104,14 @@ class VerificationService {
                                           const std::string& raw_phone);
 
  private:
-  std::vector<WindowLimit> SendLimits(const Account& account, const std::string& phone,
+  std::vector<WindowLimit> SendLimits(int64_t account_id, const std::string& phone,
                                       const std::string& ip) const;
   // The smaller of the per-phone and per-account remainders after `extra_sends` more.
   std::optional<int64_t> SendsLeft(const std::vector<WindowLimit>& limits,
                                    const std::vector<WindowUsage>& usage,
                                    int extra_sends) const;
-  SendVerdict DecideSend(const Account& account, const std::vector<WindowLimit>& limits,
-                         const SendSnapshot& snap, int64_t now) const;
+  SendVerdict DecideSend(const std::vector<WindowLimit>& limits, const SendSnapshot& snap,
+                         int64_t now) const;
   SendVerdict RefuseTaken(const std::vector<WindowLimit>& limits, const SendSnapshot& snap,
                           int64_t now) const;
   GuessDecision DecideGuess(const GuessInput& guess, const GuessContext& ctx,

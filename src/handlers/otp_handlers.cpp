@@ -30,29 +30,56 @@ util::Result<domain::GuessInput> ReadGuess(const domain::VerificationService& ve
   return verification.ParseGuess(FieldOr(f, "phone"), FieldOr(f, "otp"));
 }
 
-}  // namespace
+struct SendInput {
+  domain::PhoneNumber phone;
+  domain::Language language;
+};
 
-util::Result<http::Response> SendOtp(domain::AccountService& accounts,
-                                     domain::VerificationService& verification,
-                                     const http::Request& request) {
-  auto account = RequireAccount(accounts, request);
-  if (!account.ok()) return account.error();
-  auto key = KeyOf(request);
-  if (!key.ok()) return key.error();
+util::Result<SendInput> ReadSend(const domain::VerificationService& verification,
+                                 const http::Request& request) {
   auto fields = http::ParseFields(request);
   if (!fields.ok()) return fields.error();
-  if (auto st = RequireFields(fields.value(), {"phone"}); !st.ok()) return st.error();
+  const http::Fields& f = fields.value();
+  if (auto st = RequireFields(f, {"phone"}); !st.ok()) return st.error();
   // Optional `lang` ("en", the default, or "ne"): the language of the SMS.
-  const std::string lang = FieldOr(fields.value(), "lang");
+  const std::string lang = FieldOr(f, "lang");
   const auto language =
       lang.empty() ? std::optional(domain::Language::kEnglish) : domain::LanguageFromCode(lang);
   if (!language) {
     return util::Error::Make(util::ErrorKind::kInvalidInput, "invalid_field",
                              "lang must be \"en\" or \"ne\".", "lang");
   }
-  auto sent = verification.SendCode(account.value(), FieldOr(fields.value(), "phone"),
-                                    request.client_key, request.request_id, *language,
-                                    key.value());
+  auto phone = verification.ParseSendPhone(FieldOr(f, "phone"));
+  if (!phone.ok()) return phone.error();
+  return SendInput{phone.value(), *language};
+}
+
+// A request refused before the storage has seen its token has the token checked first,
+// so that a bad token still answers 401 before any complaint about the body, as on every
+// route.
+util::Error TokenFirst(domain::AccountService& accounts, const std::string& token,
+                       const util::Error& refusal) {
+  auto account = accounts.Authenticate(token);
+  return account.ok() ? refusal : account.error();
+}
+
+}  // namespace
+
+// The token is resolved in the same round trip as the send (SendCode with a Caller).
+util::Result<http::Response> SendOtp(domain::AccountService& accounts,
+                                     domain::VerificationService& verification,
+                                     const http::Request& request) {
+  auto token = RequestToken(request);
+  if (!token.ok()) return token.error();
+  auto token_hash = domain::AccountService::TokenHash(token.value());
+  if (!token_hash.ok()) return token_hash.error();
+  auto key = KeyOf(request);
+  if (!key.ok()) return TokenFirst(accounts, token.value(), key.error());
+  auto input = ReadSend(verification, request);
+  if (!input.ok()) return TokenFirst(accounts, token.value(), input.error());
+  auto sent = verification.SendCode(domain::Caller{0, token_hash.value()}, input.value().phone,
+                                    request.client_key, request.request_id,
+                                    input.value().language, key.value());
   if (!sent.ok()) return sent.error();
   const domain::SendReceipt& r = sent.value();
   Json::Value body(Json::objectValue);
@@ -67,9 +94,7 @@ util::Result<http::Response> SendOtp(domain::AccountService& accounts,
 }
 
 
-// The token is resolved in the same round trip as the code (VerifyCode with a Guesser);
-// a request whose body is refused first has its token checked, so that a bad token still
-// answers 401 before any complaint about the body, as on every route.
+// The token is resolved in the same round trip as the code (VerifyCode with a Caller).
 util::Result<http::Response> VerifyOtp(domain::AccountService& accounts,
                                        domain::VerificationService& verification,
                                        const http::Request& request) {
@@ -80,11 +105,8 @@ util::Result<http::Response> VerifyOtp(domain::AccountService& accounts,
   auto key = KeyOf(request);
   auto guess = key.ok() ? ReadGuess(verification, request)
                         : util::Result<domain::GuessInput>(key.error());
-  if (!guess.ok()) {
-    auto account = accounts.Authenticate(token.value());
-    return account.ok() ? guess.error() : account.error();
-  }
-  auto verified = verification.VerifyCode(domain::Guesser{0, token_hash.value()}, guess.value(),
+  if (!guess.ok()) return TokenFirst(accounts, token.value(), guess.error());
+  auto verified = verification.VerifyCode(domain::Caller{0, token_hash.value()}, guess.value(),
                                           key.value());
   if (!verified.ok()) return verified.error();
   Json::Value body(Json::objectValue);

@@ -101,14 +101,15 @@ constexpr char kLockGateSql[] =
     "INSERT INTO limit_gates (scope, key_, last_at, prev_at) VALUES (?, ?, ?, 0) "
     "ON DUPLICATE KEY UPDATE prev_at = last_at, last_at = VALUES(last_at)";
 
-}  // namespace
-
+// `gates` with StoredKey applied, in lock order, without duplicates.
 std::vector<GateKey> StoredGates(std::vector<GateKey> gates) {
   for (GateKey& gate : gates) gate.key = StoredKey(gate.key);
   std::sort(gates.begin(), gates.end(), GateLess);
   gates.erase(std::unique(gates.begin(), gates.end(), GateEqual), gates.end());
   return gates;
 }
+
+}  // namespace
 
 util::Status LockGates(Connection& conn, std::vector<GateKey> gates, int64_t now) {
   for (const GateKey& gate : StoredGates(std::move(gates))) {

@@ -42,9 +42,6 @@ std::vector<GateKey> GatesFor(const std::vector<domain::WindowLimit>& limits,
 // A refusal rolls the stamps back with the transaction. In a transaction only.
 util::Status LockGates(Connection& conn, std::vector<GateKey> gates, int64_t now);
 
-// `gates` with StoredKey applied, in LockGates' order, without duplicates.
-std::vector<GateKey> StoredGates(std::vector<GateKey> gates);
-
 // A key for a request the client gave none: "~" + 128 random bits. It guards only the
 // storage's own re-run of a write whose COMMIT went unanswered; no client can send it.
 std::string MadeUpKey(util::Random& random);

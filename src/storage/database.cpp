@@ -241,9 +241,10 @@ std::unique_ptr<Connection> Database::Acquire(size_t node) {
   return std::make_unique<Connection>(nodes_[node]);
 }
 
+// (No fork check here: a connection is released by the thread that acquired it, in the
+// process that acquired it, where Acquire has made the idle list that process's own.)
 void Database::Release(size_t node, std::unique_ptr<Connection> conn) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (idle_pid_ != ::getpid()) AbandonInherited();
   idle_.push_back(Idle{node, std::move(conn)});
 }
 

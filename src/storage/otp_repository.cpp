@@ -1,5 +1,6 @@
 #include "storage/otp_repository.h"
 
+#include <algorithm>
 #include <sstream>
 
 #include "domain/otp_policy.h"
@@ -73,27 +74,41 @@ util::Status LogRequest(Connection& conn, int64_t account_id, const std::string&
 
 // ---- sending ------------------------------------------------------------------------
 
-// The whole send as one round trip (sql/016_send_procedure.sql): parameters account,
-// phone, now, key, key kept, gates, limits, cooldown, code hash, expires at, max attempts,
-// sealed text, message expires at, request id.
+// The whole send as one round trip, the caller's token resolved in it
+// (sql/017_send_by_token.sql): parameters account (0: by token), token hash, phone, now,
+// key, key kept, gates, limits, cooldown, code hash, expires at, max attempts, sealed
+// text, message expires at, request id.
 constexpr char kSendCodeSql[] =
-    "CALL pv_send_code(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    "CALL pv_send_code_v2(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 // The procedure's answers (its first column).
 constexpr char kAccepted[] = "accepted";
 constexpr char kReplayed[] = "replayed";
+constexpr char kUnauthenticated[] = "unauthenticated";
 
 // Rounds of "the procedure declined, the charged refusal's transaction then found the
 // send acceptable" (the phone's owner changed in between) before giving up.
 constexpr int kSendRounds = 3;
 
 // JSON for the procedure's list parameters. Keys go as hex (any bytes pass); scopes are
-// the code's own constants (lowercase letters and '_').
-std::string GatesJson(const std::vector<GateKey>& stored) {
+// the code's own constants (lowercase letters and '_'). A limit keyed by the caller has
+// the key "caller" (not hex), which the procedure keys by the account it resolved.
+std::string JsonKey(const domain::WindowLimit& limit) {
+  return limit.keyed_by_caller ? "caller" : util::HexEncode(StoredKey(limit.key));
+}
+
+// The gate rows the send locks: the phone's and each limit's, sorted and unique (one lock
+// order for every send: each scope comes once, so a key "caller" sorts like any other).
+std::string GatesJson(const std::vector<domain::WindowLimit>& limits, const std::string& phone) {
+  std::vector<std::pair<std::string, std::string>> gates = {
+      {kLastSendScope, util::HexEncode(StoredKey(phone))}};
+  for (const domain::WindowLimit& limit : limits) gates.emplace_back(limit.scope, JsonKey(limit));
+  std::sort(gates.begin(), gates.end());
+  gates.erase(std::unique(gates.begin(), gates.end()), gates.end());
   std::string json = "[";
-  for (const GateKey& gate : stored) {
+  for (const auto& [scope, key] : gates) {
     if (json.size() > 1) json += ',';
-    json += "[\"" + gate.scope + "\",\"" + util::HexEncode(gate.key) + "\"]";
+    json += "[\"" + scope + "\",\"" + key + "\"]";
   }
   return json + "]";
 }
@@ -102,7 +117,7 @@ std::string LimitsJson(const std::vector<domain::WindowLimit>& limits) {
   std::string json = "[";
   for (const domain::WindowLimit& limit : limits) {
     if (json.size() > 1) json += ',';
-    json += "[\"" + limit.scope + "\",\"" + util::HexEncode(StoredKey(limit.key)) + "\"," +
+    json += "[\"" + limit.scope + "\",\"" + JsonKey(limit) + "\"," +
             std::to_string(limit.window) + "," + std::to_string(limit.max) + "]";
   }
   return json + "]";
@@ -135,7 +150,8 @@ util::Result<SendCall> CallSendCode(Connection& conn, const domain::SendPlan& pl
   const domain::OtpRecord& otp = code.record;
   auto rows = conn.Call(
       kSendCodeSql,
-      {Param::Int(plan.account_id), Param::Text(plan.phone), Param::Int(plan.now),
+      {Param::Int(plan.who.account_id), Param::Bytes(plan.who.token_hash),
+       Param::Text(plan.phone), Param::Int(plan.now),
        Param::Text(key), Param::Int(kept ? 1 : 0), Param::Text(gates),
        Param::Text(LimitsJson(plan.limits)), Param::Int(plan.cooldown),
        Param::Bytes(otp.code_hash), Param::Int(otp.expires_at), Param::Int(otp.max_attempts),
@@ -146,6 +162,11 @@ util::Result<SendCall> CallSendCode(Connection& conn, const domain::SendPlan& pl
   const Row& row = rows.value()[0];
   SendCall call;
   call.outcome = row.Text(0);
+  call.snapshot.account_id = row.Int(5);
+  if (call.outcome == kUnauthenticated) {
+    call.snapshot.usage.resize(plan.limits.size());
+    return call;
+  }
   call.outbox_id = row.Int(1);
   if (!row.IsNull(2)) call.snapshot.phone_owner = row.Int(2);
   call.snapshot.last_send_to_phone = row.Int(3);
@@ -164,31 +185,35 @@ constexpr char kGatePrevAtSql[] = "SELECT prev_at FROM limit_gates WHERE scope =
 constexpr char kRestorePhoneGateSql[] =
     "UPDATE limit_gates SET last_at = prev_at WHERE scope = ? AND key_ = ?";
 
-// A refusal that still counts (SendVerdict::charged), in its own transaction: the gates
-// locked again, the snapshot read and decided again, the charged limits' events written,
-// and the phone's gate set back (a refusal is no send and starts no cooldown). nullopt:
-// the decider now accepts (something changed since the procedure's read).
+// A refusal that still counts (SendVerdict::charged), in its own transaction, for the
+// account the procedure resolved: the gates locked again, the snapshot read and decided
+// again, the charged limits' events written, and the phone's gate set back (a refusal is
+// no send and starts no cooldown). nullopt: the decider now accepts (something changed
+// since the procedure's read).
 util::Result<std::optional<util::Error>> ChargeRefusal(
-    Database& db, const domain::SendPlan& plan, const std::vector<GateKey>& gates,
+    Database& db, const domain::SendPlan& plan, int64_t account_id,
     const std::function<domain::SendVerdict(const domain::SendSnapshot&)>& decide) {
   using Refusal = std::optional<util::Error>;
   const std::string phone_key = StoredKey(plan.phone);
+  const std::vector<domain::WindowLimit> limits = KeyedByAccount(plan.limits, account_id);
+  const std::vector<GateKey> gates = GatesFor(limits, {{kLastSendScope, plan.phone}});
   return db.Transact([&](Connection& conn) -> util::Result<Refusal> {
     if (util::Status st = LockGates(conn, gates, plan.now); !st.ok()) return st.error();
     domain::SendSnapshot snapshot;
+    snapshot.account_id = account_id;
     auto prev = conn.Query(kGatePrevAtSql, {Param::Text(kLastSendScope), Param::Bytes(phone_key)});
     if (!prev.ok()) return prev.error();
     snapshot.last_send_to_phone = prev.value().empty() ? 0 : prev.value()[0].Int(0);
     auto owner = FindPhoneOwner(conn, plan.phone);
     if (!owner.ok()) return owner.error();
     snapshot.phone_owner = owner.value();
-    auto usage = ReadUsage(conn, plan.limits, plan.now);
+    auto usage = ReadUsage(conn, limits, plan.now);
     if (!usage.ok()) return usage.error();
     snapshot.usage = std::move(usage).value();
     const domain::SendVerdict verdict = decide(snapshot);
     if (verdict.status.ok()) return Refusal();  // rolled back: the stamps go
     std::vector<domain::WindowLimit> charged;
-    for (size_t i : verdict.charged) charged.push_back(plan.limits.at(i));
+    for (size_t i : verdict.charged) charged.push_back(limits.at(i));
     if (util::Status st = InsertEvents(conn, charged, plan.now); !st.ok()) return st.error();
     auto restored = conn.Exec(kRestorePhoneGateSql,
                               {Param::Text(kLastSendScope), Param::Bytes(phone_key)});
@@ -396,9 +421,7 @@ domain::RecordedGuess Replayed(int64_t result, const std::optional<domain::OtpRe
 util::Result<domain::RecordedSend> MysqlOtpRepository::RecordSend(
     const domain::SendPlan& plan, const domain::NewCode& code,
     const std::function<domain::SendVerdict(const domain::SendSnapshot&)>& decide) {
-  const std::vector<GateKey> gates =
-      StoredGates(GatesFor(plan.limits, {{kLastSendScope, plan.phone}}));
-  const std::string gates_json = GatesJson(gates);
+  const std::string gates_json = GatesJson(plan.limits, plan.phone);
   // The request's key: the client's, kept 24 h, or one made up here that guards only the
   // CALL's own re-run after a lost answer (RunIdempotent).
   const bool kept = !code.client_key.empty();
@@ -420,7 +443,7 @@ util::Result<domain::RecordedSend> MysqlOtpRepository::RecordSend(
     }
     if (verdict.status.ok()) return RulesDisagree();
     if (verdict.charged.empty()) return verdict.status.error();
-    auto refusal = ChargeRefusal(db_, plan, gates, decide);
+    auto refusal = ChargeRefusal(db_, plan, call.snapshot.account_id, decide);
     if (!refusal.ok()) return refusal.error();
     if (refusal.value()) return *refusal.value();
   }

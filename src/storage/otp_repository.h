@@ -1,7 +1,8 @@
 // domain::OtpRepository over MariaDB: tables otp_codes, outbox (the producing side),
 // limit_gates, limit_events, idempotency_keys, and accounts (phone owner, verification).
 //
-// Sending: one CALL of pv_send_code (sql/016_send_procedure.sql), one round trip. It locks
+// Sending: one CALL of pv_send_code_v2 (sql/016_send_procedure.sql, sql/017_send_by_token.sql),
+// one round trip, an API token resolved in it. It locks
 // the gate rows of the phone ('last_send') and of every limit key, in one order, before
 // reading, so concurrent sends to one phone, account or IP run one after another on a
 // node; the stamps it writes on them make conflicting commits on different Galera nodes

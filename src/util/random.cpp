@@ -2,14 +2,28 @@
 
 #include <sodium.h>
 
+#include <vector>
+
 #include "util/crypto.h"
 
 namespace phoneverify::util {
 
+// One Fill for all the digits (each draw from the system's CSPRNG is a system call): a
+// 32-bit word below the largest multiple of 10 that fits gives one uniform digit; the rare
+// word above it (6 in 2^32) is drawn again.
 std::string Random::Digits(int n) {
+  constexpr uint32_t kBelow = 4294967290u;  // 10 * 429496729
+  const size_t wanted = n > 0 ? static_cast<size_t>(n) : 0;
   std::string out;
-  out.reserve(n);
-  for (int i = 0; i < n; ++i) out.push_back(static_cast<char>('0' + Uniform(10)));
+  out.reserve(wanted);
+  std::vector<uint32_t> words(wanted);
+  while (out.size() < wanted) {
+    const size_t missing = wanted - out.size();
+    Fill(reinterpret_cast<uint8_t*>(words.data()), missing * sizeof(uint32_t));
+    for (size_t i = 0; i < missing; ++i) {
+      if (words[i] < kBelow) out.push_back(static_cast<char>('0' + words[i] % 10));
+    }
+  }
   return out;
 }
 

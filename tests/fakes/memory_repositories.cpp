@@ -32,7 +32,7 @@ std::vector<WindowUsage> MemoryStore::Usage(const std::vector<WindowLimit>& limi
   return out;
 }
 
-int64_t MemoryStore::Resolve(const domain::Guesser& who) const {
+int64_t MemoryStore::Resolve(const domain::Caller& who) const {
   int64_t id = who.account_id;
   if (id == 0) {
     auto token = tokens.find(who.token_hash);
@@ -214,11 +214,20 @@ util::Result<domain::RecordedSend> MemoryOtpRepository::RecordSend(
     const std::function<domain::SendVerdict(const domain::SendSnapshot&)>& decide) {
   if (s_.TakeFailure()) return util::Error::Unavailable();
   domain::SendSnapshot snap;
+  // Like the procedure: an account already resolved is taken as it is, a token resolved.
+  snap.account_id = plan.who.account_id != 0 ? plan.who.account_id : s_.Resolve(plan.who);
+  if (snap.account_id == 0) {
+    snap.usage.resize(plan.limits.size());
+    const domain::SendVerdict refused = decide(snap);
+    return refused.status.ok() ? util::Error::Internal() : refused.status.error();
+  }
+  const int64_t account_id = snap.account_id;
+  const std::vector<domain::WindowLimit> limits = KeyedByAccount(plan.limits, account_id);
   snap.phone_owner = s_.PhoneOwner(plan.phone);
   snap.last_send_to_phone = s_.last_send.count(plan.phone) ? s_.last_send[plan.phone] : 0;
-  snap.usage = s_.Usage(plan.limits, plan.now);
+  snap.usage = s_.Usage(limits, plan.now);
   const std::string& idempotency_key = code.client_key;
-  const auto log_key = std::make_tuple(plan.account_id, plan.phone, std::string("send"),
+  const auto log_key = std::make_tuple(account_id, plan.phone, std::string("send"),
                                        idempotency_key);
   if (!idempotency_key.empty() && s_.request_log.count(log_key)) {
     return domain::RecordedSend{s_.request_log[log_key], true, snap.usage};
@@ -226,14 +235,14 @@ util::Result<domain::RecordedSend> MemoryOtpRepository::RecordSend(
   const domain::SendVerdict verdict = decide(snap);
   if (!verdict.status.ok()) {
     for (size_t i : verdict.charged) {
-      s_.events[{plan.limits.at(i).scope, plan.limits.at(i).key}].push_back(plan.now);
+      s_.events[{limits.at(i).scope, limits.at(i).key}].push_back(plan.now);
     }
     return verdict.status.error();
   }
-  for (const auto& limit : plan.limits) s_.events[{limit.scope, limit.key}].push_back(plan.now);
+  for (const auto& limit : limits) s_.events[{limit.scope, limit.key}].push_back(plan.now);
   s_.last_send[plan.phone] = plan.now;
   for (auto& row : s_.outbox) {
-    if (row.account_id == plan.account_id && row.phone == plan.phone &&
+    if (row.account_id == account_id && row.phone == plan.phone &&
         (row.state == "queued" || row.state == "retry")) {
       row.state = "superseded";
       row.sealed_text.clear();
@@ -241,14 +250,14 @@ util::Result<domain::RecordedSend> MemoryOtpRepository::RecordSend(
   }
   MemoryStore::OutboxRow row;
   row.id = static_cast<int64_t>(s_.outbox.size()) + 1;
-  row.account_id = plan.account_id;
+  row.account_id = account_id;
   row.phone = plan.phone;
   row.sealed_text = code.sealed_text;
   row.request_id = code.request_id;
   row.expires_at = code.message_expires_at;
   s_.outbox.push_back(row);
-  s_.codes[{plan.account_id, plan.phone}] = code.record;
-  s_.code_outbox[{plan.account_id, plan.phone}] = row.id;
+  s_.codes[{account_id, plan.phone}] = code.record;
+  s_.code_outbox[{account_id, plan.phone}] = row.id;
   if (!idempotency_key.empty()) s_.request_log[log_key] = row.id;
   return domain::RecordedSend{row.id, false, snap.usage};
 }

@@ -54,7 +54,7 @@ struct MemoryStore {
 
   std::optional<int64_t> PhoneOwner(const std::string& phone) const;
   // The guesser's active account id, 0 when there is none.
-  int64_t Resolve(const domain::Guesser& who) const;
+  int64_t Resolve(const domain::Caller& who) const;
   std::vector<domain::WindowUsage> Usage(const std::vector<domain::WindowLimit>& limits,
                                          int64_t now) const;
   bool TakeFailure();

@@ -381,7 +381,7 @@ BOOST_AUTO_TEST_CASE(purge_deletes_expired_codes_and_finished_messages_past_rete
   storage::MysqlOtpRepository otps(db);
   const int64_t then = static_cast<int64_t>(std::time(nullptr)) - 2 * 24 * 3600;
   domain::SendPlan plan;
-  plan.account_id = user.id;
+  plan.who.account_id = user.id;
   plan.phone = phone;
   plan.now = then;
   domain::NewCode code;

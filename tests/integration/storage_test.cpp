@@ -102,7 +102,7 @@ domain::NewCode MakeCode(int64_t now, int max_attempts, int64_t message_expires_
 
 domain::SendPlan MakePlan(int64_t account_id, const std::string& phone, int64_t now) {
   domain::SendPlan plan;
-  plan.account_id = account_id;
+  plan.who.account_id = account_id;
   plan.phone = phone;
   plan.now = now;
   plan.limits = {{"phone_day", phone, 24 * 3600, 5},
@@ -973,7 +973,7 @@ BOOST_AUTO_TEST_CASE(idempotency_key_makes_sends_and_guesses_run_once) {
   BOOST_TEST(status.value()->otp.attempts_used == 2);
 }
 
-// The send procedure's own re-run safety, called directly: the same made-up key again
+// The send procedure's own re-run safety, called directly (pv_send_code_v2, sql/017): the same made-up key again
 // (what RunIdempotent does after a COMMIT whose answer was lost) finds its first run in
 // the code row and writes nothing; idempotency_keys gets no row for it; another key is
 // another send. A client's key (kept) is found in idempotency_keys.
@@ -981,10 +981,12 @@ BOOST_AUTO_TEST_CASE(the_send_procedure_run_again_with_its_key_answers_its_first
   const int64_t now = FutureNow();
   const int64_t account_id = MustCreate(accounts, UniqueName("srvkey"), now).id;
   const std::string phone = RandomPhone();
-  auto call = [&](const std::string& key, bool kept, int64_t at) {
+  auto call_as = [&](int64_t caller, const std::string& token_hash, const std::string& key,
+                     bool kept, int64_t at) {
     auto rows = db.Run([&](Connection& conn) {
-      return conn.Call("CALL pv_send_code(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                       {Param::Int(account_id), Param::Text(phone), Param::Int(at),
+      return conn.Call("CALL pv_send_code_v2(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       {Param::Int(caller), Param::Bytes(token_hash), Param::Text(phone),
+                        Param::Int(at),
                         Param::Text(key), Param::Int(kept ? 1 : 0),
                         Param::Text("[[\"last_send\",\"" + util::HexEncode(phone) + "\"]]"),
                         Param::Text("[]"), Param::Int(0), Param::Bytes(std::string(32, 'h')),
@@ -993,7 +995,11 @@ BOOST_AUTO_TEST_CASE(the_send_procedure_run_again_with_its_key_answers_its_first
     });
     BOOST_REQUIRE(rows.ok());
     BOOST_REQUIRE_EQUAL(rows.value().size(), 1u);
+    BOOST_TEST(rows.value()[0].Int(5) == (rows.value()[0].Text(0) == "unauthenticated" ? 0 : account_id));
     return std::make_pair(rows.value()[0].Text(0), rows.value()[0].Int(1));
+  };
+  auto call = [&](const std::string& key, bool kept, int64_t at) {
+    return call_as(account_id, "", key, kept, at);
   };
   const std::string made_up = "~" + RandomDigits(20);
   const auto first = call(made_up, false, now);
@@ -1022,6 +1028,18 @@ BOOST_AUTO_TEST_CASE(the_send_procedure_run_again_with_its_key_answers_its_first
   const auto repeated = call(client, true, now + 5);
   BOOST_TEST(repeated.first == "replayed");  // found in idempotency_keys
   BOOST_TEST(repeated.second == kept.second);
+
+  // By API token (sql/017): the token's account is the caller; a token of no active
+  // account is refused before anything is locked or written.
+  const std::string token_hash = util::Hash("srvkey-token-" + RandomDigits(12));
+  BOOST_REQUIRE(accounts.StoreToken(token_hash, account_id, now).ok());
+  const auto by_token = call_as(0, token_hash, "~" + RandomDigits(20), false, now + 6);
+  BOOST_TEST(by_token.first == "accepted");
+  BOOST_TEST(ReadOutboxRow(db, by_token.second).state == "queued");
+  const auto stranger = call_as(0, util::Hash("no-such-token"), "~" + RandomDigits(20), false,
+                                now + 7);
+  BOOST_TEST(stranger.first == "unauthenticated");
+  BOOST_TEST(ReadOutboxRow(db, by_token.second).state == "queued");  // not superseded
 }
 
 // KILL drops the connection between the work and its COMMIT: the transaction is rolled

@@ -69,7 +69,54 @@ BOOST_AUTO_TEST_CASE(send_returns_the_receipt_and_queues_an_encrypted_message) {
   BOOST_TEST(sealed.find(code) == std::string::npos);
   const auto& record = store.codes.at({alice.id, "9841234567"});
   BOOST_TEST(record.code_hash.find(code) == std::string::npos);
-  BOOST_TEST(record.code_hash.size() == 32u);
+  BOOST_TEST(record.code_hash.size() == 33u);  // a version byte and BLAKE2b-256
+  BOOST_TEST(record.code_hash[0] == '\x02');
+}
+
+// A send by API token: the storage resolves the token (in the send's one round trip), and
+// the account's daily cap counts under the account it resolved, whichever way it asks.
+BOOST_AUTO_TEST_CASE(a_send_by_token_is_the_token_owners_and_an_unknown_token_sends_nothing) {
+  policy.otp_resend_cooldown = 0;
+  policy.account_max_sends_per_day = 3;
+  store.tokens[util::Hash("alice-token")] = alice.id;
+  const Caller by_token{0, util::Hash("alice-token")};
+  auto phone = Service().ParseSendPhone("9841234567");
+  BOOST_REQUIRE(phone.ok());
+  auto sent = Service().SendCode(by_token, phone.value(), "10.0.0.1", "r", Language::kEnglish, "");
+  BOOST_REQUIRE(sent.ok());
+  BOOST_TEST(*sent.value().sends_left == 2);
+  BOOST_TEST(store.codes.count({alice.id, "9841234567"}) == 1u);
+  BOOST_TEST(store.outbox.back().account_id == alice.id);
+  BOOST_TEST(Service().SendCode(alice, "9801234567", "10.0.0.1", "r").ok());  // by session
+  auto last = Service().SendCode(by_token, Service().ParseSendPhone("9851234567").value(),
+                                 "10.0.0.1", "r", Language::kEnglish, "");
+  BOOST_REQUIRE(last.ok());
+  BOOST_TEST(*last.value().sends_left == 0);
+  BOOST_TEST(Service().SendCode(alice, "9861234567", "10.0.0.1", "r").error().code ==
+             "send_limit_reached");
+
+  const size_t queued = store.outbox.size();
+  auto stranger = Service().SendCode(Caller{0, util::Hash("nobody")}, phone.value(), "10.0.0.1",
+                                     "r", Language::kEnglish, "");
+  BOOST_REQUIRE(!stranger.ok());
+  BOOST_TEST(stranger.error().code == "not_authenticated");
+  store.accounts[alice.id].account.is_active = false;
+  auto inactive = Service().SendCode(by_token, phone.value(), "10.0.0.1", "r",
+                                     Language::kEnglish, "");
+  BOOST_REQUIRE(!inactive.ok());
+  BOOST_TEST(inactive.error().code == "not_authenticated");
+  BOOST_TEST(store.outbox.size() == queued);
+}
+
+// Codes made before the hash named only the phone (bound to "account:phone:code", 32
+// bytes) still verify: an upgrade loses no pending code.
+BOOST_AUTO_TEST_CASE(a_code_hashed_the_earlier_way_still_verifies) {
+  SendAndReadCode(alice, "9841234567");
+  OtpRecord& record = store.codes.at({alice.id, "9841234567"});
+  record.code_hash = util::KeyedHash(policy.otp_hash_key,
+                                     std::to_string(alice.id) + ":9841234567:246810");
+  BOOST_TEST(Service().VerifyCode(alice, "9841234567", "246811").error().code == "otp_invalid");
+  BOOST_TEST(Service().VerifyCode(alice, "9841234567", "246810").ok());
 }
 
 BOOST_AUTO_TEST_CASE(codes_have_the_configured_length_and_are_digits) {
@@ -148,12 +195,12 @@ BOOST_AUTO_TEST_CASE(a_guess_by_token_is_the_token_owners_and_an_unknown_token_s
   store.tokens[util::Hash("alice-token")] = alice.id;
   auto guess = Service().ParseGuess("9841234567", WrongCode(code));
   BOOST_REQUIRE(guess.ok());
-  auto stranger = Service().VerifyCode(Guesser{0, util::Hash("nobody")}, guess.value(), "k1");
+  auto stranger = Service().VerifyCode(Caller{0, util::Hash("nobody")}, guess.value(), "k1");
   BOOST_REQUIRE(!stranger.ok());
   BOOST_TEST(stranger.error().code == "not_authenticated");
   BOOST_TEST(*Service().CodeStatus(alice, "9841234567").value().attempts_left == 5);
 
-  auto wrong = Service().VerifyCode(Guesser{0, util::Hash("alice-token")}, guess.value(), "k2");
+  auto wrong = Service().VerifyCode(Caller{0, util::Hash("alice-token")}, guess.value(), "k2");
   BOOST_REQUIRE(!wrong.ok());
   BOOST_TEST(wrong.error().code == "otp_invalid");
   BOOST_TEST(*Service().CodeStatus(alice, "9841234567").value().attempts_left == 4);
@@ -161,13 +208,13 @@ BOOST_AUTO_TEST_CASE(a_guess_by_token_is_the_token_owners_and_an_unknown_token_s
   store.tokens[util::Hash("bob-token")] = bob.id;
   auto right = Service().ParseGuess("9841234567", code);
   BOOST_REQUIRE(right.ok());
-  auto by_bob = Service().VerifyCode(Guesser{0, util::Hash("bob-token")}, right.value(), "k3");
+  auto by_bob = Service().VerifyCode(Caller{0, util::Hash("bob-token")}, right.value(), "k3");
   BOOST_REQUIRE(!by_bob.ok());
   BOOST_TEST(by_bob.error().code == "otp_not_requested");
-  BOOST_TEST(Service().VerifyCode(Guesser{0, util::Hash("alice-token")}, right.value(), "k4").ok());
+  BOOST_TEST(Service().VerifyCode(Caller{0, util::Hash("alice-token")}, right.value(), "k4").ok());
   // An account deactivated since its token was made: refused.
   store.accounts[alice.id].account.is_active = false;
-  auto inactive = Service().VerifyCode(Guesser{0, util::Hash("alice-token")}, right.value(), "k5");
+  auto inactive = Service().VerifyCode(Caller{0, util::Hash("alice-token")}, right.value(), "k5");
   BOOST_REQUIRE(!inactive.ok());
   BOOST_TEST(inactive.error().code == "not_authenticated");
 }
