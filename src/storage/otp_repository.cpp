@@ -225,40 +225,39 @@ util::Result<std::optional<util::Error>> ChargeRefusal(
 // ---- guessing -----------------------------------------------------------------------
 
 // The guesser (column 0: the account's id), its code row for the phone (columns 1-6 as
-// OtpFromRow, NULL when no code was requested), the phone's owner, its last send (only
-// for a code whose attempts are used up, the one decision that needs it; else NULL),
-// and the result recorded for the client's key (NULL: none, or no key: '' is never
-// recorded). No row: the guesser is no active account. One round trip, no locks. Every
-// table is joined on a unique key bound to constants, so the optimizer reads each as a
-// constant table; the same reads as scalar subqueries were planned again on every
-// execution and took a fifth of mysqld's time per guess.
-// Parameters: phone, phone, last-send scope, stored phone key, phone, client key, since,
-// and the guesser: by API token (the token check and the code in one statement) ...
+// OtpFromRow, NULL when no code was requested), the phone's owner (7), and the result
+// recorded for the client's key (8; NULL: none, or no key). No row: the guesser is no
+// active account. One round trip, no locks. Every table is joined on a unique key bound
+// to constants, so the optimizer reads each as a constant table; the same reads as scalar
+// subqueries were planned again on every execution and took a fifth of mysqld's time per
+// guess. Each join costs MariaDB some 20 µs, so a guess without a client key does not look
+// one up, and the phone's last send (needed only once the attempts are used up) is read
+// apart, then (GuessLastSend). Four whole statements: by API token (the token check and
+// the code in one statement) or by the account already resolved (a web session), each
+// with and without the key's join.
+// Parameters: phone, phone, [phone, client key, since,] and the guesser.
+#define PV_GUESS_READ(replay_column, from, replay_join, where)                             \
+  "SELECT a.id, o.code_hash, o.created_at, o.expires_at, o.attempts_used, o.max_attempts, " \
+  "o.consumed, w.id, " replay_column " FROM " from                                         \
+  " LEFT JOIN otp_codes o ON o.account_id = a.id AND o.phone = ?"                          \
+  " LEFT JOIN accounts w ON w.phone = ? AND w.phone_verified = 1" replay_join " WHERE " where
+#define PV_GUESS_REPLAY_JOIN                                                                \
+  " LEFT JOIN idempotency_keys r ON r.account_id = a.id AND r.phone = ?"                   \
+  " AND r.operation = 'guess' AND r.idem_key = ? AND r.created_at > ?"
+#define PV_GUESS_BY_TOKEN "api_tokens t JOIN accounts a ON a.id = t.account_id AND a.is_active = 1"
+
 constexpr char kGuessByTokenSql[] =
-    "SELECT a.id, o.code_hash, o.created_at, o.expires_at, o.attempts_used, o.max_attempts, "
-    "o.consumed, w.id, "
-    "CASE WHEN o.max_attempts > 0 AND o.attempts_used >= o.max_attempts THEN g.last_at END, "
-    "r.result "
-    "FROM api_tokens t JOIN accounts a ON a.id = t.account_id AND a.is_active = 1 "
-    "LEFT JOIN otp_codes o ON o.account_id = a.id AND o.phone = ? "
-    "LEFT JOIN accounts w ON w.phone = ? AND w.phone_verified = 1 "
-    "LEFT JOIN limit_gates g ON g.scope = ? AND g.key_ = ? "
-    "LEFT JOIN idempotency_keys r ON r.account_id = a.id AND r.phone = ? "
-    "AND r.operation = 'guess' AND r.idem_key = ? AND r.created_at > ? "
-    "WHERE t.token_hash = ?";
-// ... or by the account already resolved (a web session).
+    PV_GUESS_READ("NULL", PV_GUESS_BY_TOKEN, "", "t.token_hash = ?");
+constexpr char kGuessByTokenKeyedSql[] =
+    PV_GUESS_READ("r.result", PV_GUESS_BY_TOKEN, PV_GUESS_REPLAY_JOIN, "t.token_hash = ?");
 constexpr char kGuessByAccountSql[] =
-    "SELECT a.id, o.code_hash, o.created_at, o.expires_at, o.attempts_used, o.max_attempts, "
-    "o.consumed, w.id, "
-    "CASE WHEN o.max_attempts > 0 AND o.attempts_used >= o.max_attempts THEN g.last_at END, "
-    "r.result "
-    "FROM accounts a "
-    "LEFT JOIN otp_codes o ON o.account_id = a.id AND o.phone = ? "
-    "LEFT JOIN accounts w ON w.phone = ? AND w.phone_verified = 1 "
-    "LEFT JOIN limit_gates g ON g.scope = ? AND g.key_ = ? "
-    "LEFT JOIN idempotency_keys r ON r.account_id = a.id AND r.phone = ? "
-    "AND r.operation = 'guess' AND r.idem_key = ? AND r.created_at > ? "
-    "WHERE a.id = ? AND a.is_active = 1";
+    PV_GUESS_READ("NULL", "accounts a", "", "a.id = ? AND a.is_active = 1");
+constexpr char kGuessByAccountKeyedSql[] =
+    PV_GUESS_READ("r.result", "accounts a", PV_GUESS_REPLAY_JOIN, "a.id = ? AND a.is_active = 1");
+
+#undef PV_GUESS_READ
+#undef PV_GUESS_REPLAY_JOIN
+#undef PV_GUESS_BY_TOKEN
 
 // The code row locked, in a transaction (the subqueries stay plain reads; the replay
 // is looked up by FindReplay once the lock is held).
@@ -286,22 +285,38 @@ constexpr char kCountWrongGuessSql[] =
 // one code: every round lets at least one concurrent guess through).
 constexpr int kOptimisticGuessRounds = 4;
 
-// One round trip: the guesser, its code row, and what the decision needs besides it,
-// with the result recorded for the client's key (in `replay`) if any.
+// The phone's last send, for a code whose attempts are used up (the one decision that
+// needs it: too_many_attempts names when a new code may be asked for).
+util::Status GuessLastSend(Connection& conn, const std::string& phone,
+                           domain::GuessContext& context) {
+  const bool locked_out = context.otp && context.otp->max_attempts > 0 &&
+                          context.otp->attempts_used >= context.otp->max_attempts;
+  if (!locked_out) return util::Status::Ok();
+  auto last = GateLastAt(conn, {kLastSendScope, phone});
+  if (!last.ok()) return last.error();
+  context.last_send_to_phone = last.value();
+  return util::Status::Ok();
+}
+
+// One round trip (two for a code whose attempts are used up): the guesser, its code row,
+// and what the decision needs besides it, with the result recorded for the client's key
+// (in `replay`) if any.
 util::Result<domain::GuessContext> ReadGuessContext(Connection& conn,
                                                     const domain::GuessRequest& guess,
                                                     std::optional<int64_t>* replay) {
   const bool by_token = guess.who.account_id == 0;
-  std::vector<Param> params = {Param::Text(guess.phone),
-                               Param::Text(guess.phone),
-                               Param::Text(kLastSendScope),
-                               Param::Bytes(StoredKey(guess.phone)),
-                               Param::Text(guess.phone),
-                               Param::Text(guess.client_key),
-                               Param::Int(guess.now - kReplayWindow),
-                               by_token ? Param::Bytes(guess.who.token_hash)
-                                        : Param::Int(guess.who.account_id)};
-  auto rows = conn.Query(by_token ? kGuessByTokenSql : kGuessByAccountSql, params);
+  const bool keyed = !guess.client_key.empty();
+  std::vector<Param> params = {Param::Text(guess.phone), Param::Text(guess.phone)};
+  if (keyed) {
+    params.push_back(Param::Text(guess.phone));
+    params.push_back(Param::Text(guess.client_key));
+    params.push_back(Param::Int(guess.now - kReplayWindow));
+  }
+  params.push_back(by_token ? Param::Bytes(guess.who.token_hash)
+                            : Param::Int(guess.who.account_id));
+  const char* sql = by_token ? (keyed ? kGuessByTokenKeyedSql : kGuessByTokenSql)
+                             : (keyed ? kGuessByAccountKeyedSql : kGuessByAccountSql);
+  auto rows = conn.Query(sql, params);
   if (!rows.ok()) return rows.error();
   domain::GuessContext context;
   if (rows.value().empty()) return context;  // account_id 0: not authenticated
@@ -309,8 +324,8 @@ util::Result<domain::GuessContext> ReadGuessContext(Connection& conn,
   context.account_id = row.Int(0);
   if (!row.IsNull(1)) context.otp = OtpFromRow(row, 1);
   if (!row.IsNull(7)) context.phone_owner = row.Int(7);
-  context.last_send_to_phone = row.IsNull(8) ? 0 : row.Int(8);
-  if (!guess.client_key.empty() && !row.IsNull(9)) *replay = row.Int(9);
+  if (keyed && !row.IsNull(8)) *replay = row.Int(8);
+  if (util::Status st = GuessLastSend(conn, guess.phone, context); !st.ok()) return st.error();
   return context;
 }
 

@@ -860,6 +860,34 @@ BOOST_AUTO_TEST_CASE(a_guess_by_token_resolves_the_account_with_the_code) {
   BOOST_TEST(seen_account == 0);
 }
 
+// The phone's last send is read only for a code whose attempts are used up (the
+// too_many_attempts answer names when a new code may be asked for), with and without a
+// client's key, by token and by account.
+BOOST_AUTO_TEST_CASE(a_locked_out_guess_reads_the_phones_last_send) {
+  const int64_t now = FutureNow();
+  domain::Account account = MustCreate(accounts, UniqueName("lastsend"), now);
+  const std::string token_hash = std::string("\x01ls", 3) + RandomDigits(29);
+  BOOST_REQUIRE(accounts.StoreToken(token_hash, account.id, now).ok());
+  const std::string phone = RandomPhone();
+  BOOST_REQUIRE(Send(otps, account.id, phone, now, 1).ok());
+
+  int64_t seen_last_send = -1;
+  auto seeing = [&](const domain::GuessContext& ctx) {
+    seen_last_send = ctx.last_send_to_phone;
+    return WrongGuessDecider(ctx);
+  };
+  BOOST_REQUIRE(otps.RecordGuess(Guess(account.id, phone, now + 1, ""), seeing).ok());
+  BOOST_TEST(seen_last_send == 0);  // attempts left: not read
+  const std::vector<domain::Caller> callers = {{account.id, ""}, {0, token_hash}};
+  for (const domain::Caller& who : callers) {
+    for (const std::string& key : {std::string(), "ls-" + RandomDigits(10)}) {
+      seen_last_send = -1;
+      BOOST_REQUIRE(otps.RecordGuess({who, phone, now + 2, key}, seeing).ok());
+      BOOST_TEST(seen_last_send == now);
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(a_wrong_guess_keeps_a_clients_key_and_no_other) {
   const int64_t now = FutureNow();
   const int64_t account_id = MustCreate(accounts, UniqueName("keys"), now).id;
