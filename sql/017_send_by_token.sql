@@ -16,8 +16,10 @@
 -- 'unauthenticated' (account 0, nothing locked, read or written) when the token matches no
 -- active account.
 --
--- pv_send_code stays for the workers of the previous release during a rolling upgrade; a
--- later migration drops it.
+-- pv_send_code (016's signature) stays for the workers of the previous release during a
+-- rolling upgrade, as a call of pv_send_code_v2 by account (one body to keep); its result
+-- row gains the account id as a last column, which those workers do not read. A later
+-- migration drops it.
 DROP PROCEDURE IF EXISTS pv_send_code_v2;
 DELIMITER //
 CREATE PROCEDURE pv_send_code_v2(
@@ -160,5 +162,23 @@ proc: BEGIN
     COMMIT;
     SELECT 'accepted', v_outbox, NULL, v_last_send, v_usage, v_account;
   END IF;
+END//
+DELIMITER ;
+
+DROP PROCEDURE IF EXISTS pv_send_code;
+DELIMITER //
+CREATE PROCEDURE pv_send_code(
+  IN p_account BIGINT UNSIGNED, IN p_phone CHAR(10) CHARACTER SET ascii, IN p_now BIGINT,
+  IN p_key VARCHAR(255) CHARACTER SET ascii, IN p_key_kept TINYINT,
+  IN p_gates TEXT CHARACTER SET ascii, IN p_limits TEXT CHARACTER SET ascii,
+  IN p_cooldown BIGINT,
+  IN p_code_hash VARBINARY(64), IN p_expires_at BIGINT, IN p_max_attempts INT,
+  IN p_sealed_text VARBINARY(1024), IN p_message_expires_at BIGINT,
+  IN p_request_id VARCHAR(64) CHARACTER SET utf8mb4)
+SQL SECURITY INVOKER
+BEGIN
+  CALL pv_send_code_v2(p_account, '', p_phone, p_now, p_key, p_key_kept, p_gates, p_limits,
+                       p_cooldown, p_code_hash, p_expires_at, p_max_attempts, p_sealed_text,
+                       p_message_expires_at, p_request_id);
 END//
 DELIMITER ;

@@ -54,12 +54,27 @@ util::Result<SendInput> ReadSend(const domain::VerificationService& verification
   return SendInput{phone.value(), *language};
 }
 
+// The request's API token and the caller it names, which the storage resolves in the
+// request's own round trip (401 for a missing or malformed token).
+struct TokenCaller {
+  std::string token;
+  domain::Caller caller;
+};
+
+util::Result<TokenCaller> CallerOf(const http::Request& request) {
+  auto token = RequestToken(request);
+  if (!token.ok()) return token.error();
+  auto token_hash = domain::AccountService::TokenHash(token.value());
+  if (!token_hash.ok()) return token_hash.error();
+  return TokenCaller{token.value(), domain::Caller{0, token_hash.value()}};
+}
+
 // A request refused before the storage has seen its token has the token checked first,
 // so that a bad token still answers 401 before any complaint about the body, as on every
 // route.
-util::Error TokenFirst(domain::AccountService& accounts, const std::string& token,
+util::Error TokenFirst(domain::AccountService& accounts, const TokenCaller& by_token,
                        const util::Error& refusal) {
-  auto account = accounts.Authenticate(token);
+  auto account = accounts.Authenticate(by_token.token);
   return account.ok() ? refusal : account.error();
 }
 
@@ -69,15 +84,13 @@ util::Error TokenFirst(domain::AccountService& accounts, const std::string& toke
 util::Result<http::Response> SendOtp(domain::AccountService& accounts,
                                      domain::VerificationService& verification,
                                      const http::Request& request) {
-  auto token = RequestToken(request);
-  if (!token.ok()) return token.error();
-  auto token_hash = domain::AccountService::TokenHash(token.value());
-  if (!token_hash.ok()) return token_hash.error();
+  auto by_token = CallerOf(request);
+  if (!by_token.ok()) return by_token.error();
   auto key = KeyOf(request);
-  if (!key.ok()) return TokenFirst(accounts, token.value(), key.error());
+  if (!key.ok()) return TokenFirst(accounts, by_token.value(), key.error());
   auto input = ReadSend(verification, request);
-  if (!input.ok()) return TokenFirst(accounts, token.value(), input.error());
-  auto sent = verification.SendCode(domain::Caller{0, token_hash.value()}, input.value().phone,
+  if (!input.ok()) return TokenFirst(accounts, by_token.value(), input.error());
+  auto sent = verification.SendCode(by_token.value().caller, input.value().phone,
                                     request.client_key, request.request_id,
                                     input.value().language, key.value());
   if (!sent.ok()) return sent.error();
@@ -93,21 +106,17 @@ util::Result<http::Response> SendOtp(domain::AccountService& accounts,
   return http::JsonResponse(202, body);
 }
 
-
 // The token is resolved in the same round trip as the code (VerifyCode with a Caller).
 util::Result<http::Response> VerifyOtp(domain::AccountService& accounts,
                                        domain::VerificationService& verification,
                                        const http::Request& request) {
-  auto token = RequestToken(request);
-  if (!token.ok()) return token.error();
-  auto token_hash = domain::AccountService::TokenHash(token.value());
-  if (!token_hash.ok()) return token_hash.error();
+  auto by_token = CallerOf(request);
+  if (!by_token.ok()) return by_token.error();
   auto key = KeyOf(request);
   auto guess = key.ok() ? ReadGuess(verification, request)
                         : util::Result<domain::GuessInput>(key.error());
-  if (!guess.ok()) return TokenFirst(accounts, token.value(), guess.error());
-  auto verified = verification.VerifyCode(domain::Caller{0, token_hash.value()}, guess.value(),
-                                          key.value());
+  if (!guess.ok()) return TokenFirst(accounts, by_token.value(), guess.error());
+  auto verified = verification.VerifyCode(by_token.value().caller, guess.value(), key.value());
   if (!verified.ok()) return verified.error();
   Json::Value body(Json::objectValue);
   body["status"] = 200;

@@ -1068,6 +1068,23 @@ BOOST_AUTO_TEST_CASE(the_send_procedure_run_again_with_its_key_answers_its_first
                                 now + 7);
   BOOST_TEST(stranger.first == "unauthenticated");
   BOOST_TEST(ReadOutboxRow(db, by_token.second).state == "queued");  // not superseded
+
+  // The previous release's signature (sql/016), kept for its workers during a rolling
+  // upgrade: the same send, by account.
+  auto old_release = db.Run([&](Connection& conn) {
+    return conn.Call("CALL pv_send_code(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                     {Param::Int(account_id), Param::Text(phone), Param::Int(now + 8),
+                      Param::Text("~" + RandomDigits(20)), Param::Int(0),
+                      Param::Text("[[\"last_send\",\"" + util::HexEncode(phone) + "\"]]"),
+                      Param::Text("[]"), Param::Int(0), Param::Bytes(std::string(32, 'o')),
+                      Param::Int(now + 308), Param::Int(5), Param::Bytes("sealed"),
+                      Param::Int(now + 308), Param::Text("req-old")});
+  });
+  BOOST_REQUIRE(old_release.ok());
+  BOOST_REQUIRE_EQUAL(old_release.value().size(), 1u);
+  BOOST_TEST(old_release.value()[0].Text(0) == "accepted");
+  BOOST_TEST(ReadOutboxRow(db, old_release.value()[0].Int(1)).state == "queued");
+  BOOST_TEST(ReadOutboxRow(db, by_token.second).state == "superseded");
 }
 
 // KILL drops the connection between the work and its COMMIT: the transaction is rolled
