@@ -165,9 +165,10 @@ proc: BEGIN
 END//
 DELIMITER ;
 
-DROP PROCEDURE IF EXISTS pv_send_code;
+-- CREATE OR REPLACE: a previous release's worker calling it meanwhile waits for the new
+-- one instead of finding no procedure.
 DELIMITER //
-CREATE PROCEDURE pv_send_code(
+CREATE OR REPLACE PROCEDURE pv_send_code(
   IN p_account BIGINT UNSIGNED, IN p_phone CHAR(10) CHARACTER SET ascii, IN p_now BIGINT,
   IN p_key VARCHAR(255) CHARACTER SET ascii, IN p_key_kept TINYINT,
   IN p_gates TEXT CHARACTER SET ascii, IN p_limits TEXT CHARACTER SET ascii,
