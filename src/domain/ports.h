@@ -36,7 +36,7 @@ struct WindowLimit {
   bool keyed_by_caller = false;
 };
 
-// `limits` with each limit keyed by the caller keyed by `account_id` (its decimal id).
+// `limits`, each limit keyed by the caller given the key of `account_id` (its decimal id).
 inline std::vector<WindowLimit> KeyedByAccount(std::vector<WindowLimit> limits,
                                                int64_t account_id) {
   for (WindowLimit& limit : limits) {
