@@ -146,12 +146,17 @@ class LimitRepository {
 
 // The code row for one (account, phone). A send replaces it.
 struct OtpRecord {
-  std::string code_hash;  // KeyedHash(otp_hash_key, account_id ":" phone ":" code)
+  // 0x02 || KeyedHash(otp_hash_key, "phone:" phone ":" code); codes made before sql/017:
+  // KeyedHash(otp_hash_key, account_id ":" phone ":" code) (VerificationService)
+  std::string code_hash;
   int64_t created_at = 0;
   int64_t expires_at = 0;
   int attempts_used = 0;
   int max_attempts = 0;  // 0 = unlimited (limit switched off when the code was sent)
   bool consumed = false;
+
+  // No guess is left: the answer is too_many_attempts until a new code is sent.
+  bool AttemptsUsedUp() const { return max_attempts > 0 && attempts_used >= max_attempts; }
 };
 
 // Who asks for a send or makes a guess: an account already resolved (a web session), or

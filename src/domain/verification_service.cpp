@@ -218,7 +218,7 @@ GuessDecision VerificationService::DecideGuess(const GuessInput& guess, const Gu
   }
   if (ctx.otp->consumed) return {GuessOutcome::kRefused, not_requested};
   const OtpRecord& otp = *ctx.otp;
-  if (otp.max_attempts > 0 && otp.attempts_used >= otp.max_attempts) {
+  if (otp.AttemptsUsedUp()) {
     const int64_t resend_at = ctx.last_send_to_phone + policy_.otp_resend_cooldown;
     return {GuessOutcome::kRefused,
             WithRetry(Error::Make(ErrorKind::kRateLimited, "too_many_attempts",
@@ -324,7 +324,7 @@ CodeStatusView VerificationService::DescribeCode(const std::string& phone,
   const OtpRecord& otp = rec.otp;
   CodeStatusView view;
   view.phone = phone;
-  const bool locked = otp.max_attempts > 0 && otp.attempts_used >= otp.max_attempts;
+  const bool locked = otp.AttemptsUsedUp();
   view.state = otp.consumed ? "verified" : locked ? "locked"
                : now >= otp.expires_at ? "expired" : "pending";
   view.delivery = rec.delivery_state == "sent"     ? "sent"

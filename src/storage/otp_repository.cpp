@@ -289,9 +289,7 @@ constexpr int kOptimisticGuessRounds = 4;
 // needs it: too_many_attempts names when a new code may be asked for).
 util::Status GuessLastSend(Connection& conn, const std::string& phone,
                            domain::GuessContext& context) {
-  const bool locked_out = context.otp && context.otp->max_attempts > 0 &&
-                          context.otp->attempts_used >= context.otp->max_attempts;
-  if (!locked_out) return util::Status::Ok();
+  if (!context.otp || !context.otp->AttemptsUsedUp()) return util::Status::Ok();
   auto last = GateLastAt(conn, {kLastSendScope, phone});
   if (!last.ok()) return last.error();
   context.last_send_to_phone = last.value();
@@ -324,7 +322,10 @@ util::Result<domain::GuessContext> ReadGuessContext(Connection& conn,
   context.account_id = row.Int(0);
   if (!row.IsNull(1)) context.otp = OtpFromRow(row, 1);
   if (!row.IsNull(7)) context.phone_owner = row.Int(7);
-  if (keyed && !row.IsNull(8)) *replay = row.Int(8);
+  if (keyed && !row.IsNull(8)) {
+    *replay = row.Int(8);
+    return context;  // answered from the first run: no decision, no last send needed
+  }
   if (util::Status st = GuessLastSend(conn, guess.phone, context); !st.ok()) return st.error();
   return context;
 }
